@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Idempotent bootstrap of libtorch (and the Python reference stack) for sarxai.
+#
+# Creates a project-local virtual environment `.venv/` with torch==2.11.0 (the libtorch
+# that tch 0.24.0 is pinned to), torchvision (golden references), captum 0.9.0 (the
+# attribution reference the paper used), numpy and safetensors. `.cargo/config.toml`
+# points LIBTORCH at `.venv/lib/python3.11/site-packages/torch`, so plain `cargo build`,
+# `cargo test`, `cargo run` and `cargo bench` work afterwards with no exported variable.
+#
+# Skips everything when the environment already holds the pinned versions.
+# A user-set LIBTORCH (for example a CUDA libtorch on a GPU runner) is respected by
+# cargo and this script does not touch it.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+stamp="$venv/.sarxai-bootstrap-v1"
+
+TORCH_VERSION="2.11.0"
+TORCHVISION_VERSION="0.26.0"
+CAPTUM_VERSION="0.9.0"
+
+if [[ -f "$stamp" ]]; then
+  exit 0
+fi
+
+python="${PYTHON:-python3}"
+if ! command -v "$python" >/dev/null 2>&1; then
+  echo "sarxai bootstrap: '$python' not found. Install Python 3.11 with pip and venv (Debian: apt-get install python3 python3-venv python3-pip), or set PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
+pyver="$("$python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+if [[ "$pyver" != "3.11" ]]; then
+  echo "sarxai bootstrap: found Python $pyver at $(command -v "$python"); .cargo/config.toml expects a Python 3.11 virtual environment. Set PYTHON=/path/to/python3.11." >&2
+  exit 1
+fi
+if ! "$python" -m pip --version >/dev/null 2>&1; then
+  echo "sarxai bootstrap: '$python -m pip' does not work. Install pip (Debian: apt-get install python3-pip)." >&2
+  exit 1
+fi
+
+echo "sarxai bootstrap: creating $venv with torch==$TORCH_VERSION (one-time, several GB, a few minutes)" >&2
+if [[ ! -x "$venv/bin/python" ]]; then
+  "$python" -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "captum==$CAPTUM_VERSION" \
+  "numpy<3" "safetensors>=0.4"
+"$venv/bin/python" - <<PY
+import torch, torchvision, captum
+assert torch.__version__.split("+")[0] == "$TORCH_VERSION", torch.__version__
+print(f"sarxai bootstrap: torch {torch.__version__}, torchvision {torchvision.__version__}, captum {captum.__version__}")
+PY
+touch "$stamp"

@@ -1,0 +1,12 @@
+//! sarxai: a reproducible, verifiable and fast explainable-AI study of SAR image
+//! classifiers (ResNet on Sentinel-1 patches, eight Captum-equivalent attribution methods,
+//! Max-Sensitivity and file-size "XAI entropy") on libtorch.
+//!
+//! Modules, one job each:
+//! * [`io`]: atomic file writes and SHA-256 digests;
+//! * [`device`]: `--device cpu|cuda|auto` and thread settings;
+//! * [`model`]: torchvision-exact ResNet-18/34/50/101, ReLU rule points, checkpoints.
+
+pub mod device;
+pub mod io;
+pub mod model;

@@ -1,0 +1,174 @@
+//! ReLU rule points: the places where a backward rule (plain gradient, guided
+//! backpropagation, deconvolution) applies, and the one backward engine that walks them.
+//!
+//! tch has neither tensor hooks nor custom autograd functions, and the guided and
+//! deconvolution rules are non-linear in the upstream gradient (`relu(grad_out)`), so no
+//! single autograd graph can express them. Instead the forward pass is written once
+//! against [`ReluSite`]: every ReLU of the network, including the one after each residual
+//! add, calls [`ReluSite::relu`] with its pre-activation and the nodes its graph reaches
+//! back to. [`PlainRelu`] just applies the ReLU (normal inference and training);
+//! [`ReluTape`] cuts the graph there: the ReLU output becomes a fresh leaf, and the
+//! pre-activation is remembered. [`ReluTape::backward`] then walks the segments from the
+//! output back to the input, applying a [`ReluRule`] at every cut. A rule is data, not a
+//! copy of the model.
+
+use tch::Tensor;
+
+/// Identifies a value in the forward pass: [`INPUT`] or the output of the n-th ReLU (1-based).
+pub type NodeId = usize;
+
+/// The node of the network input.
+pub const INPUT: NodeId = 0;
+
+/// A tensor flowing through the forward pass with the node it was last cut at.
+#[derive(Debug)]
+pub struct Act {
+    pub value: Tensor,
+    pub node: NodeId,
+}
+
+impl Act {
+    /// The network input as the start of a forward pass.
+    pub fn input(x: &Tensor) -> Self {
+        Self {
+            value: x.shallow_clone(),
+            node: INPUT,
+        }
+    }
+}
+
+/// A ReLU rule point. `pre` is the pre-activation; `sources` are the nodes whose values
+/// `pre` was computed from (the block input and, after a residual add, the skip path too).
+pub trait ReluSite {
+    fn relu(&mut self, pre: Tensor, sources: &[NodeId]) -> Act;
+}
+
+/// Ordinary ReLU, no recording: inference and training.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlainRelu;
+
+impl ReluSite for PlainRelu {
+    fn relu(&mut self, pre: Tensor, _sources: &[NodeId]) -> Act {
+        Act {
+            value: pre.relu(),
+            node: INPUT,
+        }
+    }
+}
+
+/// How a ReLU passes the gradient backwards, given the upstream gradient `g` (with respect
+/// to the ReLU's output) and the pre-activation `x`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReluRule {
+    /// Autograd's rule: `g * 1[x > 0]`.
+    Gradient,
+    /// Guided backpropagation (Springenberg et al. 2015; Captum `GuidedBackprop`):
+    /// `relu(g) * 1[x > 0]`.
+    Guided,
+    /// Deconvolution (Zeiler & Fergus 2014; Captum `Deconvolution`): `relu(g)`, the
+    /// forward mask ignored.
+    Deconvolution,
+}
+
+impl ReluRule {
+    /// The gradient with respect to the ReLU's input.
+    pub fn apply(self, g: &Tensor, x: &Tensor) -> Tensor {
+        match self {
+            Self::Gradient => g * x.gt(0.0).to_kind(g.kind()),
+            Self::Guided => g.relu() * x.gt(0.0).to_kind(g.kind()),
+            Self::Deconvolution => g.relu(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Segment {
+    pre: Tensor,
+    sources: Vec<NodeId>,
+    leaf: Tensor,
+}
+
+/// Records a forward pass cut at every ReLU, for [`ReluTape::backward`].
+#[derive(Debug)]
+pub struct ReluTape {
+    input: Tensor,
+    segments: Vec<Segment>,
+}
+
+impl ReluTape {
+    /// Starts a recording; `input` must require grad (the engine differentiates to it).
+    pub fn new(input: &Tensor) -> Self {
+        Self {
+            input: input.shallow_clone(),
+            segments: Vec::new(),
+        }
+    }
+
+    /// Number of ReLU rule points recorded.
+    pub fn len(&self) -> usize {
+        self.segments.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    fn value(&self, node: NodeId) -> &Tensor {
+        if node == INPUT {
+            &self.input
+        } else {
+            &self.segments[node - 1].leaf
+        }
+    }
+
+    /// Backpropagates `(output * seed).sum()` from `output` (computed from node `last`,
+    /// which must be the last recorded ReLU or the input) to the input, applying `rule` at
+    /// every ReLU. Returns d/d input. Consumes the tape (every graph is freed on the way).
+    ///
+    /// Segments are visited in reverse creation order; a node's gradient is complete when
+    /// its own segment is reached, because every consumer of a node was created after it.
+    pub fn backward(self, output: &Tensor, seed: &Tensor, last: NodeId, rule: ReluRule) -> Tensor {
+        let n = self.segments.len();
+        let mut grads: Vec<Option<Tensor>> = (0..=n).map(|_| None).collect();
+        let root = (output * seed).sum(output.kind());
+        grads[last] =
+            Some(Tensor::run_backward(&[root], &[self.value(last)], false, false).remove(0));
+        for node in (1..=n).rev() {
+            let seg = &self.segments[node - 1];
+            let Some(g_out) = grads[node].take() else {
+                continue;
+            };
+            let g_pre = rule.apply(&g_out, &seg.pre);
+            let root = (&seg.pre * g_pre).sum(seg.pre.kind());
+            let inputs: Vec<&Tensor> = seg.sources.iter().map(|&s| self.value(s)).collect();
+            let gs = Tensor::run_backward(&[root], &inputs, false, false);
+            for (&src, g) in seg.sources.iter().zip(gs) {
+                if !g.defined() {
+                    continue;
+                }
+                grads[src] = Some(match grads[src].take() {
+                    Some(acc) => acc + g,
+                    None => g,
+                });
+            }
+        }
+        grads[INPUT]
+            .take()
+            .unwrap_or_else(|| self.input.zeros_like())
+    }
+}
+
+impl ReluSite for ReluTape {
+    fn relu(&mut self, pre: Tensor, sources: &[NodeId]) -> Act {
+        let leaf = pre.relu().detach().set_requires_grad(true);
+        self.segments.push(Segment {
+            pre,
+            sources: sources.to_vec(),
+            leaf: leaf.shallow_clone(),
+        });
+        Act {
+            value: leaf,
+            node: self.segments.len(),
+        }
+    }
+}

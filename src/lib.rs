@@ -7,6 +7,9 @@
 //! * [`device`]: `--device cpu|cuda|auto` and thread settings;
 //! * [`model`]: torchvision-exact ResNet-18/34/50/101, ReLU rule points, checkpoints.
 
+pub mod attr;
+pub mod cli;
 pub mod device;
 pub mod io;
 pub mod model;
+pub mod progress;

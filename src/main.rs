@@ -1,1 +1,46 @@
-fn main() {}
+//! The `sarxai` command line. Library errors are reported with their context chain.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use sarxai::cli::{explain, model};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sarxai",
+    version,
+    about = "Reproducible, verifiable and fast explainable AI for SAR image classifiers",
+    after_help = "Examples:
+  sarxai model info run/vh/model.safetensors
+  sarxai explain --weights w.safetensors --arch resnet18 --input x.npy --target t.npy --method all --out out/"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect, hash and run checkpoints.
+    Model {
+        #[command(subcommand)]
+        cmd: model::ModelCommand,
+    },
+    /// Attributions of arrays with the paper's eight methods (Captum semantics).
+    Explain(explain::ExplainArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Model { cmd } => model::run(cmd),
+        Command::Explain(args) => explain::run(args),
+    }
+}

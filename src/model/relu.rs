@@ -123,7 +123,7 @@ impl ReluTape {
 
     /// Backpropagates `(output * seed).sum()` from `output` (computed from node `last`,
     /// which must be the last recorded ReLU or the input) to the input, applying `rule` at
-    /// every ReLU. Returns d/d input. Consumes the tape (every graph is freed on the way).
+    /// every ReLU. Returns d/d input. Consumes the tape (its graphs are freed at the end).
     ///
     /// Segments are visited in reverse creation order; a node's gradient is complete when
     /// its own segment is reached, because every consumer of a node was created after it.
@@ -141,7 +141,10 @@ impl ReluTape {
             let g_pre = rule.apply(&g_out, &seg.pre);
             let root = (&seg.pre * g_pre).sum(seg.pre.kind());
             let inputs: Vec<&Tensor> = seg.sources.iter().map(|&s| self.value(s)).collect();
-            let gs = Tensor::run_backward(&[root], &inputs, false, false);
+            // keep_graph: two segments may share graph below their sources (the stem's
+            // max-pool feeds both paths of the first block), so each is walked once per
+            // consumer; backward is linear in the upstream gradient, so contributions add.
+            let gs = Tensor::run_backward(&[root], &inputs, true, false);
             for (&src, g) in seg.sources.iter().zip(gs) {
                 if !g.defined() {
                     continue;

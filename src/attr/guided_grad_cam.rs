@@ -1,0 +1,49 @@
+//! Guided Grad-CAM (Selvaraju et al. 2017; Captum `GuidedGradCam`): guided
+//! backpropagation times the ReLU'd Grad-CAM map upsampled to the input size by
+//! nearest-neighbour interpolation. Where Captum silently returns an empty tensor when the
+//! upsampling fails, this is an error.
+
+use tch::Tensor;
+
+use super::{validate, AttrError, Attribution, Budget, GradCam, GuidedBackprop, Method};
+use crate::model::ResNet;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GuidedGradCam {
+    pub budget: Budget,
+}
+
+impl Attribution for GuidedGradCam {
+    fn method(&self) -> Method {
+        Method::GuidedGradCam
+    }
+
+    fn attribute(
+        &self,
+        model: &ResNet,
+        inputs: &Tensor,
+        targets: &Tensor,
+    ) -> Result<Tensor, AttrError> {
+        validate(model, inputs, targets)?;
+        let cam = GradCam {
+            relu: true,
+            budget: self.budget,
+        }
+        .attribute(model, inputs, targets)?;
+        let guided = GuidedBackprop {
+            budget: self.budget,
+        }
+        .attribute(model, inputs, targets)?;
+        let (cs, is) = (cam.size(), inputs.size());
+        if cs.len() != 4 || cs[0] != is[0] || cs[1] != 1 || cs[2] < 1 || cs[3] < 1 {
+            return Err(AttrError::Upsample { cam: cs, input: is });
+        }
+        let up = cam
+            .f_upsample_nearest2d([is[2], is[3]], None, None)
+            .map_err(|_| AttrError::Upsample {
+                cam: cs,
+                input: is.clone(),
+            })?;
+        Ok(guided * up)
+    }
+}

@@ -1,0 +1,153 @@
+//! `sarxai explain`: attributions for arrays (the contract other tools depend on).
+//!
+//! `sarxai explain --weights W.safetensors --arch A --input X.npy --target T.npy
+//!  --method M|all --out DIR [--device] [--dtype f32|f64]` writes `DIR/<method>.npy`:
+//! float32 (float64 when X is float64), the input's shape for every method but grad-cam,
+//! which writes layer4's resolution (N, 1, h, w). Everything is validated before anything
+//! is written.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use tch::{Kind, Tensor};
+
+use super::{read_npy, write_npy, ComputeArgs, Dtype};
+use crate::attr::{self, Budget, Method};
+use crate::model::{self, Arch, ResNet};
+
+/// `saliency`, ..., `occlusion`, or `all`.
+#[derive(Debug, Clone)]
+pub struct MethodSelection(pub Vec<Method>);
+
+impl std::str::FromStr for MethodSelection {
+    type Err = attr::AttrError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Self(Method::ALL.to_vec()));
+        }
+        s.split(',')
+            .map(|m| m.trim().parse())
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sarxai explain --weights run/vh/model.safetensors --arch resnet18 \\
+      --input x.npy --target t.npy --method all --out attributions/
+  sarxai explain --weights w.safetensors --arch resnet50 --input x.npy --target t.npy \\
+      --method integrated-gradients,occlusion --dtype f64 --out out/")]
+pub struct ExplainArgs {
+    /// Checkpoint (safetensors); input channels and classes come from it.
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Architecture the checkpoint must have.
+    #[arg(long)]
+    pub arch: Arch,
+    /// Inputs: float32 or float64 .npy of shape (N, C, H, W).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Targets: int64 .npy of shape (N,).
+    #[arg(long)]
+    pub target: PathBuf,
+    /// A method, a comma-separated list, or all.
+    #[arg(long, default_value = "all")]
+    pub method: MethodSelection,
+    /// Output directory for <method>.npy.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Precision of model and attribution.
+    #[arg(long, value_enum, default_value = "f32")]
+    pub dtype: Dtype,
+    /// Memory for one batched pass (IG steps, occlusion windows), MiB.
+    #[arg(long, default_value_t = Budget::default().memory_mib)]
+    pub memory_mib: usize,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+/// Model, inputs and targets loaded and checked for an explain-like command.
+pub struct Loaded {
+    pub model: ResNet,
+    pub inputs: Tensor,
+    pub targets: Tensor,
+    /// The kind the outputs are written in.
+    pub out_kind: Kind,
+}
+
+/// Loads and validates everything `explain` and `sensitivity` need, before any output.
+pub fn load_inputs(
+    weights: &std::path::Path,
+    arch: Arch,
+    input: &std::path::Path,
+    target: &std::path::Path,
+    dtype: Dtype,
+    device: tch::Device,
+) -> Result<Loaded> {
+    let mut model = model::load(weights, Some(arch), device)?;
+    if dtype == Dtype::F64 {
+        model.vs.double();
+    }
+    let x = read_npy(input)?;
+    if !matches!(x.kind(), Kind::Float | Kind::Double) {
+        anyhow::bail!(
+            "{}: inputs must be float32 (or float64), got {:?}",
+            input.display(),
+            x.kind()
+        );
+    }
+    let t = read_npy(target)?;
+    if t.kind() != Kind::Int64 {
+        anyhow::bail!(
+            "{}: targets must be int64, got {:?}",
+            target.display(),
+            t.kind()
+        );
+    }
+    let out_kind = x.kind();
+    let inputs = x.to_kind(dtype.kind()).to_device(device);
+    let targets = t.to_device(device);
+    attr::validate(&model, &inputs, &targets)
+        .with_context(|| format!("{} / {}", input.display(), target.display()))?;
+    Ok(Loaded {
+        model,
+        inputs,
+        targets,
+        out_kind,
+    })
+}
+
+pub fn run(args: ExplainArgs) -> Result<()> {
+    let device = args.compute.setup()?;
+    let l = load_inputs(
+        &args.weights,
+        args.arch,
+        &args.input,
+        &args.target,
+        args.dtype,
+        device,
+    )?;
+    let budget = Budget {
+        memory_mib: args.memory_mib,
+        max_images: None,
+    };
+    let methods = &args.method.0;
+    let bar = crate::progress::bar(methods.len() as u64, "explain");
+    let mut results = Vec::new();
+    for &m in methods {
+        bar.set_message(m.name());
+        let a = m
+            .with_defaults(budget)
+            .attribute(&l.model, &l.inputs, &l.targets)?;
+        results.push((m, a.to_kind(l.out_kind)));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    for (m, a) in results {
+        let path = args.out.join(format!("{}.npy", m.name()));
+        write_npy(&path, &a)?;
+        eprintln!("wrote {} {:?}", path.display(), a.size());
+    }
+    Ok(())
+}

@@ -9,6 +9,8 @@
 
 pub mod attr;
 pub mod cli;
+pub mod cli_data;
+pub mod data;
 pub mod device;
 pub mod io;
 pub mod model;

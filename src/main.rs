@@ -21,6 +21,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Synthetic data, discovery and inspection of real data, manifests and pins.
+    Data {
+        #[command(subcommand)]
+        cmd: sarxai::cli_data::DataCommand,
+    },
     /// Inspect, hash and run checkpoints.
     Model {
         #[command(subcommand)]
@@ -40,6 +45,7 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Data { cmd } => sarxai::cli_data::run(cmd),
         Command::Model { cmd } => model::run(cmd),
         Command::Explain(args) => explain::run(args),
     }

@@ -1,0 +1,34 @@
+//! Data: the synthetic SAR default dataset, discovery and decoding of real
+//! OpenSARUrban/OpenSARShip-style files, preprocessing, seeded stratified splits, and
+//! SHA-256 manifests. Pure Rust (no libtorch): training turns the f32 arrays of
+//! [`dataset::Dataset`] into tensors.
+//!
+//! One job per module:
+//! * [`synth`]: deterministic synthetic generator with ground-truth masks;
+//! * [`naming`]: class aliases, polarization suffixes, the `<class>_x<X>_y<Y>` pattern;
+//! * [`discover`]: recursive discovery from names and folders, skipped-file reasons;
+//! * [`decode`]: TIFF / PNG / JPEG / NPY to f32 bands;
+//! * [`encode`]: the writers sarxai uses for TIFF, PNG and NPY;
+//! * [`preprocess`]: scale, resize / crop, percentile clip, normalisation statistics;
+//! * [`split`]: stratified seeded splits and their digests;
+//! * [`dataset`]: all of the above into per-split arrays;
+//! * [`manifest`]: per-file SHA-256 manifests, verification, the pinned archive digest;
+//! * [`raster`]: shapes the generator draws;
+//! * [`error`]: [`DataError`].
+
+pub mod dataset;
+pub mod decode;
+pub mod discover;
+pub mod encode;
+pub mod error;
+pub mod manifest;
+pub mod naming;
+pub mod preprocess;
+pub mod raster;
+pub mod split;
+pub mod synth;
+
+pub use dataset::{Dataset, DatasetConfig, DatasetRecord, SplitData};
+pub use error::DataError;
+pub use naming::{Pol, OPENSARURBAN_CLASSES};
+pub use split::Split;

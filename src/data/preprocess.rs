@@ -1,0 +1,389 @@
+//! Preprocessing of one band into the model's input, in this order:
+//!
+//! 1. **scale**: from the stored quantity (`input`: amplitude A or intensity I = A^2) to the
+//!    requested one: amplitude `A = sqrt(max(I, 0))`, intensity `I = A^2`, or decibels
+//!    `10 log10(max(I, 1e-10))` (so at least -100 dB);
+//! 2. **geometry** to `size` x `size` (`resize`): `crop_or_resize` centre-crops when both
+//!    sides are at least `size`, else centre-crops to a square of the shorter side and
+//!    resizes bilinearly; `resize` always centre-crops to a square and resizes; `exact`
+//!    refuses other sizes. Bilinear sampling uses pixel centres
+//!    (`src = (dst + 0.5) * in / out - 0.5`, clamped to the image, like
+//!    `align_corners=False`); masks use nearest neighbour (`src = floor((dst + 0.5) * in / out)`);
+//! 3. **clip and stretch** (`clip_percentiles = [lo, hi]`, per image): the lo-th and hi-th
+//!    percentiles p_lo, p_hi (linear interpolation between order statistics, numpy's
+//!    default), then `x' = clamp((x - p_lo) / (p_hi - p_lo), 0, 1)`; a constant image maps
+//!    to 0;
+//! 4. **normalisation** (dataset level, `normalize`): `(x - mean) / std` with the mean and
+//!    standard deviation of every training-split pixel after steps 1-3 ([`NormStats`]).
+
+use serde::{Deserialize, Serialize};
+
+/// What the stored pixel values are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputQuantity {
+    /// Amplitude (OpenSARShip `Patch`, sarxai's synthetic data, uint8 renders).
+    #[default]
+    Amplitude,
+    /// Intensity, e.g. calibrated sigma0 (OpenSARShip `Patch_Cal`).
+    Intensity,
+}
+
+/// The scale the model sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scale {
+    Amplitude,
+    Intensity,
+    /// 10 log10 of intensity.
+    #[default]
+    Db,
+}
+
+/// How patches of another size reach `size` x `size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResizeMode {
+    #[default]
+    CropOrResize,
+    Resize,
+    Exact,
+}
+
+/// Preprocessing configuration (see the module docs for the formulas).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PreprocessConfig {
+    pub input: InputQuantity,
+    pub scale: Scale,
+    /// Per-image percentile clip and stretch to [0, 1]; `None` leaves values as scaled.
+    pub clip_percentiles: Option<[f32; 2]>,
+    /// Output side in pixels.
+    pub size: usize,
+    pub resize: ResizeMode,
+    /// Normalise with training-split statistics.
+    pub normalize: bool,
+}
+
+impl Default for PreprocessConfig {
+    fn default() -> Self {
+        PreprocessConfig {
+            input: InputQuantity::Amplitude,
+            scale: Scale::Db,
+            clip_percentiles: Some([1.0, 99.0]),
+            size: 100,
+            resize: ResizeMode::CropOrResize,
+            normalize: true,
+        }
+    }
+}
+
+impl PreprocessConfig {
+    /// Checks the fields: size in 1..=4096, percentiles with 0 <= lo < hi <= 100.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=4096).contains(&self.size) {
+            return Err(format!("size {} is outside 1..=4096", self.size));
+        }
+        if let Some([lo, hi]) = self.clip_percentiles {
+            if !(lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo < hi && hi <= 100.0) {
+                return Err(format!(
+                    "clip_percentiles [{lo}, {hi}] must satisfy 0 <= lo < hi <= 100"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps 1-3 on one band of `width` x `height`; returns `size * size` values.
+    pub fn apply(&self, band: &[f32], width: usize, height: usize) -> Result<Vec<f32>, String> {
+        let scaled: Vec<f32> = band.iter().map(|&v| self.rescale(v)).collect();
+        let mut out = self.fit(&scaled, width, height, Interp::Bilinear)?;
+        if let Some([lo, hi]) = self.clip_percentiles {
+            clip_stretch(&mut out, lo, hi);
+        }
+        Ok(out)
+    }
+
+    /// Step 2 for a mask (nearest neighbour): values > 0 become 1, others 0.
+    pub fn apply_mask(&self, band: &[f32], width: usize, height: usize) -> Result<Vec<u8>, String> {
+        let fitted = self.fit(band, width, height, Interp::Nearest)?;
+        Ok(fitted.iter().map(|&v| u8::from(v > 0.0)).collect())
+    }
+
+    /// Step 1 on one value.
+    pub fn rescale(&self, v: f32) -> f32 {
+        let intensity = match self.input {
+            InputQuantity::Amplitude => v * v,
+            InputQuantity::Intensity => v,
+        };
+        match self.scale {
+            Scale::Amplitude => match self.input {
+                InputQuantity::Amplitude => v,
+                InputQuantity::Intensity => v.max(0.0).sqrt(),
+            },
+            Scale::Intensity => intensity,
+            Scale::Db => 10.0 * intensity.max(1e-10).log10(),
+        }
+    }
+
+    fn fit(&self, img: &[f32], w: usize, h: usize, interp: Interp) -> Result<Vec<f32>, String> {
+        let s = self.size;
+        if w == 0 || h == 0 || img.len() != w * h {
+            return Err(format!("{w}x{h} image with {} values", img.len()));
+        }
+        match self.resize {
+            ResizeMode::Exact if (w, h) != (s, s) => Err(format!(
+                "image is {w}x{h}, the configuration requires exactly {s}x{s} (resize = exact)"
+            )),
+            ResizeMode::CropOrResize if w >= s && h >= s => Ok(crop(img, w, h, s, s)),
+            _ => {
+                let side = w.min(h);
+                let square = crop(img, w, h, side, side);
+                Ok(resample(&square, side, s, interp))
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Interp {
+    Bilinear,
+    Nearest,
+}
+
+/// Centre crop of `cw` x `ch` (offsets `(w - cw) / 2`, `(h - ch) / 2`, rounded down).
+fn crop(img: &[f32], w: usize, h: usize, cw: usize, ch: usize) -> Vec<f32> {
+    let (x0, y0) = ((w - cw) / 2, (h - ch) / 2);
+    let mut out = Vec::with_capacity(cw * ch);
+    for y in y0..y0 + ch {
+        out.extend_from_slice(&img[y * w + x0..y * w + x0 + cw]);
+    }
+    out
+}
+
+/// Square resample from `n` x `n` to `m` x `m`.
+fn resample(img: &[f32], n: usize, m: usize, interp: Interp) -> Vec<f32> {
+    if n == m {
+        return img.to_vec();
+    }
+    let ratio = n as f32 / m as f32;
+    let mut out = vec![0.0f32; m * m];
+    match interp {
+        Interp::Nearest => {
+            for y in 0..m {
+                let sy = (((y as f32 + 0.5) * ratio) as usize).min(n - 1);
+                for x in 0..m {
+                    let sx = (((x as f32 + 0.5) * ratio) as usize).min(n - 1);
+                    out[y * m + x] = img[sy * n + sx];
+                }
+            }
+        }
+        Interp::Bilinear => {
+            let coord = |d: usize| {
+                let s = ((d as f32 + 0.5) * ratio - 0.5).clamp(0.0, (n - 1) as f32);
+                let i0 = (s as usize).min(n - 1);
+                let i1 = (i0 + 1).min(n - 1);
+                (i0, i1, s - i0 as f32)
+            };
+            for y in 0..m {
+                let (y0, y1, ty) = coord(y);
+                for x in 0..m {
+                    let (x0, x1, tx) = coord(x);
+                    let a = img[y0 * n + x0] * (1.0 - tx) + img[y0 * n + x1] * tx;
+                    let b = img[y1 * n + x0] * (1.0 - tx) + img[y1 * n + x1] * tx;
+                    out[y * m + x] = a * (1.0 - ty) + b * ty;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The p-th percentile (0..=100) of `values` by linear interpolation between the order
+/// statistics at ranks floor(r) and ceil(r), r = p / 100 * (n - 1). `values` is reordered.
+pub fn percentile(values: &mut [f32], p: f32) -> f32 {
+    let n = values.len();
+    if n == 0 {
+        return 0.0;
+    }
+    let r = (p / 100.0).clamp(0.0, 1.0) * (n - 1) as f32;
+    let k = (r.floor() as usize).min(n - 1);
+    let frac = r - k as f32;
+    let (_, &mut lo, rest) = values.select_nth_unstable_by(k, f32::total_cmp);
+    if frac == 0.0 || rest.is_empty() {
+        return lo;
+    }
+    let hi = rest.iter().copied().fold(f32::INFINITY, f32::min);
+    lo + frac * (hi - lo)
+}
+
+/// Per-image clip to [p_lo, p_hi] and stretch to [0, 1] (module docs, step 3).
+pub fn clip_stretch(values: &mut [f32], lo_pct: f32, hi_pct: f32) {
+    let mut tmp = values.to_vec();
+    let lo = percentile(&mut tmp, lo_pct);
+    let hi = percentile(&mut tmp, hi_pct);
+    let range = hi - lo;
+    if range.is_finite() && range > 1e-12 * hi.abs().max(1.0) {
+        for v in values.iter_mut() {
+            *v = ((*v - lo) / range).clamp(0.0, 1.0);
+        }
+    } else {
+        values.iter_mut().for_each(|v| *v = 0.0);
+    }
+}
+
+/// Normalisation statistics of the training split: mean and (population) standard
+/// deviation over every pixel, accumulated in f64.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormStats {
+    pub mean: f64,
+    pub std: f64,
+    /// Pixels the statistics were computed over.
+    pub count: u64,
+}
+
+impl NormStats {
+    /// Statistics of `values` (two passes; `std` floored at 1e-6).
+    pub fn compute(values: &[f32]) -> NormStats {
+        let n = values.len().max(1) as f64;
+        let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = values
+            .iter()
+            .map(|&v| (v as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        NormStats {
+            mean,
+            std: var.sqrt().max(1e-6),
+            count: values.len() as u64,
+        }
+    }
+
+    /// `(x - mean) / std` in place.
+    pub fn apply(&self, values: &mut [f32]) {
+        let (m, s) = (self.mean as f32, self.std as f32);
+        values.iter_mut().for_each(|v| *v = (*v - m) / s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(size: usize) -> PreprocessConfig {
+        PreprocessConfig {
+            size,
+            clip_percentiles: None,
+            scale: Scale::Amplitude,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn scales_follow_their_formulas() {
+        let mut c = cfg(1);
+        assert_eq!(c.rescale(3.0), 3.0);
+        c.scale = Scale::Intensity;
+        assert_eq!(c.rescale(3.0), 9.0);
+        c.scale = Scale::Db;
+        assert!((c.rescale(10.0) - 20.0).abs() < 1e-5);
+        assert!((c.rescale(0.0) + 100.0).abs() < 1e-3);
+        c.input = InputQuantity::Intensity;
+        assert!((c.rescale(100.0) - 20.0).abs() < 1e-5);
+        c.scale = Scale::Amplitude;
+        assert_eq!(c.rescale(16.0), 4.0);
+    }
+
+    #[test]
+    fn percentile_matches_numpy_linear() {
+        // numpy.percentile([1..10], 25) = 3.25, 90 -> 9.1, 0 -> 1, 100 -> 10
+        let base: Vec<f32> = (1..=10).rev().map(|v| v as f32).collect();
+        for (p, want) in [
+            (25.0, 3.25),
+            (90.0, 9.1),
+            (0.0, 1.0),
+            (100.0, 10.0),
+            (50.0, 5.5),
+        ] {
+            let mut v = base.clone();
+            assert!((percentile(&mut v, p) - want).abs() < 1e-5, "{p}");
+        }
+    }
+
+    #[test]
+    fn clip_stretch_maps_to_unit_interval_and_constant_to_zero() {
+        let mut v: Vec<f32> = (0..101).map(|i| i as f32).collect();
+        clip_stretch(&mut v, 10.0, 90.0);
+        assert_eq!(v[0], 0.0);
+        assert_eq!(v[100], 1.0);
+        assert!((v[50] - 0.5).abs() < 1e-6);
+        let mut c = vec![5.0f32; 9];
+        clip_stretch(&mut c, 1.0, 99.0);
+        assert!(c.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn geometry_crops_larger_and_resizes_smaller_images() {
+        // 4x4 ramp cropped to 2x2 is the centre.
+        let img: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        assert_eq!(cfg(2).apply(&img, 4, 4).unwrap(), vec![5.0, 6.0, 9.0, 10.0]);
+        // 2x2 up to 4x4 bilinear: corners keep their values, mean preserved.
+        let small = vec![0.0, 1.0, 2.0, 3.0];
+        let up = cfg(4).apply(&small, 2, 2).unwrap();
+        assert_eq!(up.len(), 16);
+        assert_eq!((up[0], up[15]), (0.0, 3.0));
+        assert!((up.iter().sum::<f32>() / 16.0 - 1.5).abs() < 1e-6);
+        // Non-square smaller image: centre square then resize.
+        let rect: Vec<f32> = (0..6).map(|i| i as f32).collect(); // 3 wide, 2 high
+        assert_eq!(cfg(4).apply(&rect, 3, 2).unwrap().len(), 16);
+        // Exact refuses.
+        let exact = PreprocessConfig {
+            resize: ResizeMode::Exact,
+            ..cfg(4)
+        };
+        assert!(exact.apply(&img, 4, 4).is_ok());
+        assert!(exact.apply(&small, 2, 2).unwrap_err().contains("exactly"));
+        // Resize always resizes (4x4 -> 2x2 averages by bilinear at centres).
+        let always = PreprocessConfig {
+            resize: ResizeMode::Resize,
+            ..cfg(2)
+        };
+        assert_eq!(
+            always.apply(&img, 4, 4).unwrap(),
+            vec![2.5, 4.5, 10.5, 12.5]
+        );
+    }
+
+    #[test]
+    fn masks_resize_by_nearest_neighbour_to_zero_one() {
+        let m = vec![0.0, 255.0, 0.0, 0.0];
+        let up = cfg(4).apply_mask(&m, 2, 2).unwrap();
+        assert_eq!(up, vec![0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn norm_stats_standardise() {
+        let mut v = vec![1.0f32, 2.0, 3.0, 4.0];
+        let s = NormStats::compute(&v);
+        assert!((s.mean - 2.5).abs() < 1e-12 && (s.std - 1.25f64.sqrt()).abs() < 1e-12);
+        s.apply(&mut v);
+        let st = NormStats::compute(&v);
+        assert!(st.mean.abs() < 1e-6 && (st.std - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn validation_rejects_bad_fields() {
+        assert!(PreprocessConfig::default().validate().is_ok());
+        let bad = PreprocessConfig {
+            clip_percentiles: Some([50.0, 10.0]),
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+        assert!(PreprocessConfig {
+            size: 0,
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+    }
+}

@@ -186,7 +186,7 @@ pub trait Attribution {
 /// finiteness. Every method calls it first.
 pub fn validate(model: &ResNet, inputs: &Tensor, targets: &Tensor) -> Result<(), AttrError> {
     let shape = inputs.size();
-    if shape.len() != 4 || !inputs.is_floating_point() || shape.iter().any(|&d| d == 0) {
+    if shape.len() != 4 || !inputs.is_floating_point() || shape.contains(&0) {
         return Err(AttrError::InputShape {
             shape,
             kind: inputs.kind(),

@@ -73,6 +73,27 @@ impl Attribution for Occlusion {
     ) -> Result<Tensor, AttrError> {
         validate(model, inputs, targets)?;
         let s = inputs.size();
+        let per_pass = self
+            .budget
+            .chunk(&model.config, s[2], s[3], inputs.kind(), false);
+        self.attribute_with(inputs, targets, per_pass, |x, t| {
+            target_logits(model, x, t, Budget::images(x.size()[0] as usize))
+        })
+    }
+}
+
+impl Occlusion {
+    /// Occlusion of any scoring function `score(x, t) -> (N,)`, evaluated on batches of
+    /// at most `per_pass` images (windows x images). The model-free core of
+    /// [`Attribution::attribute`], also used to check the method on linear models.
+    pub fn attribute_with(
+        &self,
+        inputs: &Tensor,
+        targets: &Tensor,
+        per_pass: usize,
+        score: impl Fn(&Tensor, &Tensor) -> Tensor,
+    ) -> Result<Tensor, AttrError> {
+        let s = inputs.size();
         let (n, c, h, w) = (s[0], s[1], s[2], s[3]);
         let cfg = self.config;
         if cfg.window.0 < 1 || cfg.window.1 < 1 || cfg.window.0 > h || cfg.window.1 > w {
@@ -89,12 +110,11 @@ impl Attribution for Occlusion {
         }
         let (kind, dev) = (inputs.kind(), inputs.device());
         let windows = cfg.windows(h, w);
-        let initial = target_logits(model, inputs, targets, self.budget);
-        let per_pass = self.budget.chunk(&model.config, h, w, kind, false);
         let windows_per_pass = (per_pass / n as usize).max(1);
         let mut total = Tensor::zeros([n, h, w], (kind, dev));
         let mut counts = Tensor::zeros([h, w], (kind, dev));
         tch::no_grad(|| {
+            let initial = score(inputs, targets);
             for r in ranges(windows.len(), windows_per_pass) {
                 let k = r.len() as i64;
                 let occluded = Tensor::zeros([k, h, w], (kind, dev));
@@ -108,9 +128,7 @@ impl Attribution for Occlusion {
                 let m = occluded.view([k, 1, 1, h, w]);
                 let batch = (inputs.unsqueeze(0) * (m.ones_like() - &m) + &m * cfg.baseline)
                     .view([k * n, c, h, w]);
-                let t = targets.repeat([k]);
-                let modified =
-                    target_logits(model, &batch, &t, Budget::images((k * n) as usize)).view([k, n]);
+                let modified = score(&batch, &targets.repeat([k])).view([k, n]);
                 let diff = initial.unsqueeze(0) - modified;
                 total += Tensor::einsum("kn,khw->nhw", &[&diff, &occluded], None::<i64>);
                 counts += occluded.sum_dim_intlist(0, false, kind);
@@ -119,8 +137,7 @@ impl Attribution for Occlusion {
         Ok((total / counts)
             .unsqueeze(1)
             .expand([n, c, h, w], false)
-            .contiguous()
-            .to_kind(kind))
+            .contiguous())
     }
 }
 

@@ -1,0 +1,38 @@
+//! The paper's claims as data (`fixtures/claims.yaml`), the pins a result depends on
+//! (`fixtures/pins.yaml`), and their verification against a reproduce run directory.
+
+pub mod check;
+pub mod pins;
+pub mod results;
+pub mod spec;
+
+pub use check::{check_claims, render_table, Verdict, VerdictRow};
+pub use pins::{Pins, PinsFile};
+pub use results::Results;
+pub use spec::{Claim, ClaimsFile, Rule};
+
+use std::path::PathBuf;
+
+/// Errors of the claims harness.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimsError {
+    #[error("{path}: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("pin '{pin}' disagrees: expected {expected}, found {found}. {hint}")]
+    PinMismatch { pin: String, expected: String, found: String, hint: String },
+    #[error("unknown profile '{0}': expected quick or paper")]
+    Profile(String),
+}
+
+impl ClaimsError {
+    pub(crate) fn file(path: &std::path::Path, reason: impl ToString) -> Self {
+        Self::File { path: path.to_path_buf(), reason: reason.to_string() }
+    }
+}
+
+/// Reads a YAML file into `T` (serde-saphyr: a maintained, pure-Rust YAML reader;
+/// serde_yaml is archived).
+pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, ClaimsError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ClaimsError::file(path, e))?;
+    serde_saphyr::from_str(&text).map_err(|e| ClaimsError::file(path, e))
+}

@@ -299,10 +299,13 @@ fn inspect(a: InspectArgs) -> Result<()> {
             "  {:<22} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6}",
             "class", "split", "samples", "vh+vv", "vh only", "vv only", "no suffix", "masks"
         );
-        for ((g, class, split), c) in disc.counts() {
-            if g != group {
-                continue;
-            }
+        let counts = disc.counts();
+        let mut rows: Vec<_> = counts.iter().filter(|((g, _, _), _)| *g == group).collect();
+        rows.sort_by_key(|((_, class, split), _)| {
+            (disc.classes.iter().position(|c| c == class), *split)
+        });
+        for ((_, class, split), c) in rows {
+            let split = *split;
             println!(
                 "  {:<22} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6}",
                 class,

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::decode::{read_image, Image};
+use super::decode::{probe, read_image, Image};
 use super::discover::{discover, DiscoverOptions, PolFiles, SampleFiles, SkipReason, Skipped};
 use super::error::{DataError, Result};
 pub use super::naming::Pol;
@@ -167,6 +167,9 @@ impl Dataset {
         let group = choose_group(root, &disc.groups(), cfg.group.as_deref())?;
         let samples: Vec<&SampleFiles> = disc.samples.iter().filter(|s| s.group == group).collect();
         let pol = resolve_pol(root, &samples, cfg.pol)?;
+        if pol.is_none() {
+            refuse_two_band_without_pol(root, &samples)?;
+        }
 
         // Split membership, decided before any decoding.
         let plan = plan_split(&samples, &cfg.split);
@@ -222,9 +225,15 @@ impl Dataset {
             return Err(DataError::NoSamples {
                 dir: root.to_path_buf(),
                 detail: format!(
-                    "no usable training sample in format group {group:?} ({} found, {} skipped)",
+                    "no usable training sample in format group {group:?} ({} found, {} skipped{})",
                     samples.len(),
-                    skipped.len()
+                    skipped.len(),
+                    skipped
+                        .iter()
+                        .find(|s| matches!(s.reason, SkipReason::Unusable { .. }))
+                        .or(skipped.first())
+                        .map(|s| format!("; first: {s}"))
+                        .unwrap_or_default()
                 ),
             });
         }
@@ -374,7 +383,7 @@ pub fn choose_group(root: &Path, groups: &[String], wanted: Option<&str>) -> Res
         Some(w) => {
             let hits: Vec<&String> = groups
                 .iter()
-                .filter(|g| g.as_str() == w || g.split(':').next() == Some(w))
+                .filter(|g| g.as_str() == w || group_folder(g) == w)
                 .collect();
             match hits.as_slice() {
                 [one] => Ok((*one).clone()),
@@ -391,6 +400,12 @@ pub fn choose_group(root: &Path, groups: &[String], wanted: Option<&str>) -> Res
             }
         }
     }
+}
+
+/// The folder part of a format group: `Patch_Uint8/Visual_:tiff` -> `Patch_Uint8`.
+fn group_folder(group: &str) -> &str {
+    let g = group.rsplit_once(':').map_or(group, |(a, _)| a);
+    g.strip_suffix("/Visual_").unwrap_or(g)
 }
 
 /// Checks the requested polarization against what the files offer.
@@ -416,6 +431,30 @@ fn resolve_pol(root: &Path, samples: &[&SampleFiles], wanted: Option<Pol>) -> Re
         }),
         (w, _, _) => Ok(w),
     }
+}
+
+/// Two-band `[VH, VV]` files need a polarization: checked on the first unsuffixed file's
+/// header, so the error comes before any decoding.
+fn refuse_two_band_without_pol(root: &Path, samples: &[&SampleFiles]) -> Result<()> {
+    let first = samples.iter().find_map(|s| match &s.files {
+        PolFiles::Unsuffixed { path } => Some(path),
+        _ => None,
+    });
+    if let Some(path) = first {
+        if let Ok(info) = probe(path) {
+            if info.bands == 2 {
+                return Err(DataError::Config {
+                    dir: root.to_path_buf(),
+                    reason: format!(
+                        "{} holds two bands [VH, VV] and no polarization was chosen",
+                        path.display()
+                    ),
+                    fix: "choose one with --pol vh or --pol vv".into(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 type Loaded = (Vec<f32>, Option<Vec<u8>>, PathBuf);

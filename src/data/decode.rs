@@ -502,7 +502,7 @@ fn decode_with_image_crate(
             SampleType::U16 => 65535.0,
             _ => 1.0,
         };
-        let mut bands = vec![Vec::with_capacity(w * h); 3];
+        let mut bands: Vec<Vec<f32>> = (0..3).map(|_| Vec::with_capacity(w * h)).collect();
         for px in rgb.chunks_exact(3) {
             for (b, v) in px.iter().enumerate() {
                 bands[b].push((v * scale).round_ties_even_if(dtype != SampleType::F32));
@@ -653,16 +653,16 @@ fn decode_npy(bytes: &[u8]) -> std::result::Result<Image, String> {
 }
 
 fn cast<T: Copy + AsF32>(v: std::io::Result<Vec<T>>) -> std::result::Result<Vec<f32>, String> {
-    v.map(|v| v.into_iter().map(AsF32::as_f32).collect())
+    v.map(|v| v.into_iter().map(AsF32::to_f32).collect())
         .map_err(|e| e.to_string())
 }
 
 trait AsF32 {
-    fn as_f32(self) -> f32;
+    fn to_f32(self) -> f32;
 }
 
 macro_rules! as_f32 {
-    ($($t:ty),*) => {$(impl AsF32 for $t { fn as_f32(self) -> f32 { self as f32 } })*};
+    ($($t:ty),*) => {$(impl AsF32 for $t { fn to_f32(self) -> f32 { self as f32 } })*};
 }
 as_f32!(u8, u16, u32, u64, i8, i16, i32, i64, f64);
 

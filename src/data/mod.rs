@@ -14,7 +14,7 @@
 //! * [`dataset`]: all of the above into per-split arrays;
 //! * [`manifest`]: per-file SHA-256 manifests, verification, the pinned archive digest;
 //! * [`raster`]: shapes the generator draws;
-//! * [`error`]: [`DataError`].
+//! * [`error`]: the error type, [`DataError`].
 
 pub mod dataset;
 pub mod decode;

@@ -12,7 +12,7 @@
 //!   smooth unit-variance noise field (bilinear up-sampling of a 6 x 6 Gaussian grid);
 //!   `sigma_vh = r * sigma_vv` with `r ~ U(0.15, 0.25)` (cross-pol about 7 dB darker);
 //! * class structure (table below) with random position, orientation, scale, density and
-//!   a strength factor `k ~ U(0.55, 1.5)` on every gain, so some patches are faint;
+//!   a strength factor `k ~ U(0.8, 1.6)` on every gain, so some patches are faint;
 //!   bright scatterers add `g * b` to VV and `g * b * rho` to VH, with `rho` = 0.10 to 0.15
 //!   for double-bounce and point scatterers and 0.45 for volume scattering (vegetation: the
 //!   VH/VV contrast differs from the urban classes); dark (specular) surfaces multiply both
@@ -32,11 +32,11 @@
 //! | HighBuildings | 3-6 large blocks with bright double-bounce edge and shadow (blocks + shadows) |
 //! | SingleBuilding | one block with bright edge and shadow (block + shadow) |
 //! | Skyscraper | 1-3 very bright towers with layover streak and long shadow (all three) |
-//! | StorageArea | rows of 4-12 round tanks with bright rims (tanks) |
+//! | StorageArea | 2-3 rows of 3-5 round tanks with bright rims (tanks) |
 //! | Vegetation | irregular canopy with strong volume scattering and fine texture (canopy) |
-//! | Highway | dark road 3-7 px wide across the patch, optional bright rails (road) |
-//! | Railway | two parallel bright rails 3-5 px apart, optional pole points (track band) |
-//! | Airport | dark runway 7-14 px wide, optional taxiway and terminal (runway + taxiway) |
+//! | Highway | dark road 3-6 px wide across the patch, bright rails (p = 0.8), crossing road (p = 0.3) (road) |
+//! | Railway | two parallel bright rails 3-5 px apart on a faintly bright bed, pole points (p = 0.7) (track band) |
+//! | Airport | dark runway 10-16 px wide, taxiway (p = 0.9), terminal (p = 0.54) (runway + taxiway) |
 //!
 //! # Determinism
 //!
@@ -65,7 +65,7 @@ use super::raster::Shape;
 use crate::io::{sha256_hex, write_atomic};
 
 /// Version tag of the generator's image model; bump it whenever the pixels change.
-pub const SYNTH_VERSION: &str = "sarxai-synth-1";
+pub const SYNTH_VERSION: &str = "sarxai-synth-2";
 
 /// Name of the file recording the generator configuration inside a generated dataset.
 pub const SYNTH_CONFIG_FILE_NAME: &str = "synth.json";
@@ -169,7 +169,7 @@ pub fn render_patch(cfg: &SynthConfig, class: usize, index: usize) -> Patch {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     rng.set_stream(((class as u64) << 32) | index as u64);
     let mut scene = Scene::background(cfg.size, &mut rng);
-    let strength = rng.random_range(0.55f32..1.5);
+    let strength = rng.random_range(0.8f32..1.6);
     draw_class(&mut scene, class, strength, &mut rng);
     draw_clutter(&mut scene, class, &mut rng);
     let looks = cfg.looks;
@@ -335,8 +335,8 @@ fn draw_class(sc: &mut Scene, class: usize, k: f32, rng: &mut ChaCha8Rng) {
             for _ in 0..n {
                 let (cx, cy) = centre(rng, s, 0.6);
                 let r = rng.random_range(3.0..5.0) * u;
-                let lay = rng.random_range(8.0..20.0) * u;
-                let shadow = rng.random_range(12.0..25.0) * u;
+                let lay = rng.random_range(12.0..25.0) * u;
+                let shadow = rng.random_range(15.0..30.0) * u;
                 // Layover towards near range (-x), shadow towards far range (+x).
                 let body = Shape::Rect {
                     cx,
@@ -360,19 +360,19 @@ fn draw_class(sc: &mut Scene, class: usize, k: f32, rng: &mut ChaCha8Rng) {
                     theta: 0.0,
                 };
                 sc.dark(shade, 0.12, true);
-                sc.bright(streak, k * rng.random_range(4.0..9.0), RHO_DOUBLE, true);
-                sc.bright(body, k * rng.random_range(15.0..40.0), RHO_DOUBLE, true);
+                sc.bright(streak, k * rng.random_range(5.0..10.0), RHO_DOUBLE, true);
+                sc.bright(body, k * rng.random_range(25.0..60.0), RHO_DOUBLE, true);
             }
         }
         "StorageArea" => {
             let theta = angle(rng);
             let (sn, cs) = theta.sin_cos();
-            let r = rng.random_range(2.5..5.0) * u;
-            let cols = rng.random_range(2..=4);
+            let r = rng.random_range(3.0..5.0) * u;
+            let cols = rng.random_range(3..=5);
             let rows = rng.random_range(2..=3);
             let pitch = r * rng.random_range(2.3..3.0);
             let (cx, cy) = centre(rng, s, 0.4);
-            let rim = k * rng.random_range(5.0..12.0);
+            let rim = k * rng.random_range(8.0..15.0);
             for j in 0..rows {
                 for i in 0..cols {
                     let a = (i as f32 - (cols - 1) as f32 / 2.0) * pitch;
@@ -407,10 +407,10 @@ fn draw_class(sc: &mut Scene, class: usize, k: f32, rng: &mut ChaCha8Rng) {
         "Highway" => {
             let (cx, cy) = centre(rng, s, 0.6);
             let theta = angle(rng);
-            let hw = rng.random_range(1.5..3.5) * u;
+            let hw = rng.random_range(1.5..3.0) * u;
             let f = rng.random_range(0.08..0.25);
             sc.dark(crossing_segment(cx, cy, theta, s, hw), f, true);
-            if rng.random_bool(0.6) {
+            if rng.random_bool(0.8) {
                 let (sn, cs) = theta.sin_cos();
                 let g = k * rng.random_range(2.0..4.0);
                 for side in [-1.0f32, 1.0] {
@@ -429,9 +429,10 @@ fn draw_class(sc: &mut Scene, class: usize, k: f32, rng: &mut ChaCha8Rng) {
             let theta = angle(rng);
             let (sn, cs) = theta.sin_cos();
             let gap = rng.random_range(3.0..5.0) * u;
-            let g = k * rng.random_range(3.0..8.0);
-            let hw = rng.random_range(0.5..0.8) * u;
-            sc.mark(crossing_segment(cx, cy, theta, s, gap / 2.0 + hw));
+            let g = k * rng.random_range(5.0..10.0);
+            let hw = rng.random_range(0.6..0.9) * u;
+            let track = crossing_segment(cx, cy, theta, s, gap / 2.0 + hw);
+            sc.bright(track, k * 0.6, RHO_DOUBLE, true);
             for side in [-0.5f32, 0.5] {
                 let off = side * gap;
                 let rail = crossing_segment(cx - off * sn, cy + off * cs, theta, s, hw);
@@ -457,8 +458,8 @@ fn draw_class(sc: &mut Scene, class: usize, k: f32, rng: &mut ChaCha8Rng) {
             let (cx, cy) = centre(rng, s, 0.5);
             let theta = angle(rng);
             let (sn, cs) = theta.sin_cos();
-            let hw = rng.random_range(3.5..7.0) * u;
-            let f = rng.random_range(0.05..0.15);
+            let hw = rng.random_range(5.0..8.0) * u;
+            let f = rng.random_range(0.05..0.12);
             let half_len = rng.random_range(35.0..65.0) * u;
             let runway = Shape::Rect {
                 cx,
@@ -468,7 +469,7 @@ fn draw_class(sc: &mut Scene, class: usize, k: f32, rng: &mut ChaCha8Rng) {
                 theta,
             };
             sc.dark(runway, f, true);
-            if rng.random_bool(0.7) {
+            if rng.random_bool(0.9) {
                 let off = hw + rng.random_range(8.0..14.0) * u;
                 let side = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
                 let (tx, ty) = (cx - side * off * sn, cy + side * off * cs);
@@ -488,7 +489,7 @@ fn draw_class(sc: &mut Scene, class: usize, k: f32, rng: &mut ChaCha8Rng) {
                     hw: 1.5 * u,
                 };
                 sc.dark(link, f * 1.5, true);
-                if rng.random_bool(0.5) {
+                if rng.random_bool(0.6) {
                     let (bx, by) = (tx - side * 8.0 * u * sn, ty + side * 8.0 * u * cs);
                     let terminal = Shape::Rect {
                         cx: bx,
@@ -579,16 +580,17 @@ fn building(sc: &mut Scene, cx: f32, cy: f32, hl: f32, hw: f32, k: f32, rng: &mu
     let u = sc.s() / 100.0;
     let theta = angle(rng);
     let (sn, cs) = theta.sin_cos();
-    let shadow_len = rng.random_range(4.0..10.0) * u;
-    // Shadow: displaced along +x (far range) by hw + shadow/2, same orientation.
+    let shadow_len = rng.random_range(3.0..7.0) * u;
+    // Shadow: the footprint displaced by `shadow_len` towards far range (+x); the roof is
+    // drawn over it, so a sliver about `shadow_len` wide stays dark.
     let shade = Shape::Rect {
-        cx: cx + shadow_len / 2.0 + hw * 0.5,
+        cx: cx + shadow_len,
         cy,
         hl,
         hw,
         theta,
     };
-    sc.dark(shade, 0.2, true);
+    sc.dark(shade, 0.25, true);
     let roof = Shape::Rect {
         cx,
         cy,
@@ -653,8 +655,8 @@ fn draw_clutter(sc: &mut Scene, class: usize, rng: &mut ChaCha8Rng) {
             let lone = Shape::Rect {
                 cx: x,
                 cy: y,
-                hl: rng.random_range(2.0..4.0) * u,
-                hw: rng.random_range(1.5..3.0) * u,
+                hl: rng.random_range(2.0..3.5) * u,
+                hw: rng.random_range(1.5..2.5) * u,
                 theta,
             };
             sc.bright(lone, rng.random_range(2.0..5.0), RHO_DOUBLE, false);
@@ -879,11 +881,10 @@ mod tests {
             size: 100,
             ..small()
         };
-        for class in 0..OPENSARURBAN_CLASSES.len() {
+        for (class, name) in OPENSARURBAN_CLASSES.iter().enumerate() {
             for index in 0..5 {
                 let p = render_patch(&cfg, class, index);
                 let on = p.mask.iter().filter(|&&m| m).count();
-                let name = OPENSARURBAN_CLASSES[class];
                 assert!(on > 0, "{name} #{index}: empty mask");
                 assert!(on < p.mask.len(), "{name} #{index}: mask covers everything");
                 for v in p.vv.iter().chain(&p.vh) {
@@ -901,7 +902,7 @@ mod tests {
             size: 100,
             ..small()
         };
-        for class in 0..OPENSARURBAN_CLASSES.len() {
+        for (class, name) in OPENSARURBAN_CLASSES.iter().enumerate() {
             let (mut ivh, mut ivv) = (0.0f64, 0.0f64);
             for index in 0..5 {
                 let p = render_patch(&cfg, class, index);
@@ -909,11 +910,7 @@ mod tests {
                 ivv += p.vv.iter().map(|a| (*a as f64).powi(2)).sum::<f64>();
             }
             let ratio = ivh / ivv;
-            assert!(
-                ratio > 0.08 && ratio < 0.45,
-                "{}: {ratio}",
-                OPENSARURBAN_CLASSES[class]
-            );
+            assert!(ratio > 0.08 && ratio < 0.45, "{name}: {ratio}");
         }
     }
 

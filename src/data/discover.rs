@@ -10,8 +10,10 @@
 //! 2. otherwise the parent folder: `DIR/<class>/*` or `DIR/<split>/<class>/*`.
 //!
 //! A folder named train/training, val/valid/validation or test/testing (any case) above a
-//! file gives its split. Polarization comes from a `_vh` / `_vv` suffix; files without one
-//! are single-polarization or multi-band (`[VH, VV]`, known only after decoding). Files
+//! file gives its split. Polarization comes from a `_vh` / `_vv` suffix, else from a folder
+//! named `vh` or `vv` (any case) above the file (`VH/<class>/x.tif` pairs with
+//! `VV/<class>/x.tif`); files with neither are single-polarization or multi-band
+//! (`[VH, VV]`, known only after decoding). Files
 //! named `<stem>_mask.<ext>` are ground-truth masks of the sample `<stem>` in the same
 //! folder, never samples.
 //!
@@ -307,15 +309,24 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
         if let Some(parent) = path.parent() {
             dirs_with_images.insert(parent.to_path_buf());
         }
-        if parsed.is_mask {
-            masks.insert((rel_dir, parsed.base), path.to_path_buf());
-            continue;
-        }
-        let dirs: Vec<&str> = if rel_dir.is_empty() {
+        // Polarization folders (`vh/`, `vv/`) give the polarization of unsuffixed files and
+        // are left out of the sample's folder, so that `VH/x.tif` and `VV/x.tif` pair up.
+        let all_dirs: Vec<&str> = if rel_dir.is_empty() {
             Vec::new()
         } else {
             rel_dir.split('/').collect()
         };
+        let pol_from_folder = all_dirs.iter().rev().find_map(|d| d.parse::<Pol>().ok());
+        let dirs: Vec<&str> = all_dirs
+            .iter()
+            .copied()
+            .filter(|d| d.parse::<Pol>().is_err())
+            .collect();
+        let rel_dir = dirs.join("/");
+        if parsed.is_mask {
+            masks.insert((rel_dir, parsed.base), path.to_path_buf());
+            continue;
+        }
         let split = dirs.iter().rev().find_map(|d| Split::from_folder(d));
         let parent = dirs.last().copied();
         let (class_raw, class_from_folder) = match (&parsed.class_in_name, parent) {
@@ -351,7 +362,7 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             rel_dir,
             path: path.to_path_buf(),
             base: parsed.base,
-            pol: parsed.pol,
+            pol: parsed.pol.or(pol_from_folder),
             class_raw,
             class_from_folder,
             split,
@@ -761,6 +772,33 @@ mod tests {
         let e = discover(empty.path(), &DiscoverOptions::default()).unwrap();
         assert!(e.samples.is_empty());
         assert!(discover(&empty.path().join("absent"), &DiscoverOptions::default()).is_err());
+    }
+
+    #[test]
+    fn polarization_folders_pair_unsuffixed_files() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        for pol in ["VH", "vv"] {
+            touch(r, &format!("urban/{pol}/train/highway/p1.png"), b"x");
+            touch(r, &format!("urban/{pol}/train/highway/p2.png"), b"x");
+            touch(r, &format!("urban/{pol}/test/airport/p3.png"), b"x");
+        }
+        touch(r, "urban/VH/test/airport/p4.png", b"x");
+        let disc = discover(r, &DiscoverOptions::default()).unwrap();
+        assert_eq!(disc.classes, ["Highway", "Airport"]);
+        assert_eq!(disc.groups(), ["urban:png"]);
+        assert_eq!(disc.samples.len(), 3);
+        assert!(disc
+            .samples
+            .iter()
+            .all(|s| matches!(s.files, PolFiles::Pair { .. })));
+        assert_eq!(disc.samples[0].id, "urban/test/airport/p3");
+        assert_eq!(disc.samples[0].split, Some(Split::Test));
+        assert_eq!(disc.skipped.len(), 1);
+        assert_eq!(
+            disc.skipped[0].reason,
+            SkipReason::Unpaired { missing: Pol::Vv }
+        );
     }
 
     #[test]

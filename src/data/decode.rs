@@ -618,32 +618,36 @@ fn decode_npy(bytes: &[u8]) -> std::result::Result<Image, String> {
         return Err(format!("read {} values, expected {n_total}", data.len()));
     }
     let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-    // Element at multi-index i: C order offset sum_k i_k * prod_{j>k} d_j; Fortran order
-    // offset sum_k i_k * prod_{j<k} d_j.
-    let offset = |idx: &[usize]| -> usize {
-        if fortran {
-            idx.iter()
-                .zip(&dims)
-                .rev()
-                .fold(0, |acc, (&i, &d)| acc * d + i)
-        } else {
-            idx.iter().zip(&dims).fold(0, |acc, (&i, &d)| acc * d + i)
+    // Strides in elements: C order, stride_k = prod_{j>k} d_j; Fortran order,
+    // stride_k = prod_{j<k} d_j.
+    let mut strides = vec![1usize; dims.len()];
+    if fortran {
+        for k in 1..dims.len() {
+            strides[k] = strides[k - 1] * dims[k - 1];
         }
-    };
-    let (h, w, c) = (h as usize, w as usize, c as usize);
-    let mut bands = vec![vec![0.0f32; h * w]; c];
-    for (b, band) in bands.iter_mut().enumerate() {
-        for y in 0..h {
-            for x in 0..w {
-                let idx: Vec<usize> = match (dims.len(), band_first) {
-                    (2, _) => vec![y, x],
-                    (_, false) => vec![y, x, b],
-                    (_, true) => vec![b, y, x],
-                };
-                band[y * w + x] = data[offset(&idx)];
-            }
+    } else {
+        for k in (0..dims.len().saturating_sub(1)).rev() {
+            strides[k] = strides[k + 1] * dims[k + 1];
         }
     }
+    // Strides of (band, y, x).
+    let (sb, sy, sx) = match (dims.len(), band_first) {
+        (2, _) => (0, strides[0], strides[1]),
+        (_, false) => (strides[2], strides[0], strides[1]),
+        (_, true) => (strides[0], strides[1], strides[2]),
+    };
+    let (h, w, c) = (h as usize, w as usize, c as usize);
+    let bands: Vec<Vec<f32>> = (0..c)
+        .map(|b| {
+            let mut band = Vec::with_capacity(h * w);
+            for y in 0..h {
+                for x in 0..w {
+                    band.push(data[b * sb + y * sy + x * sx]);
+                }
+            }
+            band
+        })
+        .collect();
     Ok(Image {
         width: w,
         height: h,
@@ -768,7 +772,7 @@ mod tests {
         assert_eq!(img.bands, vec![b0.clone(), b1.clone()]);
         let hwc: Vec<f32> = (0..h * w).flat_map(|i| [b0[i], b1[i]]).collect();
         let img = decode_bytes(&encode::npy_f32(&[h, w, 2], &hwc), FileFormat::Npy, p()).unwrap();
-        assert_eq!(img.bands, vec![b0.clone(), b1]);
+        assert_eq!(img.bands, vec![b0.clone(), b1.clone()]);
         // Fortran order (H, W): column-major data.
         let fortran: Vec<u8> = (0..w)
             .flat_map(|x| (0..h).map(move |y| (y * w + x) as u16))
@@ -780,6 +784,20 @@ mod tests {
         let img = decode_bytes(&bytes, FileFormat::Npy, p()).unwrap();
         assert_eq!(img.dtype, SampleType::U16);
         assert_eq!(img.bands[0], b0);
+        // Fortran order (H, W, 2): element (y, x, b) at y + x * H + b * H * W.
+        let mut col = vec![0.0f32; h * w * 2];
+        for b in 0..2 {
+            for y in 0..h {
+                for x in 0..w {
+                    col[y + x * h + b * h * w] = [&b0, &b1][b][y * w + x];
+                }
+            }
+        }
+        let mut bytes = encode::npy_f32(&[h, w, 2], &col);
+        let pos = bytes.windows(5).position(|s| s == b"False").unwrap();
+        bytes.splice(pos..pos + 5, b"True ".iter().copied());
+        let img = decode_bytes(&bytes, FileFormat::Npy, p()).unwrap();
+        assert_eq!(img.bands, vec![b0.clone(), b1.clone()]);
     }
 
     #[test]

@@ -115,7 +115,7 @@ pub fn check_claims(claims: &ClaimsFile, results: &Results, paper: &Results) -> 
         .claims
         .iter()
         .map(|c: &Claim| {
-            let (measured, verdict) = if c.profiles.iter().any(|p| *p == results.profile) {
+            let (measured, verdict) = if c.profiles.contains(&results.profile) {
                 decide(&c.rule, results, paper)
             } else {
                 (format!("not a {} claim (profiles: {})", results.profile, c.profiles.join(", ")), Verdict::NotRun)

@@ -63,8 +63,26 @@ pub struct ExplainArgs {
     /// Memory for one batched pass (IG steps, occlusion windows), MiB.
     #[arg(long, default_value_t = Budget::default().memory_mib)]
     pub memory_mib: usize,
+    /// Also time each method this many more times and write the best wall time per
+    /// method to DIR/timings.json (benchmarks; 0: no timing).
+    #[arg(long, default_value_t = 0)]
+    pub repeat: usize,
     #[command(flatten)]
     pub compute: ComputeArgs,
+}
+
+/// Best wall time of `repeat` runs of `f`, in seconds (CUDA work synchronised).
+pub fn best_time(repeat: usize, device: tch::Device, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..repeat {
+        let t = std::time::Instant::now();
+        f()?;
+        if let tch::Device::Cuda(i) = device {
+            tch::Cuda::synchronize(i as i64);
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(best)
 }
 
 /// Model, inputs and targets loaded and checked for an explain-like command.
@@ -144,10 +162,25 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let mut timings = serde_json::Map::new();
+    if args.repeat > 0 {
+        for &m in methods {
+            let a = m.with_defaults(budget);
+            let secs = best_time(args.repeat, device, || {
+                drop(a.attribute(&l.model, &l.inputs, &l.targets)?);
+                Ok(())
+            })?;
+            timings.insert(m.name().to_string(), secs.into());
+        }
+    }
     for (m, a) in results {
         let path = args.out.join(format!("{}.npy", m.name()));
         write_npy(&path, &a)?;
         eprintln!("wrote {} {:?}", path.display(), a.size());
+    }
+    if args.repeat > 0 {
+        let path = args.out.join("timings.json");
+        crate::io::write_atomic(&path, serde_json::to_string_pretty(&timings)?.as_bytes())?;
     }
     Ok(())
 }

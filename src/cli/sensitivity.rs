@@ -57,6 +57,10 @@ pub struct SensitivityArgs {
     pub variant: String,
     #[arg(long, default_value_t = Budget::default().memory_mib)]
     pub memory_mib: usize,
+    /// Also time each method this many more times; best wall time per method in
+    /// DIR/sensitivity_timings.json (benchmarks; 0: no timing).
+    #[arg(long, default_value_t = 0)]
+    pub repeat: usize,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }
@@ -135,6 +139,19 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if args.repeat > 0 {
+        let mut timings = serde_json::Map::new();
+        for &m in &args.method.0 {
+            let method = m.with_defaults(budget);
+            let secs = super::explain::best_time(args.repeat, device, || {
+                drop(max_sensitivity(method.as_ref(), &l.model, &l.inputs, &l.targets, &cfg, &perturbations)?);
+                Ok(())
+            })?;
+            timings.insert(m.name().to_string(), secs.into());
+        }
+        let path = args.out.join("sensitivity_timings.json");
+        crate::io::write_atomic(&path, serde_json::to_string_pretty(&timings)?.as_bytes())?;
+    }
     for (m, values) in results {
         let json = serde_json::json!({
             "method": m.name(),

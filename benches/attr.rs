@@ -1,0 +1,176 @@
+//! Criterion benchmarks of every attribution method x architecture x batch at 100 x 100,
+//! of Max-Sensitivity per method, and a floor table: each method's time next to the
+//! passes it cannot avoid (forward and backward passes x measured batched pass time).
+//!
+//! `cargo bench --bench attr` (all), `cargo bench --bench attr -- floor` (table only),
+//! `SARXAI_BENCH_FULL=1` adds ResNet-101 and batch 16 (slow on a 2-core CPU).
+
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use sarxai::attr::{Attribution, Budget, Method};
+use sarxai::metrics::sensitivity::{max_sensitivity, Perturbations, SensitivityConfig};
+use sarxai::model::{Arch, ResNet, ResNetConfig};
+use tch::{Device, Kind, Tensor};
+
+fn model(arch: Arch) -> ResNet {
+    tch::manual_seed(0);
+    let m = ResNet::new(ResNetConfig::new(arch, 1, 10).unwrap(), Device::Cpu);
+    tch::no_grad(|| {
+        let _ = m.forward_t(
+            &Tensor::randn([8, 1, 100, 100], (Kind::Float, Device::Cpu)),
+            true,
+        );
+    });
+    m
+}
+
+fn inputs(n: i64) -> (Tensor, Tensor) {
+    tch::manual_seed(1);
+    (
+        Tensor::rand([n, 1, 100, 100], (Kind::Float, Device::Cpu)),
+        Tensor::randint(10, [n], (Kind::Int64, Device::Cpu)),
+    )
+}
+
+fn full() -> bool {
+    std::env::var_os("SARXAI_BENCH_FULL").is_some()
+}
+
+fn time<F: FnMut()>(mut f: F, reps: usize) -> f64 {
+    f();
+    let mut best = f64::INFINITY;
+    for _ in 0..reps {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    best
+}
+
+/// Seconds per image of a batched forward and of a forward+backward pass.
+fn pass_times(m: &ResNet, batch: i64) -> (f64, f64) {
+    let (x, t) = inputs(batch);
+    let fwd = time(|| tch::no_grad(|| drop(m.forward(&x))), 3) / batch as f64;
+    let fb = time(
+        || {
+            let g = sarxai::attr::gradient::input_gradients(
+                m,
+                &x,
+                &t,
+                sarxai::model::ReluRule::Gradient,
+                Budget::default(),
+            );
+            drop(g.unwrap());
+        },
+        3,
+    ) / batch as f64;
+    (fwd, fb)
+}
+
+/// Images through forward-only and forward+backward passes that a method cannot avoid.
+fn floor_passes(method: Method, n: f64, windows: f64) -> (f64, f64) {
+    match method {
+        Method::Saliency
+        | Method::InputXGradient
+        | Method::GuidedBackprop
+        | Method::Deconvolution => (0.0, n),
+        Method::IntegratedGradients => (0.0, 50.0 * n),
+        Method::GradCam => (n, 0.0),
+        Method::GuidedGradCam => (0.0, n),
+        Method::Occlusion => ((windows + 1.0) * n, 0.0),
+    }
+}
+
+fn floor_table(_c: &mut Criterion) {
+    let arches: &[Arch] = if full() {
+        &[Arch::Resnet18, Arch::Resnet101]
+    } else {
+        &[Arch::Resnet18]
+    };
+    println!("\nfloor table (CPU, {} threads, 100x100, f32; floor = passes x batched pass time at batch 32)", tch::get_num_threads());
+    println!(
+        "{:<10} {:>5} {:<22} {:>10} {:>10} {:>7}",
+        "arch", "batch", "method", "time s", "floor s", "ratio"
+    );
+    for &arch in arches {
+        let m = model(arch);
+        let (fwd, fb) = pass_times(&m, 32);
+        for n in [1i64, 16] {
+            let (x, t) = inputs(n);
+            for method in Method::ALL {
+                let a = method.with_defaults(Budget::default());
+                let secs = time(|| drop(a.attribute(&m, &x, &t).unwrap()), 1);
+                let (f_only, f_b) = floor_passes(method, n as f64, 324.0);
+                let floor = f_only * fwd + f_b * fb;
+                println!(
+                    "{:<10} {:>5} {:<22} {:>10.3} {:>10.3} {:>7.2}",
+                    arch.name(),
+                    n,
+                    method.name(),
+                    secs,
+                    floor,
+                    secs / floor
+                );
+            }
+        }
+    }
+}
+
+fn methods(c: &mut Criterion) {
+    let mut g = c.benchmark_group("attribution");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    let arches: &[Arch] = if full() {
+        &[Arch::Resnet18, Arch::Resnet101]
+    } else {
+        &[Arch::Resnet18]
+    };
+    let batches: &[i64] = if full() { &[1, 16] } else { &[1] };
+    for &arch in arches {
+        let m = model(arch);
+        for &n in batches {
+            let (x, t) = inputs(n);
+            for method in Method::ALL {
+                let a = method.with_defaults(Budget::default());
+                g.bench_with_input(
+                    BenchmarkId::new(format!("{}/{}", arch.name(), method.name()), n),
+                    &n,
+                    |b, _| b.iter(|| a.attribute(&m, &x, &t).unwrap()),
+                );
+            }
+        }
+    }
+    g.finish();
+}
+
+fn sensitivity(c: &mut Criterion) {
+    let mut g = c.benchmark_group("max_sensitivity");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(5))
+        .warm_up_time(Duration::from_secs(1));
+    let m = model(Arch::Resnet18);
+    let (x, t) = inputs(1);
+    for method in Method::ALL {
+        let a: Box<dyn Attribution> = method.with_defaults(Budget::default());
+        g.bench_function(format!("resnet18/{}", method.name()), |b| {
+            b.iter(|| {
+                max_sensitivity(
+                    a.as_ref(),
+                    &m,
+                    &x,
+                    &t,
+                    &SensitivityConfig::captum(),
+                    &Perturbations::Uniform,
+                )
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(floor, floor_table);
+criterion_group!(benches, methods, sensitivity);
+criterion_main!(floor, benches);

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""sarxai against Captum 0.9 side by side, measured in one run on one machine.
+
+Builds a torchvision ResNet (random weights, BatchNorm statistics from a few training-mode
+passes), saves it as safetensors with inputs and targets, times every Captum method and
+Captum's sensitivity_max (best of --repeat after one warm-up), runs
+`sarxai explain/sensitivity --repeat` on the same files with the same thread count, and
+prints per method the ratio Captum time / sarxai time (> 1: sarxai is faster).
+
+Usage: .venv/bin/python ci/bench_captum.py [--arch resnet18] [--batch 16] [--threads 2]
+           [--device cpu|cuda] [--repeat 3] [--sensitivity-batch 1] [--sarxai target/release/sarxai]
+"""
+import argparse, json, os, subprocess, sys, time
+
+import numpy as np
+import torch, torchvision
+from safetensors.torch import save_file
+from captum.attr import (Saliency, InputXGradient, IntegratedGradients, GuidedBackprop, Deconvolution,
+                         LayerGradCam, GuidedGradCam, Occlusion)
+from captum.metrics import sensitivity_max
+
+METHODS = ["saliency", "input-x-gradient", "integrated-gradients", "guided-backprop", "deconvolution",
+           "grad-cam", "guided-grad-cam", "occlusion"]
+
+
+def captum_fn(name, model, c):
+    if name == "saliency": return lambda x, target: Saliency(model).attribute(x, target=target)
+    if name == "input-x-gradient": return lambda x, target: InputXGradient(model).attribute(x, target=target)
+    if name == "integrated-gradients": return lambda x, target: IntegratedGradients(model).attribute(x, target=target)
+    if name == "guided-backprop": return lambda x, target: GuidedBackprop(model).attribute(x, target=target)
+    if name == "deconvolution": return lambda x, target: Deconvolution(model).attribute(x, target=target)
+    if name == "grad-cam": return lambda x, target: LayerGradCam(model, model.layer4).attribute(x, target=target)
+    if name == "guided-grad-cam": return lambda x, target: GuidedGradCam(model, model.layer4).attribute(x, target=target)
+    if name == "occlusion":
+        return lambda x, target: Occlusion(model).attribute(x, target=target, sliding_window_shapes=(c, 15, 15), strides=(c, 5, 5))
+    raise ValueError(name)
+
+
+def best(f, repeat, device):
+    f()
+    if device == "cuda": torch.cuda.synchronize()
+    b = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter(); f()
+        if device == "cuda": torch.cuda.synchronize()
+        b = min(b, time.perf_counter() - t)
+    return b
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--arch", default="resnet18"); p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2); p.add_argument("--device", default="cpu")
+    p.add_argument("--repeat", type=int, default=3); p.add_argument("--sensitivity-batch", type=int, default=1)
+    p.add_argument("--sensitivity-methods", default="saliency,integrated-gradients,occlusion")
+    p.add_argument("--sarxai", default="target/release/sarxai"); p.add_argument("--out", default="target/bench-captum")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(0)
+    m = getattr(torchvision.models, a.arch)(num_classes=10)
+    m.conv1 = torch.nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+    m.train()
+    with torch.no_grad():
+        for _ in range(3): m(torch.randn(8, 1, 100, 100))
+    m.eval()
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.ReLU): mod.inplace = False
+    save_file(m.state_dict(), f"{a.out}/w.safetensors")
+    x = torch.rand(a.batch, 1, 100, 100); t = torch.randint(0, 10, (a.batch,))
+    np.save(f"{a.out}/x.npy", x.numpy()); np.save(f"{a.out}/t.npy", t.numpy())
+    xs, ts = x[:a.sensitivity_batch], t[:a.sensitivity_batch]
+    np.save(f"{a.out}/xs.npy", xs.numpy()); np.save(f"{a.out}/ts.npy", ts.numpy())
+    m = m.to(a.device); xd, td = x.to(a.device), t.to(a.device); xsd, tsd = xs.to(a.device), ts.to(a.device)
+    captum = {n: best(lambda: captum_fn(n, m, 1)(xd, td), a.repeat, a.device) for n in METHODS}
+    sens_methods = a.sensitivity_methods.split(",")
+    captum_sens = {n: best(lambda: sensitivity_max(captum_fn(n, m, 1), xsd, target=tsd), max(1, a.repeat - 2), a.device)
+                   for n in sens_methods}
+    env = dict(os.environ)
+    common = ["--weights", f"{a.out}/w.safetensors", "--arch", a.arch, "--device", a.device, "--threads", str(a.threads)]
+    subprocess.run([a.sarxai, "explain", *common, "--input", f"{a.out}/x.npy", "--target", f"{a.out}/t.npy",
+                    "--method", "all", "--out", f"{a.out}/sx", "--repeat", str(a.repeat)], check=True, env=env,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run([a.sarxai, "sensitivity", *common, "--input", f"{a.out}/xs.npy", "--target", f"{a.out}/ts.npy",
+                    "--method", ",".join(sens_methods), "--out", f"{a.out}/sxs", "--repeat", str(max(1, a.repeat - 2))],
+                   check=True, env=env, stderr=subprocess.DEVNULL)
+    sx = json.load(open(f"{a.out}/sx/timings.json")); sxs = json.load(open(f"{a.out}/sxs/sensitivity_timings.json"))
+    print(f"# {a.arch}, batch {a.batch}, 100x100, f32, device {a.device}, {a.threads} threads, best of {a.repeat}")
+    print(f"| method | Captum s | sarxai s | Captum / sarxai |\n|---|---|---|---|")
+    for n in METHODS:
+        print(f"| {n} | {captum[n]:.3f} | {sx[n]:.3f} | {captum[n] / sx[n]:.2f} |")
+    print(f"\n# Max-Sensitivity (10 samples), batch {a.sensitivity_batch}")
+    print(f"| method | Captum s | sarxai s | Captum / sarxai |\n|---|---|---|---|")
+    for n in sens_methods:
+        print(f"| {n} | {captum_sens[n]:.3f} | {sxs[n]:.3f} | {captum_sens[n] / sxs[n]:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

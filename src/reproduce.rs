@@ -1,0 +1,222 @@
+//! `sarxai reproduce`: the whole study in one run directory, stage by stage, resumable.
+//!
+//! 1. data: the embedded synthetic dataset (quick profile) or the user's OpenSARUrban
+//!    files (paper profile), pinned by its manifest digest;
+//! 2. train VH and VV (`RUN/vh`, `RUN/vv`: complete runs are reused, interrupted ones
+//!    resumed from their checkpoint);
+//! 3. score the first N test images of each polarization with the eight methods
+//!    (`RUN/score-vh`, `RUN/score-vv`: Table 1, Figure 1, per-image CSV, resumable);
+//! 4. `RUN/results.json` (accuracies and Table 1 means), `RUN/claims.txt|json` (verdicts
+//!    against fixtures/claims.yaml after the pins check) and `RUN/report.html`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::claims::{render_table, Results, VerdictRow};
+use crate::data::Pol;
+use crate::device::DeviceChoice;
+use crate::report::scoring::{score, ScoreConfig, ScoreData, ScoreSummary};
+use crate::train::{self, RunOptions, TrainConfig};
+
+/// Which study to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReproduceProfile {
+    /// ResNet-18 on the embedded synthetic data, on a laptop CPU in about 15 minutes.
+    Quick,
+    /// ResNet-101 on OpenSARUrban (--data), the paper's protocol; a GPU recommended.
+    Paper,
+}
+
+impl ReproduceProfile {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReproduceProfile::Quick => "quick",
+            ReproduceProfile::Paper => "paper",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReproduceConfig {
+    pub profile: ReproduceProfile,
+    pub data: Option<PathBuf>,
+    pub device: DeviceChoice,
+    pub threads: Option<i64>,
+    pub out: PathBuf,
+    /// Test images scored per polarization.
+    pub images: usize,
+}
+
+impl ReproduceConfig {
+    /// Images scored per polarization by default: 4 on the quick profile (the CPU time
+    /// budget: Max-Sensitivity of Occlusion alone is 3,240 forward passes per image),
+    /// 100 on the paper profile.
+    pub fn default_images(profile: ReproduceProfile) -> usize {
+        match profile {
+            ReproduceProfile::Quick => 4,
+            ReproduceProfile::Paper => 100,
+        }
+    }
+
+    /// The training configuration of one polarization.
+    pub fn train_config(&self, pol: Pol) -> Result<TrainConfig> {
+        let mut c = match self.profile {
+            ReproduceProfile::Quick => TrainConfig::quick(),
+            ReproduceProfile::Paper => TrainConfig::paper(),
+        };
+        match (&self.data, self.profile) {
+            (Some(dir), _) => {
+                c.data.synthetic = false;
+                c.data.dir = Some(dir.clone());
+            }
+            (None, ReproduceProfile::Paper) => anyhow::bail!(
+                "the paper profile needs the OpenSARUrban files: --data DIR (or OPENSARURBAN_DIR); see REPRODUCE.md"
+            ),
+            (None, ReproduceProfile::Quick) => {
+                c.data.synthetic = true;
+                c.data.cache = Some(self.out.join("data"));
+            }
+        }
+        c.dataset.pol = Some(pol);
+        c.device = self.device;
+        // The quick profile's model hashes are pinned on CPU with 2 threads.
+        c.threads = self.threads.or(match self.profile {
+            ReproduceProfile::Quick => Some(2),
+            ReproduceProfile::Paper => None,
+        });
+        Ok(c)
+    }
+}
+
+/// What a reproduce run produced.
+#[derive(Debug)]
+pub struct ReproduceOutcome {
+    pub results: Results,
+    pub verdicts: Vec<VerdictRow>,
+    pub seconds: BTreeMap<String, f64>,
+}
+
+fn stage(name: &str) {
+    eprintln!("\n== {name}");
+}
+
+/// Runs (or resumes) every stage into `cfg.out`.
+pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
+    std::fs::create_dir_all(&cfg.out)
+        .with_context(|| format!("cannot create {}", cfg.out.display()))?;
+    let mut results = Results {
+        profile: cfg.profile.name().to_string(),
+        ..Default::default()
+    };
+    let mut seconds = BTreeMap::new();
+    for pol in [Pol::Vh, Pol::Vv] {
+        let p = pol.to_string().to_lowercase();
+        let tcfg = cfg.train_config(pol)?;
+        let run_dir = cfg.out.join(&p);
+        stage(&format!(
+            "train {p} ({} on {})",
+            tcfg.model.arch,
+            if tcfg.data.synthetic {
+                "synthetic data"
+            } else {
+                "the given data"
+            }
+        ));
+        let t0 = Instant::now();
+        let resume = run_dir.join(train::files::CONFIG).is_file();
+        let outcome = train::run(
+            &tcfg,
+            &run_dir,
+            &RunOptions {
+                resume,
+                ..Default::default()
+            },
+        )
+        .with_context(|| format!("training {p} in {}", run_dir.display()))?;
+        seconds.insert(format!("train_{p}"), t0.elapsed().as_secs_f64());
+        let test = outcome
+            .test
+            .as_ref()
+            .context("training produced no test evaluation")?;
+        results.accuracy.insert(p.clone(), test.accuracy);
+        results
+            .balanced_accuracy
+            .insert(p.clone(), test.balanced_accuracy);
+        eprintln!(
+            "{p}: test accuracy {:.4} (balanced {:.4}), model {}",
+            test.accuracy, test.balanced_accuracy, outcome.model_hash
+        );
+
+        stage(&format!(
+            "score {p} (first {} test images, eight methods)",
+            cfg.images
+        ));
+        let t0 = Instant::now();
+        let data = train::prepare_data(&tcfg).context("loading the data to score")?;
+        let scfg = ScoreConfig {
+            images: Some(cfg.images),
+            ..ScoreConfig::default()
+        };
+        let sdata = ScoreData {
+            split: &data.dataset.test,
+            classes: &data.dataset.classes,
+            pol: Some(pol),
+            root: Some(&data.dataset.root),
+        };
+        let summary = score(
+            &scfg,
+            &outcome.model,
+            &sdata,
+            &cfg.out.join(format!("score-{p}")),
+        )
+        .with_context(|| format!("scoring {p}"))?;
+        seconds.insert(format!("score_{p}"), t0.elapsed().as_secs_f64());
+        results.table1.insert(p.clone(), table_means(&summary));
+    }
+    let bytes = serde_json::to_vec_pretty(&results)?;
+    crate::io::write_atomic(&cfg.out.join(Results::FILE), &bytes)?;
+
+    stage("claims");
+    let (claims, pins, paper) = crate::cli::claims::load_fixtures(None, None)?;
+    let verdicts = crate::cli::claims::check_run(&cfg.out, &claims, &pins, &paper)?;
+    let table = render_table(&verdicts);
+    crate::io::write_atomic(&cfg.out.join("claims.txt"), table.as_bytes())?;
+    crate::io::write_atomic(
+        &cfg.out.join("claims.json"),
+        &serde_json::to_vec_pretty(&verdicts)?,
+    )?;
+    print!("{table}");
+    let times = serde_json::to_vec_pretty(&seconds)?;
+    crate::io::write_atomic(&cfg.out.join("timings.json"), &times)?;
+    crate::report::html::write_report(&cfg.out, &results, &verdicts)?;
+    Ok(ReproduceOutcome {
+        results,
+        verdicts,
+        seconds,
+    })
+}
+
+/// Table 1 means per method and metric key.
+fn table_means(s: &ScoreSummary) -> BTreeMap<crate::attr::Method, BTreeMap<String, f64>> {
+    s.table
+        .rows
+        .iter()
+        .map(|row| {
+            let cells = row
+                .cells
+                .iter()
+                .filter_map(|(metric, cell)| cell.stats.mean.map(|m| (metric.key().to_string(), m)))
+                .collect();
+            (row.method, cells)
+        })
+        .collect()
+}
+
+/// The run directory used when `--out` is not given.
+pub fn default_out(profile: ReproduceProfile) -> PathBuf {
+    Path::new("runs").join(profile.name())
+}

@@ -1,0 +1,141 @@
+//! The quick profile end to end (issue 7): `sarxai reproduce` with no arguments but the run
+//! directory, `sarxai claims check` on its output, and tampering with the weights or a data
+//! file makes the check refuse, naming the pin. The run directory is kept under
+//! target/claims-quick and resumed, so a second `cargo test` reuses the finished stages.
+//!
+//! On this 2-core CPU the reproduce run takes about 10-15 minutes when the machine is idle.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn sarxai() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sarxai"))
+}
+
+fn run_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("claims-quick")
+}
+
+fn check(dir: &Path) -> (bool, String) {
+    let o = sarxai()
+        .args(["claims", "check"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+/// Flips one byte of `path` in place and returns the original byte.
+fn flip(path: &Path, offset_from_end: usize) -> u8 {
+    let mut bytes = std::fs::read(path).unwrap();
+    let i = bytes.len() - offset_from_end;
+    let old = bytes[i];
+    bytes[i] ^= 0x01;
+    std::fs::write(path, &bytes).unwrap();
+    old
+}
+
+fn restore(path: &Path, offset_from_end: usize, old: u8) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let i = bytes.len() - offset_from_end;
+    bytes[i] = old;
+    std::fs::write(path, &bytes).unwrap();
+}
+
+#[test]
+fn quick_profile_reproduces_and_pins_refuse_tampering() {
+    let dir = run_dir();
+    let t = std::time::Instant::now();
+    let o = sarxai()
+        .args(["reproduce", "--device", "cpu", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "reproduce failed:\n{log}");
+    eprintln!("reproduce: {:.0} s", t.elapsed().as_secs_f64());
+    for f in [
+        "results.json",
+        "claims.txt",
+        "claims.json",
+        "report.html",
+        "score-vh/table1.md",
+        "score-vv/figure1_vv.png",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("data:image/png;base64,")
+            && !html.contains("http://")
+            && !html.contains("https://")
+    );
+
+    let (ok, out) = check(&dir);
+    eprintln!("{out}");
+    assert!(ok, "claims check failed on a fresh quick run:\n{out}");
+    assert!(
+        out.contains("PASS     quick-accuracy-vh") && out.contains("PASS     quick-accuracy-vv"),
+        "{out}"
+    );
+
+    // Tampering with the weights: the model hash pin refuses.
+    let w = dir.join("vh").join("model.safetensors");
+    let old = flip(&w, 100);
+    let (ok, out) = check(&dir);
+    restore(&w, 100, old);
+    assert!(
+        !ok && out.contains("model_hashes.vh"),
+        "weights tampering not refused:\n{out}"
+    );
+
+    // Tampering with one data file: the data manifest pin refuses.
+    let data_root = std::fs::read_dir(dir.join("data"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let tif = walk_first_tif(&data_root).expect("a data file");
+    let old = flip(&tif, 10);
+    let (ok, out) = check(&dir);
+    restore(&tif, 10, old);
+    assert!(
+        !ok && out.contains("data_manifest"),
+        "data tampering not refused:\n{out}"
+    );
+
+    let (ok, out) = check(&dir);
+    assert!(ok, "restored run no longer passes:\n{out}");
+}
+
+fn walk_first_tif(dir: &Path) -> Option<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if let Some(f) = walk_first_tif(&p) {
+                return Some(f);
+            }
+        } else if p.extension().is_some_and(|e| e == "tif") {
+            return Some(p);
+        }
+    }
+    None
+}

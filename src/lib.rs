@@ -15,3 +15,4 @@ pub mod device;
 pub mod io;
 pub mod model;
 pub mod progress;
+pub mod report;

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use sarxai::cli::{explain, model};
+use sarxai::cli::{explain, model, score};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +33,8 @@ enum Command {
     },
     /// Attributions of arrays with the paper's eight methods (Captum semantics).
     Explain(explain::ExplainArgs),
+    /// Score every method on the first N test images: per-image metrics (resumable), Table 1, Figure 1.
+    Score(score::ScoreArgs),
 }
 
 fn main() {
@@ -48,5 +50,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Data { cmd } => sarxai::cli_data::run(cmd),
         Command::Model { cmd } => model::run(cmd),
         Command::Explain(args) => explain::run(args),
+        Command::Score(args) => score::run(args),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod explain;
 pub mod model;
+pub mod score;
 
 use std::path::Path;
 

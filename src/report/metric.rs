@@ -1,0 +1,200 @@
+//! The per-image metrics of a scoring run, their column names, titles and directions.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Which way is better for a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// A per-image score of one explanation. The key ([`Metric::key`]) is the column name in
+/// `per_image.csv` and `table1.csv`, and the metric name in `results.json` and the paper's
+/// table (`fixtures/paper_table1.yaml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Captum's `sensitivity_max` (radius 0.02, 10 samples, Frobenius, relative).
+    MaxSensitivity,
+    /// PNG byte size of the 8-bit heatmap in KB = 1000 bytes (the paper's "XAI entropy").
+    EntropyKb,
+    /// Shannon entropy of the same 8-bit heatmap, bits per pixel.
+    ShannonBits,
+    /// Gini index of |attribution| at the input resolution.
+    Sparseness,
+    /// Share of positive relevance inside the ground-truth mask.
+    RelevanceMassAccuracy,
+    /// 1 when the maximum lies in the ground-truth mask.
+    PointingGame,
+    /// Area under the deletion curve of the target's softmax probability.
+    DeletionAuc,
+    /// Area under the insertion curve.
+    InsertionAuc,
+    /// Captum's `infidelity` (Gaussian noise sigma 0.003, 10 samples, not normalised).
+    Infidelity,
+    /// Spearman correlation of |attribution| with the model's `fc` re-initialised.
+    MprtFc,
+    /// Spearman correlation of |attribution| with every stage re-initialised (cascade).
+    MprtAll,
+}
+
+impl Metric {
+    /// Every metric, in column order.
+    pub const ALL: [Metric; 11] = [
+        Metric::MaxSensitivity,
+        Metric::EntropyKb,
+        Metric::ShannonBits,
+        Metric::Sparseness,
+        Metric::RelevanceMassAccuracy,
+        Metric::PointingGame,
+        Metric::DeletionAuc,
+        Metric::InsertionAuc,
+        Metric::Infidelity,
+        Metric::MprtFc,
+        Metric::MprtAll,
+    ];
+
+    /// The paper's two metrics.
+    pub const PAPER: [Metric; 2] = [Metric::MaxSensitivity, Metric::EntropyKb];
+
+    /// Column name.
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::MaxSensitivity => "max_sensitivity",
+            Metric::EntropyKb => "entropy_kb",
+            Metric::ShannonBits => "shannon_bits",
+            Metric::Sparseness => "sparseness",
+            Metric::RelevanceMassAccuracy => "relevance_mass_accuracy",
+            Metric::PointingGame => "pointing_game",
+            Metric::DeletionAuc => "deletion_auc",
+            Metric::InsertionAuc => "insertion_auc",
+            Metric::Infidelity => "infidelity",
+            Metric::MprtFc => "mprt_fc_spearman",
+            Metric::MprtAll => "mprt_all_spearman",
+        }
+    }
+
+    /// Column title in Table 1.
+    pub fn title(self) -> &'static str {
+        match self {
+            Metric::MaxSensitivity => "Max-Sensitivity",
+            Metric::EntropyKb => "XAI entropy (KB)",
+            Metric::ShannonBits => "Shannon (bits)",
+            Metric::Sparseness => "Sparseness (Gini)",
+            Metric::RelevanceMassAccuracy => "Relevance mass acc.",
+            Metric::PointingGame => "Pointing game",
+            Metric::DeletionAuc => "Deletion AUC",
+            Metric::InsertionAuc => "Insertion AUC",
+            Metric::Infidelity => "Infidelity",
+            Metric::MprtFc => "MPRT rho (fc)",
+            Metric::MprtAll => "MPRT rho (all)",
+        }
+    }
+
+    /// What the better direction is (for the randomisation test: lower correlation, i.e.
+    /// the explanation changes when the learned weights are destroyed).
+    pub fn better(self) -> Better {
+        match self {
+            Metric::RelevanceMassAccuracy
+            | Metric::PointingGame
+            | Metric::InsertionAuc
+            | Metric::Sparseness => Better::Higher,
+            _ => Better::Lower,
+        }
+    }
+
+    /// Decimals shown in Table 1.
+    pub fn decimals(self) -> usize {
+        match self {
+            Metric::EntropyKb => 3,
+            Metric::ShannonBits => 3,
+            Metric::Infidelity => 3,
+            _ => 4,
+        }
+    }
+
+    /// Shown in scientific notation (values spanning orders of magnitude near 0).
+    pub fn scientific(self) -> bool {
+        matches!(self, Metric::Infidelity)
+    }
+
+    /// Needs the ground-truth masks of the data.
+    pub fn needs_masks(self) -> bool {
+        matches!(self, Metric::RelevanceMassAccuracy | Metric::PointingGame)
+    }
+
+    /// The metrics a comma-separated list names (`all`, `paper`, or keys).
+    pub fn parse_list(s: &str) -> Result<Vec<Metric>, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "all" => return Ok(Metric::ALL.to_vec()),
+            "paper" => return Ok(Metric::PAPER.to_vec()),
+            _ => {}
+        }
+        let mut out: Vec<Metric> = Vec::new();
+        for part in s.split(',') {
+            let m: Metric = part.trim().parse()?;
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+impl FromStr for Metric {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let k = s.trim().to_ascii_lowercase().replace('-', "_");
+        let k = match k.as_str() {
+            "ms" | "sensitivity" => "max_sensitivity",
+            "entropy" | "xai_entropy" => "entropy_kb",
+            "shannon" => "shannon_bits",
+            "rma" => "relevance_mass_accuracy",
+            "deletion" => "deletion_auc",
+            "insertion" => "insertion_auc",
+            "mprt_fc" => "mprt_fc_spearman",
+            "mprt_all" | "mprt" | "randomisation" => "mprt_all_spearman",
+            other => other,
+        };
+        Metric::ALL
+            .into_iter()
+            .find(|m| m.key() == k)
+            .ok_or_else(|| {
+                format!(
+                    "unknown metric '{s}': expected one of {}, paper or all",
+                    Metric::ALL.map(|m| m.key()).join(", ")
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_lists_parse() {
+        for m in Metric::ALL {
+            assert_eq!(m.key().parse::<Metric>().unwrap(), m);
+        }
+        assert_eq!(
+            Metric::parse_list("entropy, ms").unwrap(),
+            vec![Metric::MaxSensitivity, Metric::EntropyKb]
+        );
+        assert!(Metric::parse_list("max_sensitivity,bogus")
+            .unwrap_err()
+            .contains("unknown metric 'bogus'"));
+    }
+}

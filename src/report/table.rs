@@ -1,0 +1,544 @@
+//! Table 1: per method and metric the mean over the scored images with its 95 % Student-t
+//! confidence interval ([`super::stats::t_interval`]), the paper's value side by side, the
+//! rank of the method (1 = lowest mean) in our results and in the paper's, and per metric
+//! the rank agreement between the two orderings, Kendall's tau-b with its exact permutation
+//! p-value ([`super::stats`]). Written as Markdown, CSV and JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::metric::Metric;
+use super::records::{field, ImageRecord};
+use super::stats::{kendall_exact_p, kendall_tau_b, t_interval, CellStats};
+use super::ReportError;
+use crate::attr::Method;
+
+/// Confidence level of Table 1's intervals.
+pub const LEVEL: f64 = 0.95;
+
+/// The paper's row order (DESIGN.md §2).
+pub const PAPER_ORDER: [Method; 8] = [
+    Method::IntegratedGradients,
+    Method::InputXGradient,
+    Method::GuidedBackprop,
+    Method::Deconvolution,
+    Method::Saliency,
+    Method::Occlusion,
+    Method::GuidedGradCam,
+    Method::GradCam,
+];
+
+/// The paper's Table 1 (`fixtures/paper_table1.yaml`, shared with the claims harness):
+/// `table1[pol][method][metric]`. Other keys of the file are ignored here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaperTable {
+    pub table1: BTreeMap<String, BTreeMap<Method, BTreeMap<String, f64>>>,
+}
+
+impl PaperTable {
+    /// The fixture's text, compiled in.
+    pub const FIXTURE: &'static str = include_str!("../../fixtures/paper_table1.yaml");
+
+    /// Parses a paper table from YAML.
+    pub fn from_yaml(text: &str, origin: &Path) -> Result<PaperTable, ReportError> {
+        let t: PaperTable = serde_saphyr::from_str(text).map_err(|e| ReportError::Paper {
+            path: origin.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        for (pol, methods) in &t.table1 {
+            for (m, metrics) in methods {
+                for (k, v) in metrics {
+                    if k.parse::<Metric>().is_err() || !v.is_finite() {
+                        return Err(ReportError::Paper {
+                            path: origin.to_path_buf(),
+                            reason: format!(
+                                "{pol}.{m}.{k} = {v}: unknown metric or not a finite number"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    /// The compiled-in copy of `fixtures/paper_table1.yaml`.
+    pub fn embedded() -> PaperTable {
+        PaperTable::from_yaml(Self::FIXTURE, Path::new("fixtures/paper_table1.yaml"))
+            .expect("fixtures/paper_table1.yaml is valid (tested)")
+    }
+
+    /// Reads a paper table from a YAML file.
+    pub fn from_yaml_file(path: &Path) -> Result<PaperTable, ReportError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ReportError::io(path, e))?;
+        PaperTable::from_yaml(&text, path)
+    }
+
+    /// The paper's value of `metric` for `method` in polarization `pol` (`vh`, `vv`).
+    pub fn value(&self, pol: &str, method: Method, metric: Metric) -> Option<f64> {
+        self.table1
+            .get(&pol.to_ascii_lowercase())?
+            .get(&method)?
+            .get(metric.key())
+            .copied()
+    }
+}
+
+/// What Table 1 describes, beyond the numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableMeta {
+    /// Polarization of the data (`vh`, `vv`), if known.
+    pub pol: Option<String>,
+    /// Polarization of the paper's column compared with (`None`: no comparison).
+    pub paper_pol: Option<String>,
+    pub model_hash: String,
+    /// Images scored (the first `images` of the test split).
+    pub images: usize,
+    /// The class each attribution explains (`true_label` or `predicted`).
+    pub target: String,
+    /// Settings in words, one line each (metric definitions, seeds, ...).
+    pub notes: Vec<String>,
+}
+
+/// One method x metric cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    #[serde(flatten)]
+    pub stats: CellStats,
+    /// The paper's value.
+    pub paper: Option<f64>,
+    /// 1 = the lowest mean among the methods, in our results.
+    pub rank: Option<usize>,
+    /// 1 = the lowest value among the methods, in the paper.
+    pub paper_rank: Option<usize>,
+}
+
+/// One method's row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table1Row {
+    pub method: Method,
+    pub title: String,
+    pub cells: BTreeMap<Metric, Cell>,
+}
+
+/// Agreement between our ordering of the methods and the paper's, for one metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankAgreement {
+    pub metric: Metric,
+    /// Methods with both our mean and the paper's value.
+    pub methods: usize,
+    /// Kendall's tau-b (None when undefined).
+    pub tau_b: Option<f64>,
+    /// Two-sided exact permutation p-value of tau-b.
+    pub p_exact: Option<f64>,
+    /// Our ordering, lowest mean first.
+    pub ours: Vec<Method>,
+    /// The paper's ordering, lowest first.
+    pub paper: Vec<Method>,
+}
+
+/// Table 1 (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table1 {
+    #[serde(flatten)]
+    pub meta: TableMeta,
+    /// `student-t`: the interval's kind.
+    pub interval: String,
+    pub level: f64,
+    pub methods: Vec<Method>,
+    pub metrics: Vec<Metric>,
+    pub rows: Vec<Table1Row>,
+    pub agreement: Vec<RankAgreement>,
+}
+
+/// A value with the metric's decimals, or in scientific notation.
+fn fmt_value(k: Metric, v: f64) -> String {
+    let d = k.decimals();
+    if k.scientific() {
+        format!("{v:.d$e}")
+    } else {
+        format!("{v:.d$}")
+    }
+}
+
+/// Competition ranks (1 = lowest; ties share the lower rank) of `values`.
+fn ranks(values: &[(Method, f64)]) -> BTreeMap<Method, usize> {
+    values
+        .iter()
+        .map(|&(m, v)| (m, 1 + values.iter().filter(|(_, w)| *w < v).count()))
+        .collect()
+}
+
+/// Methods by ascending value, ties by the paper's row order.
+fn ordering(values: &[(Method, f64)]) -> Vec<Method> {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.1.total_cmp(&b.1));
+    v.into_iter().map(|(m, _)| m).collect()
+}
+
+impl Table1 {
+    /// Table 1 from per-image records: the cells of `methods` x `metrics` over every record
+    /// with an image index below `meta.images`; paper values from `paper` at
+    /// `meta.paper_pol`.
+    pub fn from_records(
+        records: &[ImageRecord],
+        methods: &[Method],
+        metrics: &[Metric],
+        meta: TableMeta,
+        paper: Option<&PaperTable>,
+    ) -> Table1 {
+        let methods: Vec<Method> = PAPER_ORDER
+            .iter()
+            .copied()
+            .filter(|m| methods.contains(m))
+            .collect();
+        let mut metrics = metrics.to_vec();
+        metrics.sort();
+        metrics.dedup();
+        let paper_pol = meta.paper_pol.clone();
+        let paper_value = |m: Method, k: Metric| -> Option<f64> {
+            match (paper, &paper_pol) {
+                (Some(p), Some(pol)) => p.value(pol, m, k),
+                _ => None,
+            }
+        };
+        let mut rows: Vec<Table1Row> = methods
+            .iter()
+            .map(|&m| {
+                let cells = metrics
+                    .iter()
+                    .map(|&k| {
+                        let values: Vec<f64> = records
+                            .iter()
+                            .filter(|r| r.method == m && r.image < meta.images)
+                            .map(|r| r.values.get(&k).copied().unwrap_or(f64::NAN))
+                            .collect();
+                        let cell = Cell {
+                            stats: t_interval(&values, LEVEL),
+                            paper: paper_value(m, k),
+                            rank: None,
+                            paper_rank: None,
+                        };
+                        (k, cell)
+                    })
+                    .collect();
+                Table1Row {
+                    method: m,
+                    title: m.title().to_string(),
+                    cells,
+                }
+            })
+            .collect();
+        let mut agreement = Vec::new();
+        for &k in &metrics {
+            let ours: Vec<(Method, f64)> = rows
+                .iter()
+                .filter_map(|r| r.cells[&k].stats.mean.map(|v| (r.method, v)))
+                .collect();
+            let theirs: Vec<(Method, f64)> = rows
+                .iter()
+                .filter_map(|r| r.cells[&k].paper.map(|v| (r.method, v)))
+                .collect();
+            let our_ranks = ranks(&ours);
+            let their_ranks = ranks(&theirs);
+            for r in rows.iter_mut() {
+                let c = r.cells.get_mut(&k).expect("every metric has a cell");
+                c.rank = our_ranks.get(&r.method).copied();
+                c.paper_rank = their_ranks.get(&r.method).copied();
+            }
+            if theirs.is_empty() {
+                continue;
+            }
+            let both: Vec<(f64, f64)> = ours
+                .iter()
+                .filter_map(|&(m, v)| theirs.iter().find(|t| t.0 == m).map(|t| (v, t.1)))
+                .collect();
+            let (x, y): (Vec<f64>, Vec<f64>) = both.iter().copied().unzip();
+            let in_both =
+                |m: &Method| ours.iter().any(|o| o.0 == *m) && theirs.iter().any(|t| t.0 == *m);
+            agreement.push(RankAgreement {
+                metric: k,
+                methods: both.len(),
+                tau_b: kendall_tau_b(&x, &y),
+                p_exact: kendall_exact_p(&x, &y),
+                ours: ordering(&ours).into_iter().filter(in_both).collect(),
+                paper: ordering(&theirs).into_iter().filter(in_both).collect(),
+            });
+        }
+        Table1 {
+            meta,
+            interval: "student-t".into(),
+            level: LEVEL,
+            methods,
+            metrics,
+            rows,
+            agreement,
+        }
+    }
+
+    /// Our mean of `metric` for `method`.
+    pub fn mean(&self, method: Method, metric: Metric) -> Option<f64> {
+        self.rows
+            .iter()
+            .find(|r| r.method == method)?
+            .cells
+            .get(&metric)?
+            .stats
+            .mean
+    }
+
+    /// Every defined mean, `means[method][metric key]` (the shape of the claims harness'
+    /// `results.json` `table1[pol]`).
+    pub fn means(&self) -> BTreeMap<Method, BTreeMap<String, f64>> {
+        self.rows
+            .iter()
+            .map(|r| {
+                let m = r
+                    .cells
+                    .iter()
+                    .filter_map(|(k, c)| c.stats.mean.map(|v| (k.key().to_string(), v)))
+                    .collect();
+                (r.method, m)
+            })
+            .collect()
+    }
+
+    fn pol_label(&self) -> String {
+        self.meta
+            .pol
+            .as_deref()
+            .map(str::to_uppercase)
+            .unwrap_or_else(|| "single polarization".into())
+    }
+
+    /// `mean [lo, hi]` with the metric's decimals; `n=` when values were left out.
+    fn cell_text(&self, k: Metric, c: &Cell) -> String {
+        let f = |v: f64| fmt_value(k, v);
+        let mut s = match (c.stats.mean, c.stats.ci_lo, c.stats.ci_hi) {
+            (Some(m), Some(lo), Some(hi)) => format!("{} [{}, {}]", f(m), f(lo), f(hi)),
+            (Some(m), _, _) => f(m),
+            _ => "n/a".into(),
+        };
+        if c.stats.undefined > 0 {
+            let _ = write!(s, " (n={})", c.stats.n);
+        }
+        s
+    }
+
+    fn md_table(&self, out: &mut String, metrics: &[Metric], with_paper: bool) {
+        let mut head = vec!["Method".to_string()];
+        let mut align = vec!["---".to_string()];
+        for &k in metrics {
+            head.push(k.title().to_string());
+            align.push("---:".into());
+            if with_paper && self.has_paper(k) {
+                head.push("paper".into());
+                align.push("---:".into());
+            }
+        }
+        let _ = writeln!(out, "| {} |", head.join(" | "));
+        let _ = writeln!(out, "|{}|", align.join("|"));
+        for r in &self.rows {
+            let mut cols = vec![r.title.clone()];
+            for &k in metrics {
+                let c = &r.cells[&k];
+                let rank = c.rank.map(|x| format!(" ({x})")).unwrap_or_default();
+                cols.push(format!("{}{rank}", self.cell_text(k, c)));
+                if with_paper && self.has_paper(k) {
+                    cols.push(match (c.paper, c.paper_rank) {
+                        (Some(v), Some(pr)) => format!("{} ({pr})", fmt_value(k, v)),
+                        (Some(v), None) => fmt_value(k, v),
+                        _ => "-".into(),
+                    });
+                }
+            }
+            let _ = writeln!(out, "| {} |", cols.join(" | "));
+        }
+    }
+
+    fn has_paper(&self, k: Metric) -> bool {
+        self.rows.iter().any(|r| r.cells[&k].paper.is_some())
+    }
+
+    /// The Markdown rendering: the paper's metrics with the paper's values, the rank
+    /// agreement, then the further metrics.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# Table 1 ({}): {} method(s) on the first {} test image(s)\n",
+            self.pol_label(),
+            self.rows.len(),
+            self.meta.images
+        );
+        let _ = writeln!(out, "- model hash: `{}`", self.meta.model_hash);
+        let _ = writeln!(
+            out,
+            "- explained class: {}",
+            match self.meta.target.as_str() {
+                "true_label" => "the true label of each image",
+                "predicted" => "the model's prediction for each image",
+                other => other,
+            }
+        );
+        let _ = writeln!(
+            out,
+            "- cells: mean [{:.0} % CI, Student t with n - 1 degrees of freedom] (rank, 1 = lowest)",
+            self.level * 100.0
+        );
+        match &self.meta.paper_pol {
+            Some(p) => {
+                let _ = writeln!(
+                    out,
+                    "- paper: Su et al., Table 1, {} column (rank among the methods, 1 = lowest)",
+                    p.to_uppercase()
+                );
+            }
+            None => {
+                let _ = writeln!(out, "- paper: no comparison (polarization unknown)");
+            }
+        }
+        for n in &self.meta.notes {
+            let _ = writeln!(out, "- {n}");
+        }
+        out.push('\n');
+        let paper_metrics: Vec<Metric> = self
+            .metrics
+            .iter()
+            .copied()
+            .filter(|k| Metric::PAPER.contains(k) || *k == Metric::ShannonBits)
+            .collect();
+        let extra: Vec<Metric> = self
+            .metrics
+            .iter()
+            .copied()
+            .filter(|k| !paper_metrics.contains(k))
+            .collect();
+        if !paper_metrics.is_empty() {
+            self.md_table(&mut out, &paper_metrics, true);
+        }
+        if !self.agreement.is_empty() {
+            let _ = writeln!(out, "\n## Rank agreement with the paper (Kendall tau-b)\n");
+            let _ = writeln!(
+                out,
+                "| Metric | methods | tau-b | exact p (two-sided) | ours, lowest first | paper, lowest first |"
+            );
+            let _ = writeln!(out, "|---|---:|---:|---:|---|---|");
+            for a in &self.agreement {
+                let names =
+                    |v: &[Method]| v.iter().map(|m| m.name()).collect::<Vec<_>>().join(" < ");
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    a.metric.title(),
+                    a.methods,
+                    a.tau_b.map(|t| format!("{t:.3}")).unwrap_or("n/a".into()),
+                    a.p_exact.map(|p| format!("{p:.4}")).unwrap_or("n/a".into()),
+                    names(&a.ours),
+                    names(&a.paper)
+                );
+            }
+        }
+        if !extra.is_empty() {
+            let _ = writeln!(out, "\n## Further metrics (not in the paper)\n");
+            self.md_table(&mut out, &extra, false);
+        }
+        out
+    }
+
+    /// The CSV rendering: one row per method x metric (long format).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "pol,method,metric,n,undefined,mean,sd,ci95_lo,ci95_hi,paper_pol,paper,rank,paper_rank,kendall_tau_b,kendall_p_exact\n",
+        );
+        let num = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
+        let int = |v: Option<usize>| v.map(|x| x.to_string()).unwrap_or_default();
+        for r in &self.rows {
+            for (k, c) in &r.cells {
+                let a = self.agreement.iter().find(|a| a.metric == *k);
+                let _ = writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    field(self.meta.pol.as_deref().unwrap_or("")),
+                    r.method.name(),
+                    k.key(),
+                    c.stats.n,
+                    c.stats.undefined,
+                    num(c.stats.mean),
+                    num(c.stats.sd),
+                    num(c.stats.ci_lo),
+                    num(c.stats.ci_hi),
+                    field(self.meta.paper_pol.as_deref().unwrap_or("")),
+                    num(c.paper),
+                    int(c.rank),
+                    int(c.paper_rank),
+                    num(a.and_then(|a| a.tau_b)),
+                    num(a.and_then(|a| a.p_exact)),
+                );
+            }
+        }
+        out
+    }
+
+    /// The JSON rendering (pretty, with a final newline).
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("Table 1 serialises");
+        s.push('\n');
+        s
+    }
+
+    /// Writes `table1.md`, `table1.csv` and `table1.json` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        let mut paths = Vec::new();
+        for (name, text) in [
+            ("table1.md", self.to_markdown()),
+            ("table1.csv", self.to_csv()),
+            ("table1.json", self.to_json()),
+        ] {
+            let p = dir.join(name);
+            crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| ReportError::io(&p, e))?;
+            paths.push(p);
+        }
+        Ok(paths)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixture_holds_both_polarizations_of_every_method() {
+        let p = PaperTable::embedded();
+        for pol in ["vh", "vv"] {
+            for m in Method::ALL {
+                for k in Metric::PAPER {
+                    assert!(p.value(pol, m, k).is_some(), "{pol} {m} {k}");
+                }
+            }
+        }
+        assert_eq!(
+            p.value("VH", Method::GradCam, Metric::MaxSensitivity),
+            Some(0.4528)
+        );
+        assert_eq!(
+            p.value("vv", Method::Occlusion, Metric::EntropyKb),
+            Some(4.191)
+        );
+    }
+
+    #[test]
+    fn ranks_share_ties() {
+        let r = ranks(&[
+            (Method::Saliency, 2.0),
+            (Method::GradCam, 1.0),
+            (Method::Occlusion, 2.0),
+        ]);
+        assert_eq!(r[&Method::GradCam], 1);
+        assert_eq!(r[&Method::Saliency], 2);
+        assert_eq!(r[&Method::Occlusion], 2);
+    }
+}

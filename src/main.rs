@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use sarxai::cli::{explain, model, score};
+use sarxai::cli::{eval, explain, model, score, train};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +33,10 @@ enum Command {
     },
     /// Attributions of arrays with the paper's eight methods (Captum semantics).
     Explain(explain::ExplainArgs),
+    /// Train the classifier of one polarization (augmentation, LR schedule, seeded, resumable).
+    Train(train::TrainArgs),
+    /// Evaluate a checkpoint: accuracy with 95 % CI, balanced accuracy, per-class metrics, confusion matrix.
+    Eval(eval::EvalArgs),
     /// Score every method on the first N test images: per-image metrics (resumable), Table 1, Figure 1.
     Score(score::ScoreArgs),
 }
@@ -50,6 +54,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Data { cmd } => sarxai::cli_data::run(cmd),
         Command::Model { cmd } => model::run(cmd),
         Command::Explain(args) => explain::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
         Command::Score(args) => score::run(args),
     }
 }

@@ -1,9 +1,11 @@
 //! Command-line front ends: argument structs (clap) and the code that runs them. The
 //! library does the work; these modules parse, validate, report and write files.
 
+pub mod eval;
 pub mod explain;
 pub mod model;
 pub mod score;
+pub mod train;
 
 use std::path::Path;
 

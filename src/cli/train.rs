@@ -1,0 +1,249 @@
+//! `sarxai train`: train the classifier of one polarization into a run directory.
+//!
+//! Configuration precedence: `--profile` (default: the built-in defaults), then the YAML
+//! file of `--config`, then the options given on the command line. With `--resume RUN_DIR`
+//! the run's own `config.yaml` is the base and options given must agree with it (only
+//! `--device` and `--threads` may change).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use crate::data::naming::Pol;
+use crate::device::DeviceChoice;
+use crate::model::Arch;
+use crate::train::{
+    self, Balance, OptimizerKind, Profile, RunOptions, ScheduleKind, Select, TrainConfig,
+};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sarxai train --synthetic --pol vh --profile quick --out runs/quick-vh
+  sarxai train --data OpenSARUrban/ --format Patch --pol vv --arch resnet101 --profile paper --out runs/vv
+  sarxai train --config train.yaml --out runs/a        # every option can live in the YAML file
+  sarxai train --resume runs/a                          # continue after a kill, same result
+
+The run directory receives config.yaml (effective configuration), run.json (manifest: data
+and split digests, seeds, versions, device, threads, results), checkpoint.safetensors (every
+epoch), metrics.jsonl, curve.png, model.safetensors, model.sha256, eval.json, eval.txt and
+confusion.png.")]
+pub struct TrainArgs {
+    /// Run directory (must be new or empty).
+    #[arg(long, required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "out")]
+    pub resume: Option<PathBuf>,
+    /// YAML configuration (keys as in a run's config.yaml).
+    #[arg(long, value_name = "FILE.yaml")]
+    pub config: Option<PathBuf>,
+    /// Starting configuration before the YAML file and the options.
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
+
+    /// Dataset directory (any layout `sarxai data inspect` understands).
+    #[arg(long, value_name = "DIR", conflicts_with = "synthetic")]
+    pub data: Option<PathBuf>,
+    /// Train on the default synthetic dataset (generated into the cache once).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// Synthetic patches per class.
+    #[arg(long)]
+    pub per_class: Option<usize>,
+    /// Cache directory for the synthetic dataset.
+    #[arg(long, value_name = "DIR")]
+    pub data_cache: Option<PathBuf>,
+    /// Polarization: vh or vv.
+    #[arg(long)]
+    pub pol: Option<Pol>,
+    /// Format group when the data holds several (e.g. Patch).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Image side in pixels (resized or cropped to it).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Seed of the stratified train/val/test split (data without split folders).
+    #[arg(long)]
+    pub split_seed: Option<u64>,
+    /// Test fraction of the stratified split.
+    #[arg(long)]
+    pub test_fraction: Option<f64>,
+    /// Fraction of the training split carved out for per-epoch validation.
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
+
+    /// resnet18, resnet34, resnet50 or resnet101.
+    #[arg(long)]
+    pub arch: Option<Arch>,
+    /// Input channels: 1, or 3 (the band replicated).
+    #[arg(long)]
+    pub channels: Option<i64>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Peak learning rate.
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed of initialisation, order and augmentation.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    #[arg(long, value_enum)]
+    pub schedule: Option<ScheduleKind>,
+    /// Linear warm-up in epochs.
+    #[arg(long)]
+    pub warmup_epochs: Option<f64>,
+    /// Class imbalance: none, sampler (class-balanced sampling) or loss-weights.
+    #[arg(long, value_enum)]
+    pub balance: Option<Balance>,
+    /// Turn every augmentation off.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Random-crop translation in pixels (0 disables).
+    #[arg(long)]
+    pub crop_padding: Option<usize>,
+    /// Small random rotations up to this many degrees (0 disables).
+    #[arg(long)]
+    pub rotate_degrees: Option<f32>,
+    /// Final weights: last epoch or best validation accuracy.
+    #[arg(long, value_enum)]
+    pub select: Option<Select>,
+    /// Keep checkpoint.safetensors after the run completes.
+    #[arg(long)]
+    pub keep_checkpoint: bool,
+
+    /// Where to compute: cpu, cuda, or auto (cuda when available).
+    #[arg(long)]
+    pub device: Option<DeviceChoice>,
+    /// libtorch intra-op threads (default: libtorch's choice, one per core).
+    #[arg(long)]
+    pub threads: Option<i64>,
+    /// Stop after this many completed epochs, as if killed (the run can be resumed).
+    #[arg(long, hide = true)]
+    pub stop_after_epoch: Option<usize>,
+    /// No progress bars or per-epoch lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print the effective configuration as YAML and exit without training.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+impl TrainArgs {
+    /// The options given on the command line, applied over `c`.
+    pub fn apply(&self, c: &mut TrainConfig) {
+        if let Some(d) = &self.data {
+            c.data.dir = Some(d.clone());
+            c.data.synthetic = false;
+        }
+        if self.synthetic {
+            c.data.synthetic = true;
+            c.data.dir = None;
+        }
+        macro_rules! set {
+            ($opt:expr => $field:expr) => {
+                if let Some(v) = $opt.clone() {
+                    $field = v;
+                }
+            };
+        }
+        set!(self.per_class => c.data.synth.per_class);
+        if let Some(p) = &self.data_cache {
+            c.data.cache = Some(p.clone());
+        }
+        if let Some(p) = self.pol {
+            c.dataset.pol = Some(p);
+        }
+        if let Some(f) = &self.format {
+            c.dataset.group = Some(f.clone());
+        }
+        set!(self.size => c.dataset.preprocess.size);
+        set!(self.split_seed => c.dataset.split.seed);
+        set!(self.test_fraction => c.dataset.split.test_fraction);
+        set!(self.val_fraction => c.val_fraction);
+        set!(self.arch => c.model.arch);
+        set!(self.channels => c.model.channels);
+        set!(self.epochs => c.epochs);
+        set!(self.batch_size => c.batch_size);
+        set!(self.lr => c.optimizer.lr);
+        set!(self.seed => c.seed);
+        set!(self.optimizer => c.optimizer.kind);
+        set!(self.momentum => c.optimizer.momentum);
+        set!(self.weight_decay => c.optimizer.weight_decay);
+        set!(self.schedule => c.schedule.kind);
+        set!(self.warmup_epochs => c.schedule.warmup_epochs);
+        set!(self.balance => c.balance);
+        if self.no_augment {
+            c.augment = train::AugmentConfig::none();
+        }
+        set!(self.crop_padding => c.augment.crop_padding);
+        set!(self.rotate_degrees => c.augment.rotate_degrees);
+        set!(self.select => c.select);
+        if self.keep_checkpoint {
+            c.keep_checkpoint = true;
+        }
+        set!(self.device => c.device);
+        if self.threads.is_some() {
+            c.threads = self.threads;
+        }
+    }
+
+    /// The effective configuration and run directory.
+    pub fn resolve(&self) -> Result<(TrainConfig, PathBuf)> {
+        let (base, dir) = match (&self.resume, &self.out) {
+            (Some(dir), _) => {
+                if self.profile.is_some() {
+                    bail!("--profile cannot be combined with --resume: the run's config.yaml is the base");
+                }
+                (train::resume_config(dir)?, dir.clone())
+            }
+            (None, Some(out)) => (
+                TrainConfig::profile(self.profile.unwrap_or_default()),
+                out.clone(),
+            ),
+            (None, None) => bail!("pass --out RUN_DIR (or --resume RUN_DIR)"),
+        };
+        let mut cfg = match &self.config {
+            Some(p) => TrainConfig::from_yaml_file(&base, p)?,
+            None => base,
+        };
+        self.apply(&mut cfg);
+        Ok((cfg, dir))
+    }
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let (cfg, dir) = args.resolve()?;
+    if args.print_config {
+        print!("{}", cfg.to_yaml());
+        return Ok(());
+    }
+    let opts = RunOptions {
+        resume: args.resume.is_some(),
+        stop_after_epoch: args.stop_after_epoch,
+        progress: !args.quiet,
+        log: !args.quiet,
+    };
+    let out = train::run(&cfg, &dir, &opts)?;
+    if !out.complete {
+        eprintln!(
+            "stopped after {} epoch(s); continue with: sarxai train --resume {}",
+            out.epochs_done,
+            dir.display()
+        );
+        return Ok(());
+    }
+    if let Some(t) = &out.test {
+        println!("{}", t.summary());
+    }
+    println!("model hash: {}", out.model_hash);
+    println!("weights:    {}", out.weights.display());
+    println!("run:        {}", dir.display());
+    Ok(())
+}

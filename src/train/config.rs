@@ -1,0 +1,510 @@
+//! The training configuration: every option of `sarxai train`, settable from YAML, saved
+//! with the run as `config.yaml` (the effective configuration).
+//!
+//! Precedence: built-in defaults (or a named profile), then the YAML file (`--config`),
+//! then the command-line options. Unknown YAML keys are errors (a typo never silently
+//! falls back to a default).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::augment::AugmentConfig;
+use super::schedule::ScheduleConfig;
+use super::TrainError;
+use crate::data::synth::SynthConfig;
+use crate::data::DatasetConfig;
+use crate::device::DeviceChoice;
+use crate::model::Arch;
+
+/// Where the images come from.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataSource {
+    /// A dataset directory in a layout `sarxai data inspect` understands.
+    pub dir: Option<PathBuf>,
+    /// Generate (or reuse) the synthetic dataset described by `synth` and train on it.
+    pub synthetic: bool,
+    /// Generator settings for `synthetic` (defaults: the default synthetic dataset).
+    pub synth: SynthConfig,
+    /// Directory under which the synthetic dataset is cached
+    /// (`<cache>/synthetic-<digest of synth>`); default `target/sarxai-cache`, or
+    /// `$SARXAI_CACHE` when set.
+    pub cache: Option<PathBuf>,
+}
+
+/// Input channels of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub arch: Arch,
+    /// 1: the band as is; 3: the band replicated three times (how ImageNet-style ResNets
+    /// are usually fed a single band).
+    pub channels: i64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            arch: Arch::Resnet18,
+            channels: 1,
+        }
+    }
+}
+
+/// Optimizer family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// SGD with (optionally Nesterov) momentum and L2 weight decay (PyTorch's `SGD`).
+    Sgd,
+    /// Adam with decoupled weight decay (PyTorch's `AdamW`).
+    Adamw,
+}
+
+/// Optimizer settings (PyTorch semantics, see [`super::optim`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
+    /// Peak learning rate (after warm-up).
+    pub lr: f64,
+    /// SGD momentum.
+    pub momentum: f64,
+    /// SGD Nesterov momentum.
+    pub nesterov: bool,
+    /// Weight decay: L2 added to the gradient (SGD) or decoupled (AdamW).
+    pub weight_decay: f64,
+    /// Apply weight decay to BatchNorm weights and biases too (1-D parameters).
+    pub decay_norm_and_bias: bool,
+    /// AdamW betas.
+    pub betas: [f64; 2],
+    /// AdamW epsilon.
+    pub eps: f64,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig {
+            kind: OptimizerKind::Sgd,
+            lr: 0.05,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 5e-4,
+            decay_norm_and_bias: false,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+        }
+    }
+}
+
+/// How class imbalance is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Balance {
+    /// Plain shuffling, unweighted loss.
+    #[default]
+    None,
+    /// Each epoch draws as many samples as the training split holds, with replacement,
+    /// with probability proportional to 1 / (samples of its class): classes are seen
+    /// equally often.
+    Sampler,
+    /// Cross-entropy weighted by `n / (k * n_c)` per class (scikit-learn's "balanced").
+    LossWeights,
+}
+
+/// Which model the run ends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Select {
+    /// The model after the last epoch.
+    #[default]
+    Last,
+    /// The model of the epoch with the best validation accuracy (ties: the earlier).
+    BestVal,
+}
+
+/// Everything that decides a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    pub data: DataSource,
+    /// Polarization, format group, split and preprocessing (image size) of the data.
+    pub dataset: DatasetConfig,
+    pub model: ModelConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Batch size of validation and test passes (no gradients).
+    pub eval_batch_size: usize,
+    /// Seed of initialisation, shuffling and augmentation (epoch `e` uses streams derived
+    /// from `(seed, e)` only).
+    pub seed: u64,
+    pub optimizer: OptimizerConfig,
+    pub schedule: ScheduleConfig,
+    pub augment: AugmentConfig,
+    pub balance: Balance,
+    /// Cross-entropy label smoothing in [0, 1).
+    pub label_smoothing: f64,
+    /// Fraction of each class carved out of the training split for per-epoch validation
+    /// when the data has no validation split (0 disables validation).
+    pub val_fraction: f64,
+    pub select: Select,
+    pub device: DeviceChoice,
+    /// libtorch intra-op threads (`None`: libtorch's default).
+    pub threads: Option<i64>,
+    /// Keep `checkpoint.safetensors` after the run completes (it is always written while
+    /// the run is in progress).
+    pub keep_checkpoint: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            data: DataSource::default(),
+            dataset: DatasetConfig::default(),
+            model: ModelConfig::default(),
+            epochs: 30,
+            batch_size: 32,
+            eval_batch_size: 128,
+            seed: 0,
+            optimizer: OptimizerConfig::default(),
+            schedule: ScheduleConfig::default(),
+            augment: AugmentConfig::default(),
+            balance: Balance::None,
+            label_smoothing: 0.0,
+            val_fraction: 0.1,
+            select: Select::Last,
+            device: DeviceChoice::Auto,
+            threads: None,
+            keep_checkpoint: false,
+        }
+    }
+}
+
+/// Named starting points for a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Profile {
+    /// The built-in defaults.
+    #[default]
+    Default,
+    /// Minutes on a laptop CPU: ResNet-18 on the default synthetic data
+    /// (see REPRODUCE.md).
+    Quick,
+    /// The paper's setting: ResNet-101 with augmentation and a cosine schedule
+    /// (hyper-parameters not stated by the paper: common choices).
+    Paper,
+}
+
+impl TrainConfig {
+    /// The named profile's configuration.
+    pub fn profile(p: Profile) -> TrainConfig {
+        match p {
+            Profile::Default => TrainConfig::default(),
+            Profile::Quick => TrainConfig::quick(),
+            Profile::Paper => TrainConfig::paper(),
+        }
+    }
+
+    /// The quick profile: ResNet-18 on the default synthetic dataset, sized to train one
+    /// polarization in a few minutes on two CPU cores (see REPRODUCE.md for the numbers):
+    /// AdamW (lr 1e-3, weight decay 0.01), cosine schedule with a half-epoch warm-up,
+    /// 6 epochs of batch 32, flips, 90-degree rotations and 4-pixel random crops.
+    pub fn quick() -> TrainConfig {
+        let mut c = TrainConfig::default();
+        c.data.synthetic = true;
+        c.model.arch = Arch::Resnet18;
+        c.epochs = 6;
+        c.batch_size = 32;
+        c.optimizer = OptimizerConfig {
+            kind: OptimizerKind::Adamw,
+            lr: 1e-3,
+            weight_decay: 0.01,
+            ..OptimizerConfig::default()
+        };
+        c.schedule = ScheduleConfig {
+            warmup_epochs: 0.5,
+            ..ScheduleConfig::default()
+        };
+        c.augment = AugmentConfig {
+            crop_padding: 4,
+            ..AugmentConfig::default()
+        };
+        c
+    }
+
+    /// The paper's setting: ResNet-101 per polarization, SGD with momentum, cosine
+    /// schedule with warm-up, flips and 90-degree rotations, class-balanced sampling
+    /// (OpenSARUrban is imbalanced). The paper does not state its hyper-parameters; these
+    /// are common choices.
+    pub fn paper() -> TrainConfig {
+        let mut c = TrainConfig::default();
+        c.model.arch = Arch::Resnet101;
+        c.epochs = 60;
+        c.batch_size = 32;
+        c.optimizer.lr = 0.05;
+        c.balance = Balance::Sampler;
+        c.schedule.warmup_epochs = 2.0;
+        c
+    }
+
+    /// Reads a YAML configuration (unknown keys are errors) on top of `base`: keys absent
+    /// from the file keep the values of `base` (merged field by field).
+    pub fn from_yaml_over(
+        base: &TrainConfig,
+        text: &str,
+        origin: &Path,
+    ) -> Result<TrainConfig, TrainError> {
+        let bad = |reason: String| TrainError::Config {
+            reason: format!("{}: {reason}", origin.display()),
+        };
+        // Parse into a generic value first so that the file's keys overlay `base`.
+        let overlay: serde_json::Value = if text.trim().is_empty() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| bad(e.to_string()))?
+        };
+        if !(overlay.is_object() || overlay.is_null()) {
+            return Err(bad("the top level must be a mapping of options".into()));
+        }
+        let mut merged = serde_json::to_value(base).map_err(|e| bad(e.to_string()))?;
+        merge_json(&mut merged, overlay);
+        serde_json::from_value(merged).map_err(|e| bad(e.to_string()))
+    }
+
+    /// Reads a YAML configuration file over `base`.
+    pub fn from_yaml_file(base: &TrainConfig, path: &Path) -> Result<TrainConfig, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::Config {
+            reason: format!("cannot read config {}: {e}", path.display()),
+        })?;
+        TrainConfig::from_yaml_over(base, &text, path)
+    }
+
+    /// The configuration as YAML (what `config.yaml` of a run holds).
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).unwrap_or_else(|e| format!("# cannot serialize: {e}\n"))
+    }
+
+    /// Checks every field; the message names the option and the accepted values.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |reason: String| Err(TrainError::Config { reason });
+        match (&self.data.dir, self.data.synthetic) {
+            (None, false) => {
+                return bad(
+                    "no data: pass --data DIR or --synthetic (data.dir / data.synthetic in YAML)"
+                        .into(),
+                )
+            }
+            (Some(d), true) => {
+                return bad(format!(
+                    "both --data {} and --synthetic were given; choose one",
+                    d.display()
+                ))
+            }
+            _ => {}
+        }
+        if self.epochs == 0 || self.epochs > 100_000 {
+            return bad(format!("epochs = {} must be in 1..=100000", self.epochs));
+        }
+        if self.batch_size == 0 || self.batch_size > 65_536 {
+            return bad(format!(
+                "batch_size = {} must be in 1..=65536",
+                self.batch_size
+            ));
+        }
+        if self.eval_batch_size == 0 {
+            return bad("eval_batch_size must be at least 1".into());
+        }
+        if !(self.model.channels == 1 || self.model.channels == 3) {
+            return bad(format!(
+                "model.channels = {} must be 1 (the band) or 3 (the band replicated)",
+                self.model.channels
+            ));
+        }
+        let o = &self.optimizer;
+        if !(o.lr.is_finite() && o.lr > 0.0 && o.lr < 100.0) {
+            return bad(format!(
+                "lr = {} must be a positive finite number below 100",
+                o.lr
+            ));
+        }
+        if !(o.weight_decay.is_finite() && o.weight_decay >= 0.0) {
+            return bad(format!("weight_decay = {} must be >= 0", o.weight_decay));
+        }
+        if !(0.0..1.0).contains(&o.momentum) {
+            return bad(format!("momentum = {} must be in [0, 1)", o.momentum));
+        }
+        if o.nesterov && o.momentum == 0.0 && o.kind == OptimizerKind::Sgd {
+            return bad("nesterov needs momentum > 0".into());
+        }
+        if !o.betas.iter().all(|b| (0.0..1.0).contains(b)) || o.eps.is_nan() || o.eps <= 0.0 {
+            return bad(format!(
+                "betas {:?} must lie in [0, 1) and eps {} be > 0",
+                o.betas, o.eps
+            ));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return bad(format!(
+                "label_smoothing = {} must be in [0, 1)",
+                self.label_smoothing
+            ));
+        }
+        if !(0.0..0.9).contains(&self.val_fraction) {
+            return bad(format!(
+                "val_fraction = {} must be in [0, 0.9)",
+                self.val_fraction
+            ));
+        }
+        if let Some(t) = self.threads {
+            if t < 1 {
+                return bad(format!("threads = {t} must be at least 1"));
+            }
+        }
+        self.schedule
+            .validate(self.epochs)
+            .map_err(|reason| TrainError::Config { reason })?;
+        self.augment
+            .validate()
+            .map_err(|reason| TrainError::Config { reason })?;
+        self.dataset
+            .split
+            .validate()
+            .map_err(|reason| TrainError::Config { reason })?;
+        self.dataset
+            .preprocess
+            .validate()
+            .map_err(|reason| TrainError::Config { reason })?;
+        Ok(())
+    }
+
+    /// Image side in pixels (the configured preprocessing size).
+    pub fn size(&self) -> usize {
+        self.dataset.preprocess.size
+    }
+
+    /// The settings that must not change when a run is resumed, as a list of
+    /// `(option, value)`: everything but device, threads and `keep_checkpoint`.
+    pub fn fingerprint(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("device");
+            m.remove("threads");
+            m.remove("keep_checkpoint");
+        }
+        v
+    }
+}
+
+/// Recursively overlays `top` on `base`: objects merge key by key, anything else replaces.
+pub(crate) fn merge_json(base: &mut serde_json::Value, top: serde_json::Value) {
+    match (base, top) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge_json(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, t) if !t.is_null() => *b = t,
+        (b, _) => *b = serde_json::Value::Null,
+    }
+}
+
+/// Lists the differences between two JSON values as `path: a -> b` lines.
+pub(crate) fn json_diff(
+    path: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                let null = serde_json::Value::Null;
+                json_diff(
+                    &p,
+                    x.get(k).unwrap_or(&null),
+                    y.get(k).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} (run) vs {b} (now)")),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_round_trip_keeps_every_field() {
+        let mut c = TrainConfig::quick();
+        c.dataset.pol = Some(crate::data::Pol::Vv);
+        c.threads = Some(2);
+        let text = c.to_yaml();
+        let back = TrainConfig::from_yaml_over(&TrainConfig::default(), &text, Path::new("x.yaml"))
+            .unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn yaml_overlays_base_and_rejects_unknown_keys() {
+        let base = TrainConfig::quick();
+        let c = TrainConfig::from_yaml_over(
+            &base,
+            "epochs: 3\noptimizer:\n  kind: adamw\n  lr: 0.001\nmodel:\n  arch: resnet50\n",
+            Path::new("c.yaml"),
+        )
+        .unwrap();
+        assert_eq!(c.epochs, 3);
+        assert_eq!(c.optimizer.kind, OptimizerKind::Adamw);
+        assert_eq!(c.optimizer.momentum, base.optimizer.momentum);
+        assert_eq!(c.model.arch, Arch::Resnet50);
+        assert!(c.data.synthetic);
+        let e = TrainConfig::from_yaml_over(&base, "epoch: 3\n", Path::new("c.yaml")).unwrap_err();
+        assert!(e.to_string().contains("epoch"), "{e}");
+        let e = TrainConfig::from_yaml_over(&base, "model: {arch: vgg16}\n", Path::new("c.yaml"))
+            .unwrap_err();
+        assert!(e.to_string().contains("vgg16"), "{e}");
+    }
+
+    #[test]
+    fn validation_names_the_option() {
+        let mut c = TrainConfig::quick();
+        assert!(c.validate().is_ok());
+        c.batch_size = 0;
+        assert!(c.validate().unwrap_err().to_string().contains("batch_size"));
+        let mut c = TrainConfig::default();
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--synthetic"));
+        c.data.synthetic = true;
+        c.model.channels = 2;
+        assert!(c.validate().unwrap_err().to_string().contains("channels"));
+    }
+
+    #[test]
+    fn diff_lists_changed_options() {
+        let a = TrainConfig::quick();
+        let mut b = a.clone();
+        b.model.arch = Arch::Resnet34;
+        b.threads = Some(1);
+        let mut d = Vec::new();
+        json_diff("", &a.fingerprint(), &b.fingerprint(), &mut d);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].starts_with("model.arch"), "{d:?}");
+    }
+}

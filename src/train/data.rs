@@ -1,0 +1,459 @@
+//! From a configuration to the arrays training uses: the synthetic cache, the loaded
+//! [`Dataset`], the data digest, the validation split (the data's, or carved out of the
+//! training split) and per-class checks.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::config::TrainConfig;
+use super::TrainError;
+use crate::data::discover::SkipReason;
+use crate::data::manifest::{build_manifest, verify_manifest, Manifest, MANIFEST_FILE_NAME};
+use crate::data::split::{split_digest, stratified_split, SplitConfig};
+use crate::data::synth::{self, SynthConfig, SYNTH_VERSION};
+use crate::data::{Dataset, Split, SplitData};
+use crate::io::sha256_hex;
+
+/// Indexed single-band samples of one size.
+pub trait Samples {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Side of the square images.
+    fn size(&self) -> usize;
+    /// Pixels of sample `i` (`size * size`, row-major).
+    fn image(&self, i: usize) -> &[f32];
+    fn label(&self, i: usize) -> i64;
+    /// All labels in order.
+    fn labels(&self) -> Vec<i64> {
+        (0..self.len()).map(|i| self.label(i)).collect()
+    }
+}
+
+impl Samples for SplitData {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn image(&self, i: usize) -> &[f32] {
+        SplitData::image(self, i)
+    }
+    fn label(&self, i: usize) -> i64 {
+        self.labels[i]
+    }
+}
+
+/// A subset of a split, by index.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    pub data: &'a SplitData,
+    pub idx: &'a [usize],
+}
+
+impl Samples for View<'_> {
+    fn len(&self) -> usize {
+        self.idx.len()
+    }
+    fn size(&self) -> usize {
+        self.data.size
+    }
+    fn image(&self, i: usize) -> &[f32] {
+        self.data.image(self.idx[i])
+    }
+    fn label(&self, i: usize) -> i64 {
+        self.data.labels[self.idx[i]]
+    }
+}
+
+/// Where per-epoch validation data comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ValSource {
+    /// The data's own validation split.
+    ValSplit,
+    /// `fraction` of each class carved out of the training split
+    /// ([`stratified_split`] with the data's split seed).
+    CarvedFromTrain { fraction: f64, seed: u64 },
+    /// No validation (`val_fraction: 0` and no validation split).
+    None,
+}
+
+/// Everything training needs from the data.
+#[derive(Debug)]
+pub struct PreparedData {
+    pub dataset: Dataset,
+    /// SHA-256 root digest of the data directory's manifest.
+    pub data_digest: String,
+    /// Where the data came from (`dir` or the synthetic generator).
+    pub origin: DataOrigin,
+    /// Indices into `dataset.train` trained on.
+    pub train_idx: Vec<usize>,
+    /// Validation samples: indices into `dataset.val` or, when carved, `dataset.train`.
+    pub val_idx: Vec<usize>,
+    pub val_source: ValSource,
+    /// Split digests of what is actually trained, validated and tested on.
+    pub digests: UsedDigests,
+}
+
+/// Split digests of the samples a run uses ([`split_digest`] of their members).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsedDigests {
+    pub train: String,
+    pub val: String,
+    pub test: String,
+}
+
+/// The data's origin, for the run manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DataOrigin {
+    Dir {
+        dir: PathBuf,
+    },
+    Synthetic {
+        dir: PathBuf,
+        generator: String,
+        config: SynthConfig,
+    },
+}
+
+impl PreparedData {
+    /// The samples trained on.
+    pub fn train(&self) -> View<'_> {
+        View {
+            data: &self.dataset.train,
+            idx: &self.train_idx,
+        }
+    }
+
+    /// The validation samples (possibly empty).
+    pub fn val(&self) -> View<'_> {
+        let data = match self.val_source {
+            ValSource::CarvedFromTrain { .. } => &self.dataset.train,
+            _ => &self.dataset.val,
+        };
+        View {
+            data,
+            idx: &self.val_idx,
+        }
+    }
+
+    /// The test split.
+    pub fn test(&self) -> &SplitData {
+        &self.dataset.test
+    }
+
+    pub fn classes(&self) -> &[String] {
+        &self.dataset.classes
+    }
+
+    /// Training samples per class.
+    pub fn train_counts(&self) -> Vec<usize> {
+        let mut c = vec![0; self.dataset.classes.len()];
+        for &i in &self.train_idx {
+            c[self.dataset.train.labels[i] as usize] += 1;
+        }
+        c
+    }
+}
+
+/// The directory the synthetic dataset of `cfg` is cached in under `cache`:
+/// `synthetic-<first 16 hex digits of SHA-256(generator version + config JSON)>`.
+pub fn synthetic_dir(cache: &Path, cfg: &SynthConfig) -> PathBuf {
+    let key = format!(
+        "{SYNTH_VERSION}\n{}",
+        serde_json::to_string(cfg).unwrap_or_default()
+    );
+    cache.join(format!("synthetic-{}", &sha256_hex(key.as_bytes())[..16]))
+}
+
+/// The cache root: `data.cache`, else `$SARXAI_CACHE`, else `$XDG_CACHE_HOME/sarxai`, else
+/// `$HOME/.cache/sarxai`, else `.sarxai-cache`.
+pub fn cache_root(configured: Option<&Path>) -> PathBuf {
+    if let Some(p) = configured {
+        return p.to_path_buf();
+    }
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("SARXAI_CACHE")
+        .or_else(|| env("XDG_CACHE_HOME").map(|p| p.join("sarxai")))
+        .or_else(|| env("HOME").map(|p| p.join(".cache").join("sarxai")))
+        .unwrap_or_else(|| PathBuf::from(".sarxai-cache"))
+}
+
+/// Generates the synthetic dataset into the cache unless an intact copy is there (checked
+/// against its manifest); generation goes to a temporary sibling that is renamed into
+/// place, so concurrent runs never see half a dataset. Returns the directory and manifest.
+pub fn ensure_synthetic(
+    cfg: &SynthConfig,
+    cache: &Path,
+) -> Result<(PathBuf, Manifest), TrainError> {
+    let dir = synthetic_dir(cache, cfg);
+    if let Some(m) = intact(&dir, cfg) {
+        return Ok((dir, m));
+    }
+    std::fs::create_dir_all(cache).map_err(|e| TrainError::io(cache, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".sarxai-synth-")
+        .tempdir_in(cache)
+        .map_err(|e| TrainError::io(cache, e))?;
+    let progress = crate::progress::bar(0, "synthetic");
+    let manifest = synth::generate_with_progress(cfg, tmp.path(), &progress)?;
+    progress.finish_and_clear();
+    if dir.exists() {
+        if let Some(m) = intact(&dir, cfg) {
+            // Another process finished first.
+            return Ok((dir, m));
+        }
+        // A damaged copy: replace it.
+        std::fs::remove_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
+    }
+    let tmp_path = tmp.keep();
+    if let Err(e) = std::fs::rename(&tmp_path, &dir) {
+        let _ = std::fs::remove_dir_all(&tmp_path);
+        if let Some(m) = intact(&dir, cfg) {
+            return Ok((dir, m));
+        }
+        return Err(TrainError::io(&dir, e));
+    }
+    Ok((dir, manifest))
+}
+
+fn intact(dir: &Path, cfg: &SynthConfig) -> Option<Manifest> {
+    let record: synth::SynthRecord =
+        serde_json::from_slice(&std::fs::read(dir.join(synth::SYNTH_CONFIG_FILE_NAME)).ok()?)
+            .ok()?;
+    if record.generator != SYNTH_VERSION || &record.config != cfg {
+        return None;
+    }
+    let manifest = Manifest::read(&dir.join(MANIFEST_FILE_NAME)).ok()?;
+    verify_manifest(dir, &manifest)
+        .ok()?
+        .is_clean()
+        .then_some(manifest)
+}
+
+/// The data directory's manifest digest: its `manifest.json`, verified (an altered,
+/// missing or extra file is an error), or else one computed over every file.
+pub fn data_digest(dir: &Path) -> Result<String, TrainError> {
+    let mpath = dir.join(MANIFEST_FILE_NAME);
+    if mpath.is_file() {
+        let m = Manifest::read(&mpath)?;
+        let report = verify_manifest(dir, &m)?;
+        if !report.is_clean() {
+            let mut what = Vec::new();
+            what.extend(
+                report
+                    .missing
+                    .iter()
+                    .take(3)
+                    .map(|p| format!("missing {p}")),
+            );
+            what.extend(
+                report
+                    .altered
+                    .iter()
+                    .take(3)
+                    .map(|a| format!("altered {}", a.path)),
+            );
+            what.extend(report.extra.iter().take(3).map(|p| format!("extra {p}")));
+            return Err(TrainError::DataContent {
+                dir: dir.to_path_buf(),
+                reason: format!(
+                    "the files do not match {} ({} missing, {} altered, {} extra: {}); restore the data or rebuild the manifest with `sarxai data manifest`",
+                    mpath.display(),
+                    report.missing.len(),
+                    report.altered.len(),
+                    report.extra.len(),
+                    what.join(", ")
+                ),
+            });
+        }
+        return Ok(m.root_digest);
+    }
+    Ok(build_manifest(dir)?.root_digest)
+}
+
+/// Resolves the data of `cfg` (generating the synthetic dataset if needed), loads it,
+/// carves the validation split and checks that every class can be trained on.
+pub fn prepare_data(cfg: &TrainConfig) -> Result<PreparedData, TrainError> {
+    let (dir, digest, origin) = if cfg.data.synthetic {
+        let cache = cache_root(cfg.data.cache.as_deref());
+        let (dir, manifest) = ensure_synthetic(&cfg.data.synth, &cache)?;
+        let origin = DataOrigin::Synthetic {
+            dir: dir.clone(),
+            generator: SYNTH_VERSION.to_string(),
+            config: cfg.data.synth.clone(),
+        };
+        (dir, manifest.root_digest, origin)
+    } else {
+        let dir = cfg.data.dir.clone().ok_or_else(|| TrainError::Config {
+            reason: "no data: pass --data DIR or --synthetic".into(),
+        })?;
+        if !dir.is_dir() {
+            return Err(TrainError::DataContent {
+                dir: dir.clone(),
+                reason: if dir.exists() {
+                    "not a directory; pass the folder holding the patches".into()
+                } else {
+                    "no such directory; check the --data path".into()
+                },
+            });
+        }
+        let digest = data_digest(&dir)?;
+        (dir.clone(), digest, DataOrigin::Dir { dir })
+    };
+    let progress = crate::progress::bar(0, "loading");
+    let dataset = Dataset::load_with_progress(&dir, &cfg.dataset, &progress)?;
+    progress.finish_and_clear();
+    from_dataset(cfg, dataset, digest, origin)
+}
+
+/// Carves validation and checks classes on an already loaded dataset.
+pub fn from_dataset(
+    cfg: &TrainConfig,
+    dataset: Dataset,
+    data_digest: String,
+    origin: DataOrigin,
+) -> Result<PreparedData, TrainError> {
+    let dir = dataset.root.clone();
+    let empty: Vec<String> = dataset
+        .skipped
+        .iter()
+        .filter(|s| s.reason == SkipReason::EmptyClassFolder)
+        .map(|s| s.path.display().to_string())
+        .collect();
+    if !empty.is_empty() {
+        return Err(TrainError::DataContent {
+            dir,
+            reason: format!(
+                "class folder(s) without any image: {}; add samples or remove the folder(s)",
+                empty.join(", ")
+            ),
+        });
+    }
+    if dataset.size() != cfg.size() {
+        return Err(TrainError::Config {
+            reason: format!(
+                "the dataset was loaded at {0}x{0}, the configuration asks for {1}x{1}",
+                dataset.size(),
+                cfg.size()
+            ),
+        });
+    }
+    let n_train = dataset.train.len();
+    let (train_idx, val_idx, val_source) = if !dataset.val.is_empty() {
+        (
+            (0..n_train).collect(),
+            (0..dataset.val.len()).collect(),
+            ValSource::ValSplit,
+        )
+    } else if cfg.val_fraction > 0.0 {
+        let members: Vec<(String, String)> = dataset
+            .train
+            .members
+            .iter()
+            .zip(&dataset.train.labels)
+            .map(|(m, &l)| (m.clone(), dataset.classes[l as usize].clone()))
+            .collect();
+        let seed = dataset.config.split.seed;
+        let assign = stratified_split(
+            &members,
+            &SplitConfig {
+                seed,
+                test_fraction: cfg.val_fraction,
+                val_fraction: 0.0,
+            },
+        );
+        let (mut t, mut v) = (Vec::new(), Vec::new());
+        for (i, s) in assign.iter().enumerate() {
+            if *s == Split::Test {
+                v.push(i);
+            } else {
+                t.push(i);
+            }
+        }
+        (
+            t,
+            v,
+            ValSource::CarvedFromTrain {
+                fraction: cfg.val_fraction,
+                seed,
+            },
+        )
+    } else {
+        ((0..n_train).collect(), Vec::new(), ValSource::None)
+    };
+    let digest_of = |data: &SplitData, idx: &[usize]| {
+        let m: Vec<(String, String)> = idx
+            .iter()
+            .map(|&i| {
+                (
+                    data.members[i].clone(),
+                    dataset.classes[data.labels[i] as usize].clone(),
+                )
+            })
+            .collect();
+        split_digest(&m)
+    };
+    let val_data = match val_source {
+        ValSource::CarvedFromTrain { .. } => &dataset.train,
+        _ => &dataset.val,
+    };
+    let digests = UsedDigests {
+        train: digest_of(&dataset.train, &train_idx),
+        val: digest_of(val_data, &val_idx),
+        test: dataset.test.digest.clone(),
+    };
+    let prepared = PreparedData {
+        data_digest,
+        origin,
+        train_idx,
+        val_idx,
+        val_source,
+        digests,
+        dataset,
+    };
+    let counts = prepared.train_counts();
+    let missing: Vec<String> = prepared
+        .classes()
+        .iter()
+        .zip(&counts)
+        .filter(|(_, &c)| c == 0)
+        .map(|(n, _)| n.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(TrainError::DataContent {
+            dir: prepared.dataset.root.clone(),
+            reason: format!(
+                "class(es) {} have no training sample (training counts per class: {}); add samples, or restrict the classes (dataset.discover.classes)",
+                missing.join(", "),
+                prepared
+                    .classes()
+                    .iter()
+                    .zip(&counts)
+                    .map(|(n, c)| format!("{n} {c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
+    if prepared.classes().len() < 2 {
+        return Err(TrainError::DataContent {
+            dir: prepared.dataset.root.clone(),
+            reason: format!(
+                "{} class(es) found ({}); a classifier needs at least 2",
+                prepared.classes().len(),
+                prepared.classes().join(", ")
+            ),
+        });
+    }
+    Ok(prepared)
+}

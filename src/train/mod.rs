@@ -1,0 +1,103 @@
+//! Training of the paper's classifier, one polarization at a time: configuration (YAML),
+//! augmentation, learning-rate schedules, an optimizer with saveable state, seeded and
+//! resumable epochs with atomic checkpoints, a metrics log with a training curve, and the
+//! run directory with weights, model hash, manifest and evaluation report.
+//!
+//! Entry points:
+//! * [`run`]: validate, prepare the data ([`prepare_data`]) and [`train`];
+//! * [`train`]: train on already loaded data into a run directory;
+//! * [`Trainer`]: one model and optimizer, [`Trainer::step`] per batch (benchmarks use it).
+//!
+//! # Determinism
+//!
+//! The initial weights come from `tch::manual_seed(seed)`. Epoch `e` (0-based) draws its
+//! sample order and augmentations from a ChaCha8 generator seeded with `seed` on stream
+//! `e + 1`, and calls `tch::manual_seed(seed + e + 1)` first, so nothing depends on the
+//! history of random calls: a run resumed at an epoch boundary draws exactly what the
+//! uninterrupted run drew. The learning rate is a function of the iteration index. With
+//! the same seed, data, configuration, thread count and libtorch on the CPU, the final
+//! model hash is identical (tested); see REPRODUCE.md for CUDA.
+
+pub mod augment;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod manifest;
+pub mod metrics;
+pub mod optim;
+pub mod plot;
+pub mod run;
+pub mod schedule;
+pub mod trainer;
+
+use std::path::PathBuf;
+
+pub use augment::AugmentConfig;
+pub use config::{Balance, OptimizerConfig, OptimizerKind, Profile, Select, TrainConfig};
+pub use data::{prepare_data, PreparedData, Samples, ValSource};
+pub use metrics::EpochMetrics;
+pub use run::{resume_config, run, train, RunOptions, TrainOutcome};
+pub use schedule::{ScheduleConfig, ScheduleKind};
+pub use trainer::{StepStats, Trainer};
+
+/// File names inside a run directory.
+pub mod files {
+    /// The effective configuration (YAML).
+    pub const CONFIG: &str = "config.yaml";
+    /// The run manifest (JSON).
+    pub const MANIFEST: &str = "run.json";
+    /// Model, optimizer and loop state after the last completed epoch.
+    pub const CHECKPOINT: &str = "checkpoint.safetensors";
+    /// Final weights (torchvision state_dict names).
+    pub const WEIGHTS: &str = "model.safetensors";
+    /// The final model's hash, `sha256sum`-like: `<hash>  model.safetensors`.
+    pub const MODEL_HASH: &str = "model.sha256";
+    /// One JSON object per completed epoch.
+    pub const METRICS: &str = "metrics.jsonl";
+    /// Loss, accuracy and learning rate per epoch.
+    pub const CURVE: &str = "curve.png";
+    /// Test-split evaluation (JSON and text) and its confusion matrix.
+    pub const EVAL_JSON: &str = "eval.json";
+    pub const EVAL_TEXT: &str = "eval.txt";
+    pub const CONFUSION: &str = "confusion.png";
+}
+
+/// Errors of training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("invalid training configuration: {reason}")]
+    Config { reason: String },
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    #[error("unusable training data in {dir}: {reason}")]
+    DataContent { dir: PathBuf, reason: String },
+    #[error("run directory {dir}: {reason}")]
+    RunDir { dir: PathBuf, reason: String },
+    #[error("cannot resume {dir}: {reason}; nothing was changed")]
+    Resume { dir: PathBuf, reason: String },
+    #[error("training diverged in epoch {epoch}: {reason}; lower --lr or use a longer warm-up (the last checkpoint is kept, resume after changing nothing else is not possible: start a new run)")]
+    Diverged { epoch: usize, reason: String },
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Eval(#[from] crate::eval::EvalError),
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+}
+
+impl TrainError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        TrainError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

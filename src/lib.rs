@@ -8,13 +8,16 @@
 //! * [`model`]: torchvision-exact ResNet-18/34/50/101, ReLU rule points, checkpoints.
 
 pub mod attr;
+pub mod claims;
 pub mod cli;
 pub mod cli_data;
 pub mod data;
 pub mod device;
 pub mod eval;
 pub mod io;
+pub mod metrics;
 pub mod model;
 pub mod progress;
+pub mod reproduce;
 pub mod report;
 pub mod train;

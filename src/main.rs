@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use sarxai::cli::{eval, explain, model, score, train};
+use sarxai::cli::{claims, eval, explain, model, reproduce, score, sensitivity, train};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,8 +31,17 @@ enum Command {
         #[command(subcommand)]
         cmd: model::ModelCommand,
     },
+    /// The whole study: data, train VH and VV, score, Table 1, Figure 1, claims, report.
+    Reproduce(reproduce::ReproduceArgs),
     /// Attributions of arrays with the paper's eight methods (Captum semantics).
     Explain(explain::ExplainArgs),
+    /// Check a reproduce run against the paper's claims and the pins.
+    Claims {
+        #[command(subcommand)]
+        cmd: claims::ClaimsCommand,
+    },
+    /// Max-Sensitivity of attributions (Captum's sensitivity_max by default).
+    Sensitivity(sensitivity::SensitivityArgs),
     /// Train the classifier of one polarization (augmentation, LR schedule, seeded, resumable).
     Train(train::TrainArgs),
     /// Evaluate a checkpoint: accuracy with 95 % CI, balanced accuracy, per-class metrics, confusion matrix.
@@ -53,7 +62,10 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Data { cmd } => sarxai::cli_data::run(cmd),
         Command::Model { cmd } => model::run(cmd),
+        Command::Reproduce(args) => reproduce::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Claims { cmd } => claims::run(cmd),
+        Command::Sensitivity(args) => sensitivity::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Score(args) => score::run(args),

@@ -1,10 +1,13 @@
 //! Command-line front ends: argument structs (clap) and the code that runs them. The
 //! library does the work; these modules parse, validate, report and write files.
 
+pub mod claims;
 pub mod eval;
 pub mod explain;
 pub mod model;
+pub mod reproduce;
 pub mod score;
+pub mod sensitivity;
 pub mod train;
 
 use std::path::Path;

@@ -18,6 +18,6 @@ pub mod io;
 pub mod metrics;
 pub mod model;
 pub mod progress;
-pub mod reproduce;
 pub mod report;
+pub mod reproduce;
 pub mod train;

@@ -19,14 +19,22 @@ pub enum ClaimsError {
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
     #[error("pin '{pin}' disagrees: expected {expected}, found {found}. {hint}")]
-    PinMismatch { pin: String, expected: String, found: String, hint: String },
+    PinMismatch {
+        pin: String,
+        expected: String,
+        found: String,
+        hint: String,
+    },
     #[error("unknown profile '{0}': expected quick or paper")]
     Profile(String),
 }
 
 impl ClaimsError {
     pub(crate) fn file(path: &std::path::Path, reason: impl ToString) -> Self {
-        Self::File { path: path.to_path_buf(), reason: reason.to_string() }
+        Self::File {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        }
     }
 }
 

@@ -39,7 +39,9 @@ pub struct Pins {
 
 impl PinsFile {
     pub fn profile(&self, name: &str) -> Result<&Pins, ClaimsError> {
-        self.profiles.get(name).ok_or_else(|| ClaimsError::Profile(name.to_string()))
+        self.profiles
+            .get(name)
+            .ok_or_else(|| ClaimsError::Profile(name.to_string()))
     }
 }
 
@@ -53,7 +55,10 @@ impl Pins {
             let dir = run_dir.join(pol);
             let path = dir.join(crate::train::files::MANIFEST);
             let m = RunManifest::read(&path).map_err(|e| ClaimsError::file(&path, e))?;
-            let model = m.model.as_ref().ok_or_else(|| ClaimsError::file(&path, "training did not complete"))?;
+            let model = m
+                .model
+                .as_ref()
+                .ok_or_else(|| ClaimsError::file(&path, "training did not complete"))?;
             let hash = if rehash {
                 let w = dir.join(&model.weights);
                 let loaded = crate::model::load(&w, Some(model.config.arch), tch::Device::Cpu)
@@ -96,7 +101,8 @@ impl Pins {
             pins.seeds.insert("train".into(), m.seeds.train);
             pins.seeds.insert("split".into(), m.seeds.split);
             pins.versions.insert("tch".into(), m.versions.tch.clone());
-            pins.versions.insert("libtorch".into(), m.versions.libtorch.clone());
+            pins.versions
+                .insert("libtorch".into(), m.versions.libtorch.clone());
         }
         Ok(pins)
     }
@@ -118,20 +124,40 @@ impl Pins {
         }
         for (pol, splits) in &self.splits {
             for (k, e) in splits {
-                let f = measured.splits.get(pol).and_then(|s| s.get(k)).map_or("(none)", String::as_str);
+                let f = measured
+                    .splits
+                    .get(pol)
+                    .and_then(|s| s.get(k))
+                    .map_or("(none)", String::as_str);
                 if e != f {
-                    return Err(mismatch(format!("splits.{pol}.{k}"), e, f, "the split differs (seed, data or split options)"));
+                    return Err(mismatch(
+                        format!("splits.{pol}.{k}"),
+                        e,
+                        f,
+                        "the split differs (seed, data or split options)",
+                    ));
                 }
             }
         }
         for (k, e) in &self.seeds {
-            let f = measured.seeds.get(k).map_or("(none)".to_string(), u64::to_string);
+            let f = measured
+                .seeds
+                .get(k)
+                .map_or("(none)".to_string(), u64::to_string);
             if e.to_string() != f {
-                return Err(mismatch(format!("seeds.{k}"), &e.to_string(), &f, "the run used another seed"));
+                return Err(mismatch(
+                    format!("seeds.{k}"),
+                    &e.to_string(),
+                    &f,
+                    "the run used another seed",
+                ));
             }
         }
         for (pol, e) in &self.model_hashes {
-            let f = measured.model_hashes.get(pol).map_or("(none)", String::as_str);
+            let f = measured
+                .model_hashes
+                .get(pol)
+                .map_or("(none)", String::as_str);
             if e != f {
                 return Err(mismatch(format!("model_hashes.{pol}"), e, f, "the weights differ from the pinned model (altered file, other training, or a non-CPU run)"));
             }
@@ -139,7 +165,12 @@ impl Pins {
         for (k, e) in &self.versions {
             let f = measured.versions.get(k).map_or("(none)", String::as_str);
             if e != f {
-                return Err(mismatch(format!("versions.{k}"), e, f, "another library version computed this run"));
+                return Err(mismatch(
+                    format!("versions.{k}"),
+                    e,
+                    f,
+                    "another library version computed this run",
+                ));
             }
         }
         Ok(())

@@ -43,8 +43,10 @@ impl Results {
     /// Methods with their mean `metric` in `pol`, ascending (ties by method order).
     pub fn ranking(&self, pol: &str, metric: &str) -> Option<Vec<(Method, f64)>> {
         let t = self.table1.get(pol)?;
-        let mut v: Vec<(Method, f64)> =
-            t.iter().map(|(m, ms)| ms.get(metric).map(|&x| (*m, x))).collect::<Option<Vec<_>>>()?;
+        let mut v: Vec<(Method, f64)> = t
+            .iter()
+            .map(|(m, ms)| ms.get(metric).map(|&x| (*m, x)))
+            .collect::<Option<Vec<_>>>()?;
         if v.len() != Method::ALL.len() {
             return None;
         }

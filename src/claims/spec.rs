@@ -32,33 +32,65 @@ pub struct Claim {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Rule {
     /// `|measured - expected| <= tolerance`.
-    Value { quantity: String, expected: f64, tolerance: f64 },
+    Value {
+        quantity: String,
+        expected: f64,
+        tolerance: f64,
+    },
     /// `measured >= bound`.
     AtLeast { quantity: String, bound: f64 },
     /// `measured < bound`.
     Below { quantity: String, bound: f64 },
     /// `method` has the lowest mean `metric` of the eight methods.
-    Lowest { metric: String, pol: String, method: Method },
+    Lowest {
+        metric: String,
+        pol: String,
+        method: Method,
+    },
     /// `method` has the highest mean `metric`.
-    Highest { metric: String, pol: String, method: Method },
+    Highest {
+        metric: String,
+        pol: String,
+        method: Method,
+    },
     /// The `methods.len()` lowest methods by `metric` are exactly `methods`.
-    LowestSet { metric: String, pol: String, methods: BTreeSet<Method> },
+    LowestSet {
+        metric: String,
+        pol: String,
+        methods: BTreeSet<Method>,
+    },
     /// Kendall tau-b between the measured and the paper's values of `metric` is at
     /// least `tau`.
-    KendallAtLeast { metric: String, pol: String, tau: f64 },
+    KendallAtLeast {
+        metric: String,
+        pol: String,
+        tau: f64,
+    },
 }
 
 impl Rule {
     /// The expectation in words, for the verdict table.
     pub fn expected(&self) -> String {
         match self {
-            Rule::Value { expected, tolerance, .. } => format!("{expected} ± {tolerance}"),
+            Rule::Value {
+                expected,
+                tolerance,
+                ..
+            } => format!("{expected} ± {tolerance}"),
             Rule::AtLeast { bound, .. } => format!(">= {bound}"),
             Rule::Below { bound, .. } => format!("< {bound}"),
             Rule::Lowest { method, .. } => format!("lowest: {method}"),
             Rule::Highest { method, .. } => format!("highest: {method}"),
             Rule::LowestSet { methods, .. } => {
-                format!("lowest {}: {{{}}}", methods.len(), methods.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "))
+                format!(
+                    "lowest {}: {{{}}}",
+                    methods.len(),
+                    methods
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
             Rule::KendallAtLeast { tau, .. } => format!("tau >= {tau}"),
         }

@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::claims::{self, check_claims, render_table, ClaimsFile, Pins, PinsFile, Results, Verdict};
+use crate::claims::{
+    self, check_claims, render_table, ClaimsFile, Pins, PinsFile, Results, Verdict,
+};
 
 /// The embedded fixtures (overridable with --claims / --pins).
 pub const CLAIMS_YAML: &str = include_str!("../../fixtures/claims.yaml");
@@ -38,7 +40,10 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
     serde_saphyr::from_str(text).with_context(|| format!("parsing {what}"))
 }
 
-pub fn load_fixtures(claims: Option<&Path>, pins: Option<&Path>) -> Result<(ClaimsFile, PinsFile, Results)> {
+pub fn load_fixtures(
+    claims: Option<&Path>,
+    pins: Option<&Path>,
+) -> Result<(ClaimsFile, PinsFile, Results)> {
     let c: ClaimsFile = match claims {
         Some(p) => claims::read_yaml(p)?,
         None => parse(CLAIMS_YAML, "the embedded claims.yaml")?,
@@ -53,16 +58,29 @@ pub fn load_fixtures(claims: Option<&Path>, pins: Option<&Path>) -> Result<(Clai
 
 /// Verifies the pins of a run directory (against the profile's pinned values and the
 /// run's own recorded ones, with hashes recomputed from the files) and decides every claim.
-pub fn check_run(run_dir: &Path, claims: &ClaimsFile, pins: &PinsFile, paper: &Results) -> Result<Vec<claims::VerdictRow>> {
+pub fn check_run(
+    run_dir: &Path,
+    claims: &ClaimsFile,
+    pins: &PinsFile,
+    paper: &Results,
+) -> Result<Vec<claims::VerdictRow>> {
     let results = Results::read(&run_dir.join(Results::FILE))?;
     let pols = ["vh", "vv"];
     let recorded = Pins::measure(run_dir, &pols, false)?;
     let measured = Pins::measure(run_dir, &pols, true)
         .with_context(|| format!("re-measuring the pins of {}", run_dir.display()))?;
-    recorded.verify(&measured).context("the run directory no longer matches what it recorded")?;
+    recorded
+        .verify(&measured)
+        .context("the run directory no longer matches what it recorded")?;
     pins.profile(&results.profile)?
         .verify(&measured)
-        .with_context(|| format!("{} does not match the pins of the {} profile", run_dir.display(), results.profile))?;
+        .with_context(|| {
+            format!(
+                "{} does not match the pins of the {} profile",
+                run_dir.display(),
+                results.profile
+            )
+        })?;
     Ok(check_claims(claims, &results, paper))
 }
 
@@ -71,10 +89,20 @@ pub fn run(cmd: ClaimsCommand) -> Result<()> {
         ClaimsCommand::List => {
             let (c, _, _) = load_fixtures(None, None)?;
             for claim in &c.claims {
-                println!("{:<40} [{}] {}", claim.id, claim.profiles.join(","), claim.statement);
+                println!(
+                    "{:<40} [{}] {}",
+                    claim.id,
+                    claim.profiles.join(","),
+                    claim.statement
+                );
             }
         }
-        ClaimsCommand::Check { run_dir, claims, pins, json } => {
+        ClaimsCommand::Check {
+            run_dir,
+            claims,
+            pins,
+            json,
+        } => {
             let (c, p, paper) = load_fixtures(claims.as_deref(), pins.as_deref())?;
             let rows = check_run(&run_dir, &c, &p, &paper)?;
             if json {

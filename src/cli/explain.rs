@@ -72,7 +72,11 @@ pub struct ExplainArgs {
 }
 
 /// Best wall time of `repeat` runs of `f`, in seconds (CUDA work synchronised).
-pub fn best_time(repeat: usize, device: tch::Device, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+pub fn best_time(
+    repeat: usize,
+    device: tch::Device,
+    mut f: impl FnMut() -> Result<()>,
+) -> Result<f64> {
     let mut best = f64::INFINITY;
     for _ in 0..repeat {
         let t = std::time::Instant::now();

@@ -144,7 +144,14 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
         for &m in &args.method.0 {
             let method = m.with_defaults(budget);
             let secs = super::explain::best_time(args.repeat, device, || {
-                drop(max_sensitivity(method.as_ref(), &l.model, &l.inputs, &l.targets, &cfg, &perturbations)?);
+                drop(max_sensitivity(
+                    method.as_ref(),
+                    &l.model,
+                    &l.inputs,
+                    &l.targets,
+                    &cfg,
+                    &perturbations,
+                )?);
                 Ok(())
             })?;
             timings.insert(m.name().to_string(), secs.into());

@@ -160,7 +160,7 @@ impl Optimizer {
                         let step_size = lr / bc1;
                         // denom = sqrt(v) / sqrt(bc2) + eps, scaled by -1 / step_size so that
                         // param += m / denom' is param -= step_size * m / denom.
-                        let _ = g.copy_(v);
+                        g.copy_(v);
                         let _ = g.sqrt_();
                         let _ = g.g_div_scalar_(bc2.sqrt());
                         let _ = g.g_add_scalar_(c.eps);

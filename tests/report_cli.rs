@@ -143,3 +143,74 @@ fn more_images_than_the_test_split_is_a_clear_error() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn a_killed_run_resumes_to_the_uninterrupted_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = weights(tmp.path(), "w.safetensors", 7);
+    let (killed, full) = (tmp.path().join("killed"), tmp.path().join("full"));
+    let args = [
+        "--methods",
+        "all",
+        "--metrics",
+        "paper",
+        "--images",
+        "4",
+        "--threads",
+        "1",
+    ];
+
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sarxai"));
+    c.args(["score", "--weights"])
+        .arg(&w)
+        .arg("--data")
+        .arg(tiny_data())
+        .args([
+            "--pol", "vh", "--size", "32", "--device", "cpu", "--quiet", "--out",
+        ])
+        .arg(&killed)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    // Kill it once the first image's eight rows are on disk.
+    let csv = killed.join("per_image.csv");
+    let t0 = std::time::Instant::now();
+    let rows = loop {
+        let n = std::fs::read_to_string(&csv)
+            .map(|s| s.lines().count())
+            .unwrap_or(0);
+        if n > 1 + 8 || t0.elapsed().as_secs() > 600 {
+            break n;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break n;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        rows < 1 + 4 * 8,
+        "the run finished before it could be killed ({rows} lines)"
+    );
+
+    let o = score(&w, &killed, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resumed:"), "{}", stderr(&o));
+    let o = score(&w, &full, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in [
+        "per_image.csv",
+        "table1.md",
+        "table1.json",
+        "table1.csv",
+        "figure1_vh.png",
+    ] {
+        assert_eq!(
+            std::fs::read(killed.join(f)).unwrap(),
+            std::fs::read(full.join(f)).unwrap(),
+            "{f} differs after resumption"
+        );
+    }
+}

@@ -27,6 +27,10 @@
 //! same metric columns, the same test split members and, via `score.json`, the same
 //! settings; a row torn by an interruption is cut off; image x method pairs already present
 //! are skipped. N may grow between sessions (the table covers the first N images).
+//! A resumed run reproduces the uninterrupted one bit for bit on the same device with the
+//! same thread count; with several CPU threads libtorch may reorder sums and move the last
+//! bits (about 1e-8 relative was seen with 2 threads on a loaded machine): `--threads 1`
+//! where exact equality matters (the tests do).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -420,6 +424,13 @@ pub fn score(
         let head = format!("image,method,{},total_s,device\n", timing_cols.join(","));
         crate::io::write_atomic(&timings_path, head.as_bytes())
             .map_err(|e| ReportError::io(&timings_path, e))?;
+    } else {
+        // Cut a row torn by an interruption (timings are informative, not resumed from).
+        let bytes = std::fs::read(&timings_path).map_err(|e| ReportError::io(&timings_path, e))?;
+        if bytes.last().is_some_and(|&b| b != b'\n') {
+            let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            records::truncate(&timings_path, keep)?;
+        }
     }
     let write_json = |status: &str, extra: serde_json::Value| -> Result<(), ReportError> {
         let mut j = serde_json::json!({

@@ -76,13 +76,24 @@ fn check_axioms(device: Device, seed: i64, channels: i64) {
     let e = relative_l2(&g_tape, &g);
     assert!(e < 1e-12, "tape gradient vs autograd: {e}");
 
-    // IG completeness: |sum(IG) - (f(x) - f(0))| small relative to |f(x) - f(0)|, and
-    // shrinking as the number of steps grows. ReLU kinks make the path integrand
-    // discontinuous, so quadrature converges like 1/steps (measured: 16% at 64 steps,
-    // 0.3-1.4% at 256 on these networks); totals over the batch are compared.
+    // IG completeness: |sum(IG) - (f(x) - f(0))| is small and shrinks as the number of
+    // steps grows. ReLU kinks make the path integrand g(a) = grad f(a x) . x
+    // discontinuous, so quadrature converges like 1/steps, and its error scales with the
+    // integrand's size, not with the gap f(x) - f(0), which can cancel to almost nothing
+    // on a random network. The bound is therefore 5 % of the integral of |g| along the
+    // path (64 Gauss-Legendre nodes), totals over the batch.
     let l1 = |t: &Tensor| t.abs().sum(Kind::Double).double_value(&[]);
-    let gap = l1(&(sarxai::attr::gradient::target_logits(&m, &x, &t, budget)
-        - sarxai::attr::gradient::target_logits(&m, &x.zeros_like(), &t, budget)));
+    let (w, alphas) = sarxai::attr::IgRule::GaussLegendre.weights_and_alphas(64);
+    let n = x.size()[0];
+    let scaled = Tensor::cat(&alphas.iter().map(|&a| &x * a).collect::<Vec<_>>(), 0);
+    let t_rep = t.repeat([alphas.len() as i64]);
+    let grads = input_gradients(&m, &scaled, &t_rep, ReluRule::Gradient, budget).unwrap();
+    let g = (grads * x.repeat([alphas.len() as i64, 1, 1, 1]))
+        .flatten(1, -1)
+        .sum_dim_intlist(1, false, Kind::Double);
+    let g = g.view([alphas.len() as i64, n]).abs();
+    let w = Tensor::from_slice(&w).to_device(device).view([-1, 1]);
+    let path_l1 = (g * w).sum(Kind::Double).double_value(&[]);
     let delta = |steps: usize| {
         let ig = IntegratedGradients {
             steps,
@@ -93,8 +104,8 @@ fn check_axioms(device: Device, seed: i64, channels: i64) {
     };
     let (d_few, d_many) = (delta(8), delta(256));
     assert!(
-        d_many <= 0.05 * gap,
-        "IG completeness: |delta| {d_many} vs |gap| {gap}"
+        d_many <= 0.05 * path_l1,
+        "IG completeness: |delta| {d_many} vs integral of |g| {path_l1}"
     );
     assert!(
         d_many < d_few,
@@ -152,7 +163,7 @@ fn check_axioms(device: Device, seed: i64, channels: i64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3, max_shrink_iters: 0, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 3, max_shrink_iters: 0, rng_seed: proptest::test_runner::RngSeed::Fixed(20261126), ..ProptestConfig::default() })]
 
     #[test]
     fn attribution_axioms_hold_on_random_resnets(seed in 0i64..1_000_000, channels in 1i64..=3) {

@@ -30,6 +30,13 @@ where
         fill(&mut buf)?;
         buf.flush()?;
     }
+    // Temporary files are created 0600; outputs are ordinary readable files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

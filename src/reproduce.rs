@@ -18,7 +18,7 @@ use anyhow::{Context, Result};
 use crate::claims::{render_table, Results, VerdictRow};
 use crate::data::Pol;
 use crate::device::DeviceChoice;
-use crate::report::scoring::{score, ScoreConfig, ScoreData, ScoreSummary};
+use crate::report::scoring::{score, ScoreConfig, ScoreData};
 use crate::train::{self, RunOptions, TrainConfig};
 
 /// Which study to reproduce.
@@ -175,7 +175,7 @@ pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
         )
         .with_context(|| format!("scoring {p}"))?;
         seconds.insert(format!("score_{p}"), t0.elapsed().as_secs_f64());
-        results.table1.insert(p.clone(), table_means(&summary));
+        results.table1.insert(p.clone(), summary.table.means());
     }
     let bytes = serde_json::to_vec_pretty(&results)?;
     crate::io::write_atomic(&cfg.out.join(Results::FILE), &bytes)?;
@@ -198,22 +198,6 @@ pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
         verdicts,
         seconds,
     })
-}
-
-/// Table 1 means per method and metric key.
-fn table_means(s: &ScoreSummary) -> BTreeMap<crate::attr::Method, BTreeMap<String, f64>> {
-    s.table
-        .rows
-        .iter()
-        .map(|row| {
-            let cells = row
-                .cells
-                .iter()
-                .filter_map(|(metric, cell)| cell.stats.mean.map(|m| (metric.key().to_string(), m)))
-                .collect();
-            (row.method, cells)
-        })
-        .collect()
 }
 
 /// The run directory used when `--out` is not given.

@@ -51,7 +51,7 @@ fn time<F: FnMut()>(mut f: F, reps: usize) -> f64 {
 /// Seconds per image of a batched forward and of a forward+backward pass.
 fn pass_times(m: &ResNet, batch: i64) -> (f64, f64) {
     let (x, t) = inputs(batch);
-    let fwd = time(|| tch::no_grad(|| drop(m.forward(&x))), 3) / batch as f64;
+    let fwd = time(|| tch::no_grad(|| drop(m.forward(&x))), 5) / batch as f64;
     let fb = time(
         || {
             let g = sarxai::attr::gradient::input_gradients(
@@ -63,22 +63,23 @@ fn pass_times(m: &ResNet, batch: i64) -> (f64, f64) {
             );
             drop(g.unwrap());
         },
-        3,
+        5,
     ) / batch as f64;
     (fwd, fb)
 }
 
-/// Images through forward-only and forward+backward passes that a method cannot avoid.
-fn floor_passes(method: Method, n: f64, windows: f64) -> (f64, f64) {
+/// Images through forward-only and forward+backward passes that a method cannot avoid,
+/// and whether they can be batched beyond the caller's batch (IG steps, occlusion windows).
+fn floor_passes(method: Method, n: f64, windows: f64) -> (f64, f64, bool) {
     match method {
         Method::Saliency
         | Method::InputXGradient
         | Method::GuidedBackprop
-        | Method::Deconvolution => (0.0, n),
-        Method::IntegratedGradients => (0.0, 50.0 * n),
-        Method::GradCam => (n, 0.0),
-        Method::GuidedGradCam => (0.0, n),
-        Method::Occlusion => ((windows + 1.0) * n, 0.0),
+        | Method::Deconvolution
+        | Method::GuidedGradCam => (0.0, n, false),
+        Method::IntegratedGradients => (0.0, 50.0 * n, true),
+        Method::GradCam => (n, 0.0, false),
+        Method::Occlusion => ((windows + 1.0) * n, 0.0, true),
     }
 }
 
@@ -88,20 +89,39 @@ fn floor_table(_c: &mut Criterion) {
     } else {
         &[Arch::Resnet18]
     };
-    println!("\nfloor table (CPU, {} threads, 100x100, f32; floor = passes x batched pass time at batch 32)", tch::get_num_threads());
+    println!(
+        "\nfloor table (CPU, {} threads, 100x100, f32): floor = passes x per-image pass time, \
+         measured at the caller's batch for one-pass methods and at batch 32 for IG steps and \
+         occlusion windows",
+        tch::get_num_threads()
+    );
     println!(
         "{:<10} {:>5} {:<22} {:>10} {:>10} {:>7}",
         "arch", "batch", "method", "time s", "floor s", "ratio"
     );
     for &arch in arches {
         let m = model(arch);
-        let (fwd, fb) = pass_times(&m, 32);
+        // Forward-only time per image against the batch: the chunk size of occlusion's
+        // and Max-Sensitivity's forward passes matters on a CPU (cache-sized activations).
+        let sweep: Vec<String> = [8i64, 32, 128, 512]
+            .iter()
+            .map(|&b| {
+                let (x, _) = inputs(b);
+                let s = time(|| tch::no_grad(|| drop(m.forward(&x))), 2) / b as f64;
+                format!("batch {b}: {:.2} ms", s * 1e3)
+            })
+            .collect();
+        println!("{} forward per image: {}", arch.name(), sweep.join(", "));
+        let batched = pass_times(&m, 32);
         for n in [1i64, 16] {
+            let own = pass_times(&m, n);
             let (x, t) = inputs(n);
             for method in Method::ALL {
                 let a = method.with_defaults(Budget::default());
-                let secs = time(|| drop(a.attribute(&m, &x, &t).unwrap()), 1);
-                let (f_only, f_b) = floor_passes(method, n as f64, 324.0);
+                let (f_only, f_b, many) = floor_passes(method, n as f64, 324.0);
+                let reps = if many { 1 } else { 5 };
+                let secs = time(|| drop(a.attribute(&m, &x, &t).unwrap()), reps);
+                let (fwd, fb) = if many { batched } else { own };
                 let floor = f_only * fwd + f_b * fb;
                 println!(
                     "{:<10} {:>5} {:<22} {:>10.3} {:>10.3} {:>7.2}",

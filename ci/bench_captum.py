@@ -7,8 +7,15 @@ Captum's sensitivity_max (best of --repeat after one warm-up), runs
 `sarxai explain/sensitivity --repeat` on the same files with the same thread count, and
 prints per method the ratio Captum time / sarxai time (> 1: sarxai is faster).
 
+With --rss it also measures each method's peak resident memory (max RSS, from GNU time's
+%M) in a fresh process per method and side: `sarxai explain --method M` and a Python
+process that imports torch and Captum, loads the same weights and runs the method once;
+the baseline rows are the same processes running no method (libtorch / torch loaded,
+weights and inputs read), so peak - baseline is what the method itself needs.
+
 Usage: .venv/bin/python ci/bench_captum.py [--arch resnet18] [--batch 16] [--threads 2]
            [--device cpu|cuda] [--repeat 3] [--sensitivity-batch 1] [--sarxai target/release/sarxai]
+           [--rss]
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -47,6 +54,49 @@ def best(f, repeat, device):
     return b
 
 
+def load_model(arch, path, device):
+    from safetensors.torch import load_file
+    m = getattr(torchvision.models, arch)(num_classes=10)
+    m.conv1 = torch.nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+    m.load_state_dict(load_file(path))
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.ReLU): mod.inplace = False
+    return m.eval().to(device)
+
+
+def rss_child(a):
+    """One Captum method once (or none: the baseline), for --rss's peak measurement."""
+    torch.set_num_threads(a.threads)
+    m = load_model(a.arch, f"{a.out}/w.safetensors", a.device)
+    x = torch.from_numpy(np.load(f"{a.out}/x.npy")).to(a.device)
+    t = torch.from_numpy(np.load(f"{a.out}/t.npy")).to(a.device)
+    if a.rss_child != "none":
+        captum_fn(a.rss_child, m, 1)(x, t)
+
+
+def peak_rss_mib(cmd):
+    r = subprocess.run(["/usr/bin/time", "-f", "RSS_KB %M", *cmd], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"bench_captum.py: {' '.join(cmd)} failed:\n{r.stderr}")
+    kb = [l for l in r.stderr.splitlines() if l.startswith("RSS_KB ")][-1].split()[1]
+    return int(kb) / 1024
+
+
+def rss_table(a, common):
+    me = [sys.executable, os.path.abspath(__file__), "--arch", a.arch, "--out", a.out, "--threads", str(a.threads),
+          "--device", a.device, "--rss-child"]
+    rows = [("(baseline: load only)", peak_rss_mib(me + ["none"]),
+             peak_rss_mib([a.sarxai, "model", "info", f"{a.out}/w.safetensors"]))]
+    for n in METHODS:
+        rows.append((n, peak_rss_mib(me + [n]),
+                     peak_rss_mib([a.sarxai, "explain", *common, "--input", f"{a.out}/x.npy", "--target",
+                                   f"{a.out}/t.npy", "--method", n, "--out", f"{a.out}/rss"])))
+    print(f"\n# Peak RSS (MiB), one process per method, batch {a.batch}, {a.device}")
+    print("| method | Captum (Python) | sarxai |\n|---|---|---|")
+    for n, c, s in rows:
+        print(f"| {n} | {c:.0f} | {s:.0f} |")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--arch", default="resnet18"); p.add_argument("--batch", type=int, default=16)
@@ -54,7 +104,11 @@ def main():
     p.add_argument("--repeat", type=int, default=3); p.add_argument("--sensitivity-batch", type=int, default=1)
     p.add_argument("--sensitivity-methods", default="saliency,integrated-gradients,occlusion")
     p.add_argument("--sarxai", default="target/release/sarxai"); p.add_argument("--out", default="target/bench-captum")
+    p.add_argument("--rss", action="store_true", help="also measure peak RSS per method (one process each)")
+    p.add_argument("--rss-child", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.rss_child:
+        return rss_child(a)
     torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
@@ -93,6 +147,8 @@ def main():
     print(f"| method | Captum s | sarxai s | Captum / sarxai |\n|---|---|---|---|")
     for n in sens_methods:
         print(f"| {n} | {captum_sens[n]:.3f} | {sxs[n]:.3f} | {captum_sens[n] / sxs[n]:.2f} |")
+    if a.rss:
+        rss_table(a, common)
 
 
 if __name__ == "__main__":

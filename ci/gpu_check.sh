@@ -2,11 +2,14 @@
 # CUDA checks on a GPU machine that has PyTorch 2.11 (python3) but no Rust toolchain and no
 # network. Carried in: .gpu/ (sarxai and test binaries built on the CPU machine against
 # torch 2.11.0+cu130, the same libtorch ABI) and .whl/ (captum 0.9.0).
-# Usage on the GPU machine: bash ci/gpu_check.sh  (writes $OUT/gpu_report.txt when OUT is set)
+# Usage on the GPU machine: bash ci/gpu_check.sh  (writes $OUT/gpu_report.txt when OUT is set).
+# On a runner with the bootstrap environment: PATH=$PWD/.venv/bin:$PATH bash ci/gpu_check.sh
 set -uo pipefail
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-/tmp/gpu-out}; mkdir -p "$OUT"
-python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+if compgen -G ".whl/*.whl" >/dev/null; then
+  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+fi
 TL=$(python3 -c 'import torch,os;print(os.path.join(os.path.dirname(torch.__file__),"lib"))')
 export LD_LIBRARY_PATH="$TL"
 nvidia-smi -L

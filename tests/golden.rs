@@ -21,6 +21,11 @@
 //! that method is held to 1e-8 by the float64 case of the same architecture and channels
 //! (every float32 case has one). Bounds are never loosened.
 //!
+//! * Max-Sensitivity (metrics acceptance): `sarxai sensitivity --method all
+//!   --perturbations P.npy` against Captum's `sensitivity_max` given the same noise
+//!   (`scripts/golden_sensitivity.py`), relative error at most 1e-4 per image, ResNet-18,
+//!   1 channel, float32, 3 images x 4 samples.
+//!
 //! The table of all measured errors is written to stderr (uncaptured, so it shows in CI
 //! logs) and to `target/golden/<case>/report.txt`.
 
@@ -145,28 +150,43 @@ fn python() -> PathBuf {
 /// Generates (or reuses) the reference arrays of a case; returns the directory and the
 /// generation time (None when cached).
 fn fixture(case: &Case) -> (PathBuf, Option<f64>) {
-    let script = repo().join("scripts/golden.py");
-    let source = std::fs::read(&script).expect("scripts/golden.py");
+    generate("golden.py", &case.name(), &case.generator_args())
+}
+
+/// Runs `scripts/<script>` (which may import `scripts/golden.py`) with `args` into
+/// `target/golden/<name>/`, unless a run with the same scripts and arguments is cached
+/// there. Returns the directory and the generation time (None when cached).
+fn generate(script: &str, name: &str, args: &[String]) -> (PathBuf, Option<f64>) {
+    let scripts = repo().join("scripts");
+    let golden = scripts.join("golden.py");
+    let script = scripts.join(script);
+    let sources = if script == golden {
+        vec![golden]
+    } else {
+        vec![script.clone(), golden]
+    };
     let mut h = Sha256::new();
-    h.update(&source);
-    h.update([0]);
-    h.update(case.generator_args().join(" ").as_bytes());
+    for source in &sources {
+        h.update(std::fs::read(source).unwrap_or_else(|e| panic!("{}: {e}", source.display())));
+        h.update([0]);
+    }
+    h.update(args.join(" ").as_bytes());
     let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     let root = golden_root();
-    let dir = root.join(case.name());
+    let dir = root.join(name);
     if std::fs::read_to_string(dir.join("key")).ok().as_deref() == Some(key.as_str())
         && dir.join("meta.json").exists()
     {
         return (dir, None);
     }
     let py = python();
-    let tmp = root.join(format!(".{}.tmp{}", case.name(), std::process::id()));
+    let tmp = root.join(format!(".{name}.tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).unwrap();
     let start = Instant::now();
     let out = Command::new(&py)
         .arg(&script)
-        .args(case.generator_args())
+        .args(args)
         .arg("--out")
         .arg(&tmp)
         .output()
@@ -174,9 +194,9 @@ fn fixture(case: &Case) -> (PathBuf, Option<f64>) {
     let secs = start.elapsed().as_secs_f64();
     assert!(
         out.status.success(),
-        "scripts/golden.py {} failed ({}):\n{}\n{}\n(if the reference stack is missing or \
+        "{} {name} failed ({}):\n{}\n{}\n(if the reference stack is missing or \
          outdated, run `bash ci/bootstrap.sh`)",
-        case.name(),
+        script.display(),
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -473,4 +493,85 @@ fn resnet50_f32() {
 #[test]
 fn resnet50_f64() {
     run_cases("resnet50", Dtype::F64);
+}
+
+/// Max-Sensitivity bound: relative error per image against Captum's `sensitivity_max`.
+const SENSITIVITY_BOUND: f64 = 1e-4;
+
+#[test]
+fn max_sensitivity() {
+    let _guard = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let args: Vec<String> = ["--case", "resnet18-c1-f32", "--n", "3", "--samples", "4"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (dir, generated) = generate(
+        "golden_sensitivity.py",
+        "sensitivity-resnet18-c1-f32",
+        &args,
+    );
+    let out = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let run = Command::new(env!("CARGO_BIN_EXE_sarxai"))
+        .args(["sensitivity", "--weights"])
+        .arg(dir.join("weights.safetensors"))
+        .args(["--arch", "resnet18", "--input"])
+        .arg(dir.join("X.npy"))
+        .arg("--target")
+        .arg(dir.join("T.npy"))
+        .arg("--perturbations")
+        .arg(dir.join("P.npy"))
+        .args(["--method", "all", "--device", "cpu", "--out"])
+        .arg(out.path())
+        .output()
+        .expect("run the sarxai binary");
+    assert!(
+        run.status.success(),
+        "sarxai sensitivity failed ({}):\n{}",
+        run.status,
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let sarxai_secs = start.elapsed().as_secs_f64();
+    let mut report = format!(
+        "golden max-sensitivity resnet18-c1-f32: N=3 S=4 | reference {} | sarxai sensitivity --method all {sarxai_secs:.1} s\n  {:<24} {:>12} {:>12} {:>10} {:>8}  verdict\n",
+        generated.map_or("cached".into(), |s| format!("generated in {s:.1} s")),
+        "method", "sarxai", "captum", "rel.err", "bound"
+    );
+    let mut failures = Vec::new();
+    for (method, _) in METHODS {
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.path().join(format!("{method}.sensitivity.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let got: Vec<f64> = serde_json::from_value(json["max_sensitivity"].clone()).unwrap();
+        let want =
+            Vec::<f64>::try_from(read(&dir.join(format!("{method}.sensitivity.npy")))).unwrap();
+        assert_eq!(got.len(), want.len(), "{method}: one value per image");
+        assert!(
+            want.iter().any(|&w| w > 0.0),
+            "{method}: the reference is all zero, the comparison would say nothing"
+        );
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            let err = (g - w).abs() / w.abs().max(f64::MIN_POSITIVE);
+            let ok = err <= SENSITIVITY_BOUND;
+            report += &format!(
+                "  {:<24} {g:>12.6e} {w:>12.6e} {err:>10.2e} {SENSITIVITY_BOUND:>8.0e}  {}\n",
+                format!("{method}[{i}]"),
+                if ok { "ok" } else { "FAIL" }
+            );
+            if !ok {
+                failures.push(format!(
+                    "{method} image {i}: {g} vs Captum {w} (relative error {err:.2e})"
+                ));
+            }
+        }
+    }
+    let _ = std::fs::write(dir.join("report.txt"), &report);
+    let _ = std::io::stderr().write_all(report.as_bytes());
+    assert!(
+        failures.is_empty(),
+        "Max-Sensitivity differs from Captum's sensitivity_max:\n  {}",
+        failures.join("\n  ")
+    );
 }

@@ -29,8 +29,17 @@ impl Attribution for GradCam {
     ) -> Result<Tensor, AttrError> {
         validate(model, inputs, targets)?;
         let (act, grad) = layer4_activation_and_gradient(model, inputs, targets, self.budget);
-        let weights = grad.mean_dim([2i64, 3].as_slice(), true, grad.kind());
-        let map = (weights * act).sum_dim_intlist(1, true, grad.kind());
-        Ok(if self.relu { map.relu() } else { map })
+        Ok(grad_cam_map(&act, &grad, self.relu))
+    }
+}
+
+/// `sum_k mean_{h,w}(dA_k) A_k`, (N, 1, h, w), ReLU'd when `relu`.
+pub(crate) fn grad_cam_map(act: &Tensor, grad: &Tensor, relu: bool) -> Tensor {
+    let weights = grad.mean_dim([2i64, 3].as_slice(), true, grad.kind());
+    let map = (weights * act).sum_dim_intlist(1, true, grad.kind());
+    if relu {
+        map.relu()
+    } else {
+        map
     }
 }

@@ -79,6 +79,37 @@ pub fn input_gradients(
     Ok(Tensor::cat(&parts, 0))
 }
 
+/// Guided backpropagation and layer4's output `A` and gradient `dA` from one recorded
+/// forward pass per chunk: the tape's gradient at its last ReLU is `dA`. Returns
+/// `(guided, A, dA)`, concatenated over chunks sized by `budget`.
+pub fn guided_and_layer4(
+    model: &ResNet,
+    inputs: &Tensor,
+    targets: &Tensor,
+    budget: Budget,
+) -> (Tensor, Tensor, Tensor) {
+    let s = inputs.size();
+    let chunk = budget.chunk(&model.config, s[2], s[3], inputs.kind(), true);
+    let (mut guided, mut acts, mut grads) = (Vec::new(), Vec::new(), Vec::new());
+    for r in ranges(s[0] as usize, chunk) {
+        let (a, l) = (r.start as i64, r.len() as i64);
+        let x = inputs.narrow(0, a, l).detach().set_requires_grad(true);
+        let mut tape = ReluTape::new(&x);
+        let features = model.features(&x, &mut tape, false);
+        let logits = model.head(&features.value);
+        let seed = target_seed(&logits, &targets.narrow(0, a, l));
+        let (g, d_act) = tape.backward_with_last(&logits, &seed, features.node, ReluRule::Guided);
+        guided.push(g);
+        acts.push(features.value.detach());
+        grads.push(d_act);
+    }
+    (
+        Tensor::cat(&guided, 0),
+        Tensor::cat(&acts, 0),
+        Tensor::cat(&grads, 0),
+    )
+}
+
 /// layer4's output `A` and `dA = d/dA sum_i f(x_i)[t_i]`, both (N, K, h, w), in chunks.
 pub fn layer4_activation_and_gradient(
     model: &ResNet,

@@ -32,6 +32,13 @@ pub struct Pins {
     /// Per polarization: model hash (CPU runs only; see REPRODUCE.md).
     #[serde(default)]
     pub model_hashes: BTreeMap<String, String>,
+    /// Where the model hashes were computed: `"<device>; <cpu fingerprint>; <threads>
+    /// threads"` (see [`crate::train::manifest::cpu_fingerprint`]). Floating-point
+    /// training is bit-reproducible only on the same kernels, so a run from another
+    /// platform is not held to `model_hashes` (a note says so); a run from the same
+    /// platform with other weights is refused.
+    #[serde(default)]
+    pub model_platform: Option<String>,
     /// `tch` and `libtorch` versions.
     #[serde(default)]
     pub versions: BTreeMap<String, String>,
@@ -68,6 +75,25 @@ impl Pins {
                 model.hash.clone()
             };
             pins.model_hashes.insert(pol.to_string(), hash);
+            let platform = format!(
+                "{}; {}; {} threads",
+                m.device,
+                m.versions.cpu.as_deref().unwrap_or("unknown cpu"),
+                m.threads
+            );
+            match &pins.model_platform {
+                Some(p) if *p != platform => {
+                    return Err(ClaimsError::PinMismatch {
+                        pin: "model_platform".into(),
+                        expected: p.clone(),
+                        found: platform,
+                        hint: format!(
+                        "the {pol} run was trained on another platform than the first polarization"
+                    ),
+                    })
+                }
+                _ => pins.model_platform = Some(platform),
+            }
             let data_digest = if rehash {
                 let data_dir = match &m.data.origin {
                     crate::train::data::DataOrigin::Dir { dir } => dir.clone(),
@@ -108,8 +134,10 @@ impl Pins {
     }
 
     /// Every pinned value of `self` must equal the measured one; the first disagreement
-    /// is the error, naming the pin.
-    pub fn verify(&self, measured: &Pins) -> Result<(), ClaimsError> {
+    /// is the error, naming the pin. Returns notes on pins that did not apply (model
+    /// hashes pinned on another platform than the run's).
+    pub fn verify(&self, measured: &Pins) -> Result<Vec<String>, ClaimsError> {
+        let mut notes = Vec::new();
         let mismatch = |pin: String, e: &str, f: &str, hint: &str| ClaimsError::PinMismatch {
             pin,
             expected: e.to_string(),
@@ -153,7 +181,20 @@ impl Pins {
                 ));
             }
         }
-        for (pol, e) in &self.model_hashes {
+        let other_platform = match (&self.model_platform, &measured.model_platform) {
+            (Some(pinned), Some(run)) if pinned != run => Some((pinned, run)),
+            _ => None,
+        };
+        if let (Some((pinned, run)), false) = (other_platform, self.model_hashes.is_empty()) {
+            notes.push(format!(
+                "model_hashes not compared: pinned on [{pinned}], this run was trained on [{run}] (bit-identical training needs the same kernels; data, split, seeds and versions still pinned)"
+            ));
+        }
+        for (pol, e) in self
+            .model_hashes
+            .iter()
+            .filter(|_| other_platform.is_none())
+        {
             let f = measured
                 .model_hashes
                 .get(pol)
@@ -173,6 +214,37 @@ impl Pins {
                 ));
             }
         }
-        Ok(())
+        Ok(notes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pins(hash: &str, platform: &str) -> Pins {
+        Pins {
+            model_hashes: [("vh".to_string(), hash.to_string())].into(),
+            model_platform: Some(platform.to_string()),
+            ..Pins::default()
+        }
+    }
+
+    #[test]
+    fn model_hash_pins_apply_on_their_platform_only() {
+        let pinned = pins("aaaa", "cpu; x86_64 avx2; 2 threads");
+        assert!(pinned
+            .verify(&pins("aaaa", "cpu; x86_64 avx2; 2 threads"))
+            .unwrap()
+            .is_empty());
+        match pinned.verify(&pins("bbbb", "cpu; x86_64 avx2; 2 threads")) {
+            Err(ClaimsError::PinMismatch { pin, .. }) => assert_eq!(pin, "model_hashes.vh"),
+            other => panic!("same platform, other weights must be refused: {other:?}"),
+        }
+        let notes = pinned
+            .verify(&pins("bbbb", "cuda:0; x86_64 avx2; 2 threads"))
+            .unwrap();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("model_hashes not compared"), "{notes:?}");
     }
 }

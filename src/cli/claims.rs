@@ -72,7 +72,8 @@ pub fn check_run(
     recorded
         .verify(&measured)
         .context("the run directory no longer matches what it recorded")?;
-    pins.profile(&results.profile)?
+    let notes = pins
+        .profile(&results.profile)?
         .verify(&measured)
         .with_context(|| {
             format!(
@@ -81,6 +82,9 @@ pub fn check_run(
                 results.profile
             )
         })?;
+    for note in notes {
+        eprintln!("note: {note}");
+    }
     Ok(check_claims(claims, &results, paper))
 }
 

@@ -10,13 +10,12 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
-use crate::data::naming::Pol;
+use super::run_data::RunDataArgs;
 use crate::data::Split;
 use crate::eval::{evaluate, EvalReport};
 use crate::model;
-use crate::train::data::{prepare_data, Samples};
-use crate::train::manifest::RunManifest;
-use crate::train::{files, TrainConfig};
+use crate::train::data::Samples;
+use crate::train::files;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -27,28 +26,8 @@ pub struct EvalArgs {
     /// Checkpoint (safetensors); architecture, channels and classes come from it.
     #[arg(long)]
     pub weights: PathBuf,
-    /// Training run whose data settings to use (default: the weights' directory, when it
-    /// holds a config.yaml).
-    #[arg(long, value_name = "RUN_DIR")]
-    pub run: Option<PathBuf>,
-    /// Dataset directory (overrides the run's).
-    #[arg(long, value_name = "DIR", conflicts_with = "synthetic")]
-    pub data: Option<PathBuf>,
-    /// The default synthetic dataset (overrides the run's data).
-    #[arg(long)]
-    pub synthetic: bool,
-    /// Cache directory for the synthetic dataset.
-    #[arg(long, value_name = "DIR")]
-    pub data_cache: Option<PathBuf>,
-    /// Polarization: vh or vv.
-    #[arg(long)]
-    pub pol: Option<Pol>,
-    /// Format group when the data holds several.
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Image side in pixels.
-    #[arg(long)]
-    pub size: Option<usize>,
+    #[command(flatten)]
+    pub source: RunDataArgs,
     /// Which split: train, val or test.
     #[arg(long, default_value = "test")]
     pub split: String,
@@ -80,42 +59,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if !args.weights.is_file() {
         bail!("{}: no such file", args.weights.display());
     }
-    let run_dir = args.run.clone().or_else(|| {
-        args.weights
-            .parent()
-            .filter(|d| d.join(files::CONFIG).is_file())
-            .map(|d| d.to_path_buf())
-    });
-    let mut cfg = match &run_dir {
-        Some(d) => crate::train::resume_config(d)?,
-        None => TrainConfig::default(),
-    };
-    let data_overridden = args.data.is_some() || args.synthetic;
-    if let Some(d) = &args.data {
-        cfg.data.dir = Some(d.clone());
-        cfg.data.synthetic = false;
-    }
-    if args.synthetic {
-        cfg.data.synthetic = true;
-        cfg.data.dir = None;
-    }
-    if let Some(c) = &args.data_cache {
-        cfg.data.cache = Some(c.clone());
-    }
-    if let Some(p) = args.pol {
-        cfg.dataset.pol = Some(p);
-    }
-    if let Some(f) = &args.format {
-        cfg.dataset.group = Some(f.clone());
-    }
-    if let Some(s) = args.size {
-        cfg.dataset.preprocess.size = s;
-    }
-    if cfg.data.dir.is_none() && !cfg.data.synthetic {
-        bail!("no data: pass --data DIR or --synthetic (or --run RUN_DIR of a training run)");
-    }
     let model = model::load(&args.weights, None, device)?;
-    let data = prepare_data(&cfg)?;
+    let source = args.source.load(&args.weights)?;
+    let data = &source.data;
     let classes = data.classes().to_vec();
     if model.config.num_classes as usize != classes.len() {
         bail!(
@@ -127,24 +73,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
     }
     // Pins: the same data and split as the training run, unless the data was overridden.
-    if let (Some(d), false) = (&run_dir, data_overridden) {
-        if let Ok(m) = RunManifest::read(&d.join(files::MANIFEST)) {
-            let (want, got) = match split {
-                Split::Train => (&m.data.used.train, &data.digests.train),
-                Split::Val => (&m.data.used.val, &data.digests.val),
-                Split::Test => (&m.data.used.test, &data.digests.test),
-            };
-            if want != got || m.data.manifest_digest != data.data_digest {
-                bail!(
-                    "the data no longer matches the run {}: {} split digest {got} (run: {want}), data digest {} (run: {}); evaluate on the run's data or pass --data explicitly",
-                    d.display(),
-                    split,
-                    data.data_digest,
-                    m.data.manifest_digest
-                );
-            }
-        }
-    }
+    source.check_pins(split, "evaluate")?;
     let (train_view, val_view) = (data.train(), data.val());
     let samples: &dyn Samples = match split {
         Split::Train => &train_view,

@@ -39,6 +39,20 @@ impl std::str::FromStr for MethodSelection {
   sarxai explain --weights w.safetensors --arch resnet50 --input x.npy --target t.npy \\
       --method integrated-gradients,occlusion --dtype f64 --out out/")]
 pub struct ExplainArgs {
+    #[command(flatten)]
+    pub arrays: ArraysArgs,
+    /// Also time each method this many more times and write the best wall time per
+    /// method to DIR/timings.json (benchmarks; 0: no timing).
+    #[arg(long, default_value_t = 0)]
+    pub repeat: usize,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+/// The arrays, model and methods of `sarxai explain` and `sarxai sensitivity` (one
+/// contract for both).
+#[derive(Debug, clap::Args)]
+pub struct ArraysArgs {
     /// Checkpoint (safetensors); input channels and classes come from it.
     #[arg(long)]
     pub weights: PathBuf,
@@ -54,21 +68,36 @@ pub struct ExplainArgs {
     /// A method, a comma-separated list, or all.
     #[arg(long, default_value = "all")]
     pub method: MethodSelection,
-    /// Output directory for <method>.npy.
+    /// Output directory (<method>.npy, <method>.sensitivity.json).
     #[arg(long)]
     pub out: PathBuf,
     /// Precision of model and attribution.
     #[arg(long, value_enum, default_value = "f32")]
     pub dtype: Dtype,
-    /// Memory for one batched pass (IG steps, occlusion windows), MiB.
+    /// Memory for one batched pass (IG steps, occlusion windows, perturbations), MiB.
     #[arg(long, default_value_t = Budget::default().memory_mib)]
     pub memory_mib: usize,
-    /// Also time each method this many more times and write the best wall time per
-    /// method to DIR/timings.json (benchmarks; 0: no timing).
-    #[arg(long, default_value_t = 0)]
-    pub repeat: usize,
-    #[command(flatten)]
-    pub compute: ComputeArgs,
+}
+
+impl ArraysArgs {
+    /// Loads and validates weights, inputs and targets (nothing is written).
+    pub fn load(&self, device: tch::Device) -> Result<Loaded> {
+        load_inputs(
+            &self.weights,
+            self.arch,
+            &self.input,
+            &self.target,
+            self.dtype,
+            device,
+        )
+    }
+
+    pub fn budget(&self) -> Budget {
+        Budget {
+            memory_mib: self.memory_mib,
+            max_images: None,
+        }
+    }
 }
 
 /// Best wall time of `repeat` runs of `f`, in seconds (CUDA work synchronised).
@@ -142,19 +171,9 @@ pub fn load_inputs(
 
 pub fn run(args: ExplainArgs) -> Result<()> {
     let device = args.compute.setup()?;
-    let l = load_inputs(
-        &args.weights,
-        args.arch,
-        &args.input,
-        &args.target,
-        args.dtype,
-        device,
-    )?;
-    let budget = Budget {
-        memory_mib: args.memory_mib,
-        max_images: None,
-    };
-    let methods = &args.method.0;
+    let l = args.arrays.load(device)?;
+    let budget = args.arrays.budget();
+    let methods = &args.arrays.method.0;
     let bar = crate::progress::bar(methods.len() as u64, "explain");
     let mut results = Vec::new();
     for &m in methods {
@@ -178,12 +197,12 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         }
     }
     for (m, a) in results {
-        let path = args.out.join(format!("{}.npy", m.name()));
+        let path = args.arrays.out.join(format!("{}.npy", m.name()));
         write_npy(&path, &a)?;
         eprintln!("wrote {} {:?}", path.display(), a.size());
     }
     if args.repeat > 0 {
-        let path = args.out.join("timings.json");
+        let path = args.arrays.out.join("timings.json");
         crate::io::write_atomic(&path, serde_json::to_string_pretty(&timings)?.as_bytes())?;
     }
     Ok(())

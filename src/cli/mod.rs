@@ -6,6 +6,7 @@ pub mod eval;
 pub mod explain;
 pub mod model;
 pub mod reproduce;
+pub mod run_data;
 pub mod score;
 pub mod sensitivity;
 pub mod train;

@@ -12,15 +12,15 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use super::explain::MethodSelection;
+use super::run_data::RunDataArgs;
 use super::ComputeArgs;
 use crate::attr::Budget;
 use crate::data::naming::Pol;
+use crate::data::Split;
 use crate::model;
 use crate::report::scoring::{score, ScoreConfig, ScoreData, TargetChoice};
 use crate::report::{Metric, PaperTable};
-use crate::train::data::prepare_data;
-use crate::train::manifest::RunManifest;
-use crate::train::{files, TrainConfig};
+use crate::train::files;
 
 /// `all`, `paper` (Max-Sensitivity and XAI entropy), or a comma-separated list of metrics.
 #[derive(Debug, Clone)]
@@ -47,28 +47,8 @@ pub struct ScoreArgs {
     /// Checkpoint (safetensors); default: RUN_DIR/model.safetensors with --run.
     #[arg(long, required_unless_present = "run")]
     pub weights: Option<PathBuf>,
-    /// Training run whose data settings to use (default: the weights' directory, when it
-    /// holds a config.yaml).
-    #[arg(long, value_name = "RUN_DIR")]
-    pub run: Option<PathBuf>,
-    /// Dataset directory (overrides the run's).
-    #[arg(long, value_name = "DIR", conflicts_with = "synthetic")]
-    pub data: Option<PathBuf>,
-    /// The default synthetic dataset (overrides the run's data).
-    #[arg(long)]
-    pub synthetic: bool,
-    /// Cache directory for the synthetic dataset.
-    #[arg(long, value_name = "DIR")]
-    pub data_cache: Option<PathBuf>,
-    /// Polarization: vh or vv.
-    #[arg(long)]
-    pub pol: Option<Pol>,
-    /// Format group when the data holds several.
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Image side in pixels.
-    #[arg(long)]
-    pub size: Option<usize>,
+    #[command(flatten)]
+    pub source: RunDataArgs,
     /// A method, a comma-separated list, or all.
     #[arg(long, default_value = "all")]
     pub methods: MethodSelection,
@@ -111,7 +91,7 @@ pub struct ScoreArgs {
 
 pub fn run(args: ScoreArgs) -> Result<()> {
     let device = args.compute.setup()?;
-    let weights = match (&args.weights, &args.run) {
+    let weights = match (&args.weights, &args.source.run) {
         (Some(w), _) => w.clone(),
         (None, Some(r)) => r.join(files::WEIGHTS),
         (None, None) => bail!("pass --weights W.safetensors or --run RUN_DIR"),
@@ -123,56 +103,10 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         Some(p) => Some(PaperTable::from_yaml_file(p)?),
         None => None,
     };
-    let run_dir = args.run.clone().or_else(|| {
-        weights
-            .parent()
-            .filter(|d| d.join(files::CONFIG).is_file())
-            .map(|d| d.to_path_buf())
-    });
-    let mut cfg = match &run_dir {
-        Some(d) => crate::train::resume_config(d)?,
-        None => TrainConfig::default(),
-    };
-    let data_overridden = args.data.is_some() || args.synthetic;
-    if let Some(d) = &args.data {
-        cfg.data.dir = Some(d.clone());
-        cfg.data.synthetic = false;
-    }
-    if args.synthetic {
-        cfg.data.synthetic = true;
-        cfg.data.dir = None;
-    }
-    if let Some(c) = &args.data_cache {
-        cfg.data.cache = Some(c.clone());
-    }
-    if let Some(p) = args.pol {
-        cfg.dataset.pol = Some(p);
-    }
-    if let Some(f) = &args.format {
-        cfg.dataset.group = Some(f.clone());
-    }
-    if let Some(s) = args.size {
-        cfg.dataset.preprocess.size = s;
-    }
-    if cfg.data.dir.is_none() && !cfg.data.synthetic {
-        bail!("no data: pass --data DIR or --synthetic (or --run RUN_DIR of a training run)");
-    }
     let model = model::load(&weights, None, device)?;
-    let data = prepare_data(&cfg)?;
-    if let (Some(d), false) = (&run_dir, data_overridden) {
-        if let Ok(m) = RunManifest::read(&d.join(files::MANIFEST)) {
-            if m.data.used.test != data.digests.test || m.data.manifest_digest != data.data_digest {
-                bail!(
-                    "the data no longer matches the run {}: test split digest {} (run: {}), data digest {} (run: {}); score on the run's data or pass --data explicitly",
-                    d.display(),
-                    data.digests.test,
-                    m.data.used.test,
-                    data.data_digest,
-                    m.data.manifest_digest
-                );
-            }
-        }
-    }
+    let source = args.source.load(&weights)?;
+    source.check_pins(Split::Test, "score")?;
+    let data = &source.data;
     let score_cfg = ScoreConfig {
         methods: args.methods.0.clone(),
         metrics: args.metrics.0.clone(),

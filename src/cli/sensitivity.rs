@@ -10,11 +10,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use super::explain::{load_inputs, MethodSelection};
-use super::{read_npy, ComputeArgs, Dtype};
-use crate::attr::Budget;
+use super::explain::ArraysArgs;
+use super::{read_npy, ComputeArgs};
 use crate::metrics::sensitivity::{max_sensitivity, Perturbations, SensitivityConfig, Variant};
-use crate::model::Arch;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -22,24 +20,8 @@ use crate::model::Arch;
       --method all --out scores/
   sarxai sensitivity ... --method saliency --perturbations noise.npy --out scores/")]
 pub struct SensitivityArgs {
-    #[arg(long)]
-    pub weights: PathBuf,
-    #[arg(long)]
-    pub arch: Arch,
-    /// Inputs: float32 (or float64) .npy (N, C, H, W).
-    #[arg(long)]
-    pub input: PathBuf,
-    /// Targets: int64 .npy (N,).
-    #[arg(long)]
-    pub target: PathBuf,
-    /// A method, a comma-separated list, or all.
-    #[arg(long, default_value = "all")]
-    pub method: MethodSelection,
-    /// Output directory for <method>.sensitivity.json.
-    #[arg(long)]
-    pub out: PathBuf,
-    #[arg(long, value_enum, default_value = "f32")]
-    pub dtype: Dtype,
+    #[command(flatten)]
+    pub arrays: ArraysArgs,
     /// Perturbation samples per image (Captum: 10).
     #[arg(long)]
     pub samples: Option<usize>,
@@ -55,8 +37,6 @@ pub struct SensitivityArgs {
     /// Named convention: captum (paper), quantus (radius 0.2, 200 samples), yeh-unnormalised.
     #[arg(long, default_value = "captum")]
     pub variant: String,
-    #[arg(long, default_value_t = Budget::default().memory_mib)]
-    pub memory_mib: usize,
     /// Also time each method this many more times; best wall time per method in
     /// DIR/sensitivity_timings.json (benchmarks; 0: no timing).
     #[arg(long, default_value_t = 0)]
@@ -85,14 +65,8 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
         cfg.radius = r;
         cfg.variant = Variant::Custom;
     }
-    let l = load_inputs(
-        &args.weights,
-        args.arch,
-        &args.input,
-        &args.target,
-        args.dtype,
-        device,
-    )?;
+    let l = args.arrays.load(device)?;
+    let dtype = args.arrays.dtype;
     let perturbations = match &args.perturbations {
         None => Perturbations::Uniform,
         Some(p) => {
@@ -111,16 +85,14 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
             }
             cfg.samples = s.first().copied().unwrap_or(0) as usize;
             cfg.variant = Variant::Custom;
-            Perturbations::Given(d.to_kind(args.dtype.kind()).to_device(device))
+            Perturbations::Given(d.to_kind(dtype.kind()).to_device(device))
         }
     };
-    let budget = Budget {
-        memory_mib: args.memory_mib,
-        max_images: None,
-    };
-    let bar = crate::progress::bar(args.method.0.len() as u64, "sensitivity");
+    let budget = args.arrays.budget();
+    let methods = &args.arrays.method.0;
+    let bar = crate::progress::bar(methods.len() as u64, "sensitivity");
     let mut results = Vec::new();
-    for &m in &args.method.0 {
+    for &m in methods {
         bar.set_message(m.name());
         let method = m.with_defaults(budget);
         let ms = max_sensitivity(
@@ -141,7 +113,7 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
     bar.finish_and_clear();
     if args.repeat > 0 {
         let mut timings = serde_json::Map::new();
-        for &m in &args.method.0 {
+        for &m in methods {
             let method = m.with_defaults(budget);
             let secs = super::explain::best_time(args.repeat, device, || {
                 drop(max_sensitivity(
@@ -156,7 +128,7 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
             })?;
             timings.insert(m.name().to_string(), secs.into());
         }
-        let path = args.out.join("sensitivity_timings.json");
+        let path = args.arrays.out.join("sensitivity_timings.json");
         crate::io::write_atomic(&path, serde_json::to_string_pretty(&timings)?.as_bytes())?;
     }
     for (m, values) in results {
@@ -171,11 +143,14 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
                 "norm": "frobenius",
                 "seed": cfg.seed,
                 "noise": if args.perturbations.is_some() { "given" } else { "uniform-linf-chacha8-per-image-sample" },
-                "dtype": format!("{:?}", args.dtype).to_lowercase(),
-                "weights": args.weights,
+                "dtype": format!("{:?}", dtype).to_lowercase(),
+                "weights": args.arrays.weights,
             },
         });
-        let path = args.out.join(format!("{}.sensitivity.json", m.name()));
+        let path = args
+            .arrays
+            .out
+            .join(format!("{}.sensitivity.json", m.name()));
         crate::io::write_atomic(&path, serde_json::to_string_pretty(&json)?.as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());

@@ -71,11 +71,12 @@ pub enum ReluRule {
 }
 
 impl ReluRule {
-    /// The gradient with respect to the ReLU's input.
+    /// The gradient with respect to the ReLU's input, in at most two elementwise passes
+    /// (`threshold_backward` is autograd's own ReLU backward, `g * 1[x > 0]`).
     pub fn apply(self, g: &Tensor, x: &Tensor) -> Tensor {
         match self {
-            Self::Gradient => g * x.gt(0.0).to_kind(g.kind()),
-            Self::Guided => g.relu() * x.gt(0.0).to_kind(g.kind()),
+            Self::Gradient => x.threshold_backward(g, 0.0),
+            Self::Guided => x.threshold_backward(g, 0.0).relu_(),
             Self::Deconvolution => g.relu(),
         }
     }
@@ -124,22 +125,40 @@ impl ReluTape {
     /// Backpropagates `(output * seed).sum()` from `output` (computed from node `last`,
     /// which must be the last recorded ReLU or the input) to the input, applying `rule` at
     /// every ReLU. Returns d/d input. Consumes the tape (its graphs are freed at the end).
+    pub fn backward(self, output: &Tensor, seed: &Tensor, last: NodeId, rule: ReluRule) -> Tensor {
+        self.backward_with_last(output, seed, last, rule).0
+    }
+
+    /// As [`ReluTape::backward`], also returning the gradient at node `last` itself
+    /// (`d/d value(last)`, before any rule applies): layer4's gradient for Grad-CAM when
+    /// `last` is the network's last ReLU, so that Guided Grad-CAM needs one forward pass.
     ///
     /// Segments are visited in reverse creation order; a node's gradient is complete when
     /// its own segment is reached, because every consumer of a node was created after it.
-    pub fn backward(self, output: &Tensor, seed: &Tensor, last: NodeId, rule: ReluRule) -> Tensor {
+    /// Each segment is backpropagated from the scalar `<pre, g_pre>` (a dot product: one
+    /// read of both tensors, and a backward that yields `g_pre` in one pass), because tch's
+    /// `run_backward` takes no upstream gradient.
+    pub fn backward_with_last(
+        self,
+        output: &Tensor,
+        seed: &Tensor,
+        last: NodeId,
+        rule: ReluRule,
+    ) -> (Tensor, Tensor) {
         let n = self.segments.len();
         let mut grads: Vec<Option<Tensor>> = (0..=n).map(|_| None).collect();
         let root = (output * seed).sum(output.kind());
-        grads[last] =
-            Some(Tensor::run_backward(&[root], &[self.value(last)], false, false).remove(0));
+        let g_last = Tensor::run_backward(&[root], &[self.value(last)], false, false).remove(0);
+        grads[last] = Some(g_last.shallow_clone());
         for node in (1..=n).rev() {
             let seg = &self.segments[node - 1];
             let Some(g_out) = grads[node].take() else {
                 continue;
             };
             let g_pre = rule.apply(&g_out, &seg.pre);
-            let root = (&seg.pre * g_pre).sum(seg.pre.kind());
+            drop(g_out);
+            let root = seg.pre.flatten(0, -1).dot(&g_pre.flatten(0, -1));
+            drop(g_pre);
             let inputs: Vec<&Tensor> = seg.sources.iter().map(|&s| self.value(s)).collect();
             // keep_graph: two segments may share graph below their sources (the stem's
             // max-pool feeds both paths of the first block), so each is walked once per
@@ -155,9 +174,10 @@ impl ReluTape {
                 });
             }
         }
-        grads[INPUT]
+        let input = grads[INPUT]
             .take()
-            .unwrap_or_else(|| self.input.zeros_like())
+            .unwrap_or_else(|| self.input.zeros_like());
+        (input, g_last)
     }
 }
 

@@ -33,6 +33,47 @@ pub struct Versions {
     pub cuda_available: bool,
     pub cudnn_available: bool,
     pub rustc_target: String,
+    /// The CPU's vector instruction sets that select libtorch / oneDNN kernels (see
+    /// [`cpu_fingerprint`]): CPU results are bit-reproducible only on the same set.
+    #[serde(default)]
+    pub cpu: Option<String>,
+}
+
+/// The instruction-set flags (from `/proc/cpuinfo`) that decide which CPU kernels
+/// libtorch (ATen's DEFAULT / AVX2 / AVX512 dispatch) and oneDNN run, and so the float
+/// rounding of a CPU run: `"x86_64 avx avx2 fma avx512f ..."`, in a fixed order. `None`
+/// where `/proc/cpuinfo` is unreadable (not Linux).
+pub fn cpu_fingerprint() -> Option<String> {
+    const FLAGS: [&str; 13] = [
+        "avx",
+        "avx2",
+        "fma",
+        "avx512f",
+        "avx512bw",
+        "avx512vl",
+        "avx512dq",
+        "avx512_vnni",
+        "avx512_bf16",
+        "avx512_fp16",
+        "avx_vnni",
+        "amx_tile",
+        "amx_bf16",
+    ];
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let have: std::collections::BTreeSet<&str> = info
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == "flags" || k.trim() == "Features").then_some(v)
+        })?
+        .split_whitespace()
+        .collect();
+    let mut out = std::env::consts::ARCH.to_string();
+    for f in FLAGS.iter().filter(|f| have.contains(*f)) {
+        out.push(' ');
+        out.push_str(f);
+    }
+    Some(out)
 }
 
 impl Versions {
@@ -52,6 +93,7 @@ impl Versions {
             cuda_available: tch::Cuda::is_available(),
             cudnn_available: tch::Cuda::cudnn_is_available(),
             rustc_target: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
+            cpu: cpu_fingerprint(),
         }
     }
 }

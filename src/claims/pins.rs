@@ -32,8 +32,9 @@ pub struct Pins {
     /// Per polarization: model hash (CPU runs only; see REPRODUCE.md).
     #[serde(default)]
     pub model_hashes: BTreeMap<String, String>,
-    /// Where the model hashes were computed: `"<device>; <cpu fingerprint>; <threads>
-    /// threads"` (see [`crate::train::manifest::cpu_fingerprint`]). Floating-point
+    /// Where the model hashes were computed: `"<device>; <cpu fingerprint>"`, e.g.
+    /// `"cpu (2 threads); x86_64 avx avx2 fma"` (see
+    /// [`crate::train::manifest::cpu_fingerprint`]). Floating-point
     /// training is bit-reproducible only on the same kernels, so a run from another
     /// platform is not held to `model_hashes` (a note says so); a run from the same
     /// platform with other weights is refused.
@@ -76,10 +77,9 @@ impl Pins {
             };
             pins.model_hashes.insert(pol.to_string(), hash);
             let platform = format!(
-                "{}; {}; {} threads",
+                "{}; {}",
                 m.device,
-                m.versions.cpu.as_deref().unwrap_or("unknown cpu"),
-                m.threads
+                m.versions.cpu.as_deref().unwrap_or("unknown cpu")
             );
             match &pins.model_platform {
                 Some(p) if *p != platform => {
@@ -232,18 +232,16 @@ mod tests {
 
     #[test]
     fn model_hash_pins_apply_on_their_platform_only() {
-        let pinned = pins("aaaa", "cpu; x86_64 avx2; 2 threads");
+        let pinned = pins("aaaa", "cpu (2 threads); x86_64 avx2");
         assert!(pinned
-            .verify(&pins("aaaa", "cpu; x86_64 avx2; 2 threads"))
+            .verify(&pins("aaaa", "cpu (2 threads); x86_64 avx2"))
             .unwrap()
             .is_empty());
-        match pinned.verify(&pins("bbbb", "cpu; x86_64 avx2; 2 threads")) {
+        match pinned.verify(&pins("bbbb", "cpu (2 threads); x86_64 avx2")) {
             Err(ClaimsError::PinMismatch { pin, .. }) => assert_eq!(pin, "model_hashes.vh"),
             other => panic!("same platform, other weights must be refused: {other:?}"),
         }
-        let notes = pinned
-            .verify(&pins("bbbb", "cuda:0; x86_64 avx2; 2 threads"))
-            .unwrap();
+        let notes = pinned.verify(&pins("bbbb", "cuda:0; x86_64 avx2")).unwrap();
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("model_hashes not compared"), "{notes:?}");
     }

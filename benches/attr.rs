@@ -14,6 +14,8 @@ use sarxai::model::{Arch, ResNet, ResNetConfig};
 use tch::{Device, Kind, Tensor};
 
 fn model(arch: Arch) -> ResNet {
+    // As the sarxai binary does (src/malloc.rs); idempotent.
+    sarxai::malloc::keep_freed_memory();
     tch::manual_seed(0);
     let m = ResNet::new(ResNetConfig::new(arch, 1, 10).unwrap(), Device::Cpu);
     tch::no_grad(|| {

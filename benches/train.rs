@@ -104,6 +104,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // As the sarxai binary does (src/malloc.rs).
+    sarxai::malloc::keep_freed_memory();
     let s = Setup {
         arch: env("SARXAI_BENCH_ARCH", "resnet18".to_string())
             .parse()

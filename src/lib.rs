@@ -5,6 +5,7 @@
 //! Modules, one job each:
 //! * [`io`]: atomic file writes and SHA-256 digests;
 //! * [`device`]: `--device cpu|cuda|auto` and thread settings;
+//! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
 //! * [`model`]: torchvision-exact ResNet-18/34/50/101, ReLU rule points, checkpoints.
 
 pub mod attr;
@@ -15,6 +16,7 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod io;
+pub mod malloc;
 pub mod metrics;
 pub mod model;
 pub mod progress;

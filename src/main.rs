@@ -51,6 +51,7 @@ enum Command {
 }
 
 fn main() {
+    sarxai::malloc::keep_freed_memory();
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");

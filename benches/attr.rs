@@ -3,7 +3,8 @@
 //! passes it cannot avoid (forward and backward passes x measured batched pass time).
 //!
 //! `cargo bench --bench attr` (all), `cargo bench --bench attr -- floor` (table only),
-//! `SARXAI_BENCH_FULL=1` adds ResNet-101 and batch 16 (slow on a 2-core CPU).
+//! `SARXAI_BENCH_FULL=1` adds ResNet-101 and batch 16 (slow on a 2-core CPU);
+//! `SARXAI_BENCH_ARCHES=resnet101` picks the floor table's architectures.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,23 @@ fn inputs(n: i64) -> (Tensor, Tensor) {
 
 fn full() -> bool {
     std::env::var_os("SARXAI_BENCH_FULL").is_some()
+}
+
+/// The floor table's architectures: `SARXAI_BENCH_ARCHES=resnet18,resnet101`, else
+/// ResNet-18 (and ResNet-101 with `SARXAI_BENCH_FULL`).
+fn floor_arches() -> Vec<Arch> {
+    match std::env::var("SARXAI_BENCH_ARCHES") {
+        Ok(list) => list
+            .split(',')
+            .map(|a| {
+                a.trim()
+                    .parse()
+                    .expect("SARXAI_BENCH_ARCHES: resnet18,resnet101,...")
+            })
+            .collect(),
+        Err(_) if full() => vec![Arch::Resnet18, Arch::Resnet101],
+        Err(_) => vec![Arch::Resnet18],
+    }
 }
 
 fn time<F: FnMut()>(mut f: F, reps: usize) -> f64 {
@@ -86,11 +104,7 @@ fn floor_passes(method: Method, n: f64, windows: f64) -> (f64, f64, bool) {
 }
 
 fn floor_table(_c: &mut Criterion) {
-    let arches: &[Arch] = if full() {
-        &[Arch::Resnet18, Arch::Resnet101]
-    } else {
-        &[Arch::Resnet18]
-    };
+    let arches = floor_arches();
     println!(
         "\nfloor table (CPU, {} threads, 100x100, f32): floor = passes x per-image pass time, \
          measured at the caller's batch for one-pass methods and at batch 32 for IG steps and \
@@ -101,7 +115,7 @@ fn floor_table(_c: &mut Criterion) {
         "{:<10} {:>5} {:<22} {:>10} {:>10} {:>7}",
         "arch", "batch", "method", "time s", "floor s", "ratio"
     );
-    for &arch in arches {
+    for &arch in &arches {
         let m = model(arch);
         // Forward-only time per image against the batch: the chunk size of occlusion's
         // and Max-Sensitivity's forward passes matters on a CPU (cache-sized activations).
@@ -121,7 +135,7 @@ fn floor_table(_c: &mut Criterion) {
             for method in Method::ALL {
                 let a = method.with_defaults(Budget::default());
                 let (f_only, f_b, many) = floor_passes(method, n as f64, 324.0);
-                let reps = if many { 1 } else { 5 };
+                let reps = if many { 2 } else { 10 };
                 let secs = time(|| drop(a.attribute(&m, &x, &t).unwrap()), reps);
                 let (fwd, fb) = if many { batched } else { own };
                 let floor = f_only * fwd + f_b * fb;

@@ -1,4 +1,5 @@
-//! Properties of the extra metrics (issue 6): infidelity, deletion/insertion, sparseness,
+//! Properties of the metrics (issue 6): Max-Sensitivity (zero for a constant explainer,
+//! independent of chunking), infidelity, deletion/insertion, sparseness,
 //! localisation and the model-parameter randomisation test, on linear models where the
 //! answer is known and on small random ResNet-18s at 32 x 32.
 //!
@@ -299,4 +300,93 @@ fn randomising_nothing_keeps_saliency_randomising_everything_decorrelates_it() {
     let full = saliency.attribute(&a, &x, &t).unwrap();
     let rho = values(&spearman(&original, &full, true).unwrap());
     assert_eq!(rho, last);
+}
+
+/// An explainer whose map does not depend on the input: every pixel 1.
+struct ConstantExplainer;
+
+impl sarxai::attr::Attribution for ConstantExplainer {
+    fn method(&self) -> Method {
+        Method::Saliency // a label only; the map below is not Saliency's
+    }
+    fn attribute(
+        &self,
+        _model: &ResNet,
+        inputs: &Tensor,
+        _targets: &Tensor,
+    ) -> Result<Tensor, sarxai::attr::AttrError> {
+        Ok(inputs.ones_like())
+    }
+}
+
+#[test]
+fn constant_explainer_has_max_sensitivity_zero() {
+    use sarxai::metrics::sensitivity::{max_sensitivity, Perturbations, SensitivityConfig};
+    let _g = lock();
+    let (m, x, t) = resnet(21, Kind::Float);
+    for cfg in [
+        SensitivityConfig::captum(),
+        SensitivityConfig::unnormalised(),
+    ] {
+        let ms = max_sensitivity(
+            &ConstantExplainer,
+            &m,
+            &x,
+            &t,
+            &cfg,
+            &Perturbations::Uniform,
+        )
+        .unwrap();
+        assert_eq!(values(&ms), vec![0.0, 0.0], "{cfg:?}");
+    }
+    // and a real method is not constant: the check above can fail.
+    let sal = Method::Saliency.with_defaults(Budget::default());
+    let ms = max_sensitivity(
+        sal.as_ref(),
+        &m,
+        &x,
+        &t,
+        &SensitivityConfig::captum(),
+        &Perturbations::Uniform,
+    )
+    .unwrap();
+    assert!(values(&ms).iter().all(|&v| v > 0.0), "{ms:?}");
+}
+
+#[test]
+fn max_sensitivity_does_not_depend_on_chunking() {
+    use sarxai::metrics::sensitivity::{max_sensitivity, Perturbations, SensitivityConfig};
+    let _g = lock();
+    let (m, x, t) = resnet(22, Kind::Double);
+    let x = Tensor::cat(&[&x, &(&x * 0.5)], 0); // 4 images
+    let t = Tensor::cat(&[&t, &t], 0);
+    for method in [
+        Method::Saliency,
+        Method::IntegratedGradients,
+        Method::Occlusion,
+    ] {
+        let mut results = Vec::new();
+        // (images per attribute call, images per forward/backward pass)
+        for (per_call, per_pass) in [(64, 1000), (1, 1), (3, 7)] {
+            let cfg = SensitivityConfig {
+                samples: 3,
+                images_per_call: per_call,
+                ..SensitivityConfig::captum()
+            };
+            let a = method.with_defaults(Budget::images(per_pass));
+            results.push(values(
+                &max_sensitivity(a.as_ref(), &m, &x, &t, &cfg, &Perturbations::Uniform).unwrap(),
+            ));
+        }
+        for r in &results[1..] {
+            for (a, b) in r.iter().zip(&results[0]) {
+                assert!(
+                    (a - b).abs() <= 1e-12 * b.abs().max(1e-12),
+                    "{method}: {r:?} vs {:?}",
+                    results[0]
+                );
+            }
+        }
+        assert!(results[0].iter().all(|&v| v > 0.0), "{method}: {results:?}");
+    }
 }

@@ -90,12 +90,9 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
     };
     let budget = args.arrays.budget();
     let methods = &args.arrays.method.0;
-    let bar = crate::progress::bar(methods.len() as u64, "sensitivity");
-    let mut results = Vec::new();
-    for &m in methods {
-        bar.set_message(m.name());
+    let run = |m: crate::attr::Method| {
         let method = m.with_defaults(budget);
-        let ms = max_sensitivity(
+        max_sensitivity(
             method.as_ref(),
             &l.model,
             &l.inputs,
@@ -103,7 +100,12 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
             &cfg,
             &perturbations,
         )
-        .with_context(|| format!("max-sensitivity of {m}"))?;
+    };
+    let bar = crate::progress::bar(methods.len() as u64, "sensitivity");
+    let mut results = Vec::new();
+    for &m in methods {
+        bar.set_message(m.name());
+        let ms = run(m).with_context(|| format!("max-sensitivity of {m}"))?;
         results.push((
             m,
             Vec::<f64>::try_from(ms.to_kind(tch::Kind::Double).to_device(tch::Device::Cpu))?,
@@ -114,16 +116,8 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
     if args.repeat > 0 {
         let mut timings = serde_json::Map::new();
         for &m in methods {
-            let method = m.with_defaults(budget);
             let secs = super::explain::best_time(args.repeat, device, || {
-                drop(max_sensitivity(
-                    method.as_ref(),
-                    &l.model,
-                    &l.inputs,
-                    &l.targets,
-                    &cfg,
-                    &perturbations,
-                )?);
+                drop(run(m)?);
                 Ok(())
             })?;
             timings.insert(m.name().to_string(), secs.into());

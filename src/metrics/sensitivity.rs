@@ -126,6 +126,21 @@ pub fn max_sensitivity(
     cfg: &SensitivityConfig,
     perturbations: &Perturbations,
 ) -> Result<Tensor, AttrError> {
+    let base = method.attribute(model, inputs, targets)?.detach();
+    max_sensitivity_from(method, model, inputs, targets, &base, cfg, perturbations)
+}
+
+/// [`max_sensitivity`] given the unperturbed attribution `base = method(inputs, targets)`
+/// that the caller already has (scoring computes it for every metric).
+pub fn max_sensitivity_from(
+    method: &dyn Attribution,
+    model: &ResNet,
+    inputs: &Tensor,
+    targets: &Tensor,
+    base: &Tensor,
+    cfg: &SensitivityConfig,
+    perturbations: &Perturbations,
+) -> Result<Tensor, AttrError> {
     let shape = inputs.size();
     let n = shape[0] as usize;
     let samples = match perturbations {
@@ -148,7 +163,6 @@ pub fn max_sensitivity(
     }
     let (kind, dev) = (inputs.kind(), inputs.device());
     let numel: i64 = shape[1..].iter().product();
-    let base = method.attribute(model, inputs, targets)?.detach();
     let images_per_call = (cfg.images_per_call / samples).max(1);
     let mut out = Vec::with_capacity(n);
     for start in (0..n).step_by(images_per_call) {

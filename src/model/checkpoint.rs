@@ -31,7 +31,8 @@ fn dtype_of(kind: Kind) -> Result<Dtype, ModelError> {
     }
 }
 
-fn kind_of(dtype: Dtype) -> Option<Kind> {
+/// The tch kind of a safetensors dtype (the three a checkpoint may hold).
+pub(crate) fn kind_of(dtype: Dtype) -> Option<Kind> {
     match dtype {
         Dtype::F32 => Some(Kind::Float),
         Dtype::F64 => Some(Kind::Double),

@@ -51,7 +51,7 @@ use crate::metrics::faithfulness::{perturbation_curves, FaithfulnessConfig, Game
 use crate::metrics::infidelity::{infidelity, GaussianNoise, InfidelityConfig};
 use crate::metrics::localisation::{pointing_game, relevance_mass_accuracy, to_input_resolution};
 use crate::metrics::randomisation::{randomised_copy, spearman, Stage};
-use crate::metrics::sensitivity::{max_sensitivity, Perturbations, SensitivityConfig};
+use crate::metrics::sensitivity::{max_sensitivity_from, Perturbations, SensitivityConfig};
 use crate::metrics::sparseness::sparseness;
 use crate::model::{self, ResNet};
 
@@ -706,11 +706,12 @@ impl Ctx<'_> {
                 Metric::MaxSensitivity => {
                     let mut sc = cfg.sensitivity;
                     sc.seed = seed;
-                    first(&max_sensitivity(
+                    first(&max_sensitivity_from(
                         method,
                         model,
                         &img.x,
                         &img.t,
+                        &a,
                         &sc,
                         &Perturbations::Uniform,
                     )?)

@@ -17,6 +17,7 @@ use super::data::UsedDigests;
 use super::metrics::EpochMetrics;
 use super::optim::Optimizer;
 use crate::io::write_atomic;
+use crate::model::checkpoint::kind_of;
 use crate::model::{ResNet, ResNetConfig};
 
 /// Format tag of the checkpoint metadata.
@@ -65,15 +66,6 @@ fn dtype_of(kind: Kind) -> Option<Dtype> {
         Kind::Float => Some(Dtype::F32),
         Kind::Double => Some(Dtype::F64),
         Kind::Int64 => Some(Dtype::I64),
-        _ => None,
-    }
-}
-
-fn kind_of(dtype: Dtype) -> Option<Kind> {
-    match dtype {
-        Dtype::F32 => Some(Kind::Float),
-        Dtype::F64 => Some(Kind::Double),
-        Dtype::I64 => Some(Kind::Int64),
         _ => None,
     }
 }

@@ -1,4 +1,5 @@
-//! Compute device and thread selection shared by every command that computes.
+//! Compute device and thread selection shared by every command that computes, and the
+//! numerics settings applied before any work ([`numerics`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,6 +25,8 @@ pub enum DeviceError {
     Unknown(String),
     #[error("--threads must be at least 1, got {0}")]
     Threads(i64),
+    #[error("cannot set libtorch's numerics flags: {0}")]
+    Numerics(#[from] crate::shim::ShimError),
 }
 
 impl FromStr for DeviceChoice {
@@ -50,7 +53,10 @@ impl fmt::Display for DeviceChoice {
 
 impl DeviceChoice {
     /// Resolves the choice against what libtorch sees: `cuda` without a GPU is an error.
+    /// Applies the numerics settings first ([`numerics::apply`]: deterministic unless
+    /// `--cuda-fast`), so no work runs before them.
     pub fn resolve(self) -> Result<Device, DeviceError> {
+        numerics::apply()?;
         match self {
             Self::Cpu => Ok(Device::Cpu),
             Self::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
@@ -80,9 +86,85 @@ pub fn describe(device: Device) -> String {
     }
 }
 
+/// libtorch's numerics flags for the process: TF32 off (cuBLAS and cuDNN), cuDNN
+/// deterministic without benchmark, deterministic algorithms on (warn-only, see
+/// [`crate::shim::Numerics::DETERMINISTIC`]), unless `--cuda-fast` chose speed
+/// ([`crate::shim::Numerics::FAST`]). The flags are global: set on CPU too (where they do
+/// not change results), read back and recorded in every manifest
+/// ([`crate::train::manifest::Versions`]) and in Table 1's notes.
+pub mod numerics {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use crate::shim::{Numerics, ShimError};
+
+    static FAST: AtomicBool = AtomicBool::new(false);
+
+    /// Held while the flags are set and read back, so that a read-back sees one
+    /// complete setting (the flags are process-wide; tests set them concurrently).
+    pub(crate) static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    pub(crate) fn lock() -> std::sync::MutexGuard<'static, ()> {
+        LOCK.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `--cuda-fast`: later [`apply`] calls choose speed over determinism.
+    pub fn set_cuda_fast(fast: bool) {
+        FAST.store(fast, Ordering::SeqCst);
+    }
+
+    /// Whether `--cuda-fast` is in force.
+    pub fn cuda_fast() -> bool {
+        FAST.load(Ordering::SeqCst)
+    }
+
+    /// The settings chosen for this process (deterministic unless `--cuda-fast`).
+    pub fn chosen() -> Numerics {
+        if cuda_fast() {
+            Numerics::FAST
+        } else {
+            Numerics::DETERMINISTIC
+        }
+    }
+
+    /// Applies [`chosen`] and returns the flags read back.
+    pub fn apply() -> Result<Numerics, ShimError> {
+        let _lock = lock();
+        chosen().apply()
+    }
+
+    /// The flags in force now, read back; `None` if libtorch refused to answer.
+    pub fn in_force() -> Option<Numerics> {
+        let _lock = lock();
+        Numerics::current().ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Resolving a device applies the deterministic settings (on CPU too) and they read
+    /// back; `--cuda-fast` turns them off.
+    #[test]
+    fn resolve_applies_the_numerics_settings() {
+        // Tests run concurrently and share the flags: each one that changes them leaves
+        // them at numerics::chosen() when it releases numerics::LOCK.
+        DeviceChoice::Cpu.resolve().unwrap();
+        assert_eq!(
+            numerics::in_force(),
+            Some(crate::shim::Numerics::DETERMINISTIC)
+        );
+        numerics::set_cuda_fast(true);
+        DeviceChoice::Auto.resolve().unwrap();
+        let fast = numerics::in_force().unwrap();
+        numerics::set_cuda_fast(false);
+        assert_eq!(fast, crate::shim::Numerics::FAST);
+        assert!(fast.allow_tf32_cudnn && fast.cudnn_benchmark && !fast.deterministic_algorithms);
+        DeviceChoice::Cpu.resolve().unwrap();
+        let det = numerics::in_force().unwrap();
+        assert!(!det.allow_tf32_cublas && !det.allow_tf32_cudnn && !det.cudnn_benchmark);
+        assert!(det.cudnn_deterministic && det.deterministic_algorithms);
+    }
 
     #[test]
     fn parses_and_resolves_cpu() {

@@ -4,7 +4,8 @@
 //!
 //! Modules, one job each:
 //! * [`io`]: atomic file writes and SHA-256 digests;
-//! * [`device`]: `--device cpu|cuda|auto` and thread settings;
+//! * [`device`]: `--device cpu|cuda|auto`, thread settings and the numerics flags;
+//! * [`shim`]: the C++ shim (libtorch numerics flags, `autograd::grad` with upstream gradients);
 //! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
 //! * [`model`]: torchvision-exact ResNet-18/34/50/101, ReLU rule points, checkpoints.
 
@@ -22,4 +23,5 @@ pub mod model;
 pub mod progress;
 pub mod report;
 pub mod reproduce;
+pub mod shim;
 pub mod train;

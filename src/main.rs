@@ -17,6 +17,11 @@ use sarxai::cli::{claims, eval, explain, model, reproduce, score, sensitivity, t
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// On CUDA, choose speed over reproducibility: TF32 in cuBLAS and cuDNN, cuDNN
+    /// benchmark, no deterministic algorithms. Default: TF32 off, cuDNN deterministic
+    /// without benchmark, deterministic algorithms on (recorded in every manifest).
+    #[arg(long, global = true)]
+    cuda_fast: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +65,9 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    // Before any work: the numerics flags (re-applied wherever a device is resolved).
+    sarxai::device::numerics::set_cuda_fast(cli.cuda_fast);
+    sarxai::device::numerics::apply()?;
     match cli.command {
         Command::Data { cmd } => sarxai::cli_data::run(cmd),
         Command::Model { cmd } => model::run(cmd),

@@ -1,8 +1,13 @@
 //! Property tests of the attribution axioms on small random ResNets (proptest).
 //!
 //! Each case builds a ResNet-18 with random weights and non-trivial BatchNorm statistics
-//! and explains random inputs at 32 x 32. Run on CUDA too when a GPU is present
-//! (`cuda_properties`); that test reports itself skipped otherwise.
+//! and explains random inputs at 32 x 32.
+//!
+//! The `cuda_*` tests need a CUDA device. Without `SARXAI_REQUIRE_CUDA=1` at build time
+//! they are reported as ignored (with the reason); with it they run and fail when libtorch
+//! sees no CUDA device (a CPU wheel, a lost `-ltorch_cuda`), so a GPU runner cannot be
+//! green without a GPU. They run under sarxai's numerics settings (TF32 off, cuDNN
+//! deterministic, no benchmark, deterministic algorithms: `DeviceChoice::resolve`).
 
 use proptest::prelude::*;
 use sarxai::attr::gradient::{input_gradients, relative_l2};
@@ -201,13 +206,264 @@ proptest! {
     }
 }
 
+/// Integrated Gradients' completeness with the default rule (Gauss-Legendre, 50 steps):
+/// |sum(IG) - (f(x) - f(0))| <= bound x the integral of |g| along the path (64
+/// Gauss-Legendre nodes), totals over the batch of 2, per seed. Measured on CPU (seeds 1-3,
+/// `ig_completeness_50_steps_cpu`): largest ratio 2.8e-2 in f64 and 7.1e-2 in f32 (ReLU
+/// kinks make the integrand discontinuous; in f32 rounding flips some of them), so the
+/// bounds are 0.05 (f64) and 0.15 (f32). On CUDA the same bounds hold.
+fn ig50_bound(kind: Kind) -> f64 {
+    if kind == Kind::Double {
+        0.05
+    } else {
+        0.15
+    }
+}
+
+/// The integral of |grad f(a x) . x| over a in [0, 1] (64 Gauss-Legendre nodes), summed
+/// over the batch, in f64 whatever the model's precision.
+fn path_l1(m: &ResNet, x: &Tensor, t: &Tensor) -> f64 {
+    let (w, alphas) = sarxai::attr::IgRule::GaussLegendre.weights_and_alphas(64);
+    let n = x.size()[0];
+    let scaled = Tensor::cat(&alphas.iter().map(|&a| x * a).collect::<Vec<_>>(), 0);
+    let t_rep = t.repeat([alphas.len() as i64]);
+    let grads = input_gradients(m, &scaled, &t_rep, ReluRule::Gradient, Budget::default()).unwrap();
+    let g = (grads * x.repeat([alphas.len() as i64, 1, 1, 1]))
+        .to_kind(Kind::Double)
+        .flatten(1, -1)
+        .sum_dim_intlist(1, false, Kind::Double);
+    let g = g.view([alphas.len() as i64, n]).abs();
+    let w = Tensor::from_slice(&w).to_device(x.device()).view([-1, 1]);
+    (g * w).sum(Kind::Double).double_value(&[])
+}
+
+/// IG (50 Gauss-Legendre steps) completeness ratio |delta| / path integral of |g|, and the
+/// deltas per image (on the CPU).
+fn ig50_completeness(m: &ResNet, x: &Tensor, t: &Tensor) -> (f64, Tensor) {
+    let ig = IntegratedGradients::default();
+    assert_eq!(
+        (ig.steps, ig.rule),
+        (50, sarxai::attr::IgRule::GaussLegendre)
+    );
+    let delta = ig.attribute_with_delta(m, x, t).unwrap().1;
+    let d = delta.abs().sum(Kind::Double).double_value(&[]);
+    (
+        d / path_l1(m, x, t),
+        delta.to_kind(Kind::Double).to_device(Device::Cpu),
+    )
+}
+
+const IG_SEEDS: [i64; 3] = [1, 2, 3];
+
+/// The CPU side of the CUDA completeness test: the bounds of [`ig50_bound`] hold here.
 #[test]
+fn ig_completeness_50_steps_cpu() {
+    for kind in [Kind::Double, Kind::Float] {
+        for seed in IG_SEEDS {
+            let m = random_model(seed, 1, Device::Cpu, kind);
+            let (x, t) = inputs(seed, 2, 1, Device::Cpu, kind);
+            let (ratio, _) = ig50_completeness(&m, &x, &t);
+            eprintln!("IG-50 completeness on CPU, {kind:?}, seed {seed}: {ratio:.3e}");
+            let bound = ig50_bound(kind);
+            assert!(ratio <= bound, "{kind:?} seed {seed}: {ratio} > {bound}");
+        }
+    }
+}
+
+/// The CUDA device, with sarxai's deterministic numerics applied and read back; panics
+/// when libtorch sees no CUDA device.
+fn cuda() -> Device {
+    assert!(
+        tch::Cuda::is_available(),
+        "no CUDA device visible to libtorch (built with SARXAI_REQUIRE_CUDA=1): CPU-only \
+         libtorch, missing libtorch_cuda, or no GPU"
+    );
+    let d = sarxai::device::DeviceChoice::Cuda.resolve().unwrap();
+    let n = sarxai::device::numerics::in_force().expect("numerics flags readable");
+    assert_eq!(n, sarxai::shim::Numerics::DETERMINISTIC, "{}", n.describe());
+    d
+}
+
+/// A model built on the CPU (same seed, same weights) and moved to `device`.
+fn model_on(seed: i64, device: Device, kind: Kind) -> ResNet {
+    let mut m = random_model(seed, 1, Device::Cpu, kind);
+    m.vs.set_device(device);
+    m
+}
+
+/// The occlusion settings of the CUDA comparisons (8x8 windows, stride 4, on 32x32).
+fn small_occlusion(budget: Budget) -> Box<dyn Attribution> {
+    Box::new(Occlusion {
+        config: OcclusionConfig {
+            window: (8, 8),
+            stride: (4, 4),
+            baseline: 0.0,
+        },
+        budget,
+    })
+}
+
+fn attributor(method: Method) -> Box<dyn Attribution> {
+    match method {
+        Method::Occlusion => small_occlusion(Budget::default()),
+        m => m.with_defaults(Budget::default()),
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(sarxai_require_cuda),
+    ignore = "needs a CUDA device; set SARXAI_REQUIRE_CUDA=1 at build time to require it"
+)]
 fn cuda_properties() {
-    if !tch::Cuda::is_available() {
-        eprintln!("cuda_properties: SKIPPED (no CUDA device visible to libtorch)");
-        return;
-    }
+    let d = cuda();
     for seed in [1, 2] {
-        check_axioms(Device::Cuda(0), seed, 1);
+        check_axioms(d, seed, 1);
     }
+}
+
+/// IG completeness on CUDA (Gauss-Legendre, 50 steps) within [`ig50_bound`], in f32 and
+/// f64, and in f64 CUDA's delta equal to the CPU's to 1e-9 of the path integral. (In f32
+/// the delta itself moves by a few percent of the path integral with rounding — CPU f32 vs
+/// f64 above — so f32 agreement is left to `cuda_equals_cpu`'s IG row.)
+#[test]
+#[cfg_attr(
+    not(sarxai_require_cuda),
+    ignore = "needs a CUDA device; set SARXAI_REQUIRE_CUDA=1 at build time to require it"
+)]
+fn cuda_ig_completeness_50_steps() {
+    let d = cuda();
+    for kind in [Kind::Double, Kind::Float] {
+        for seed in IG_SEEDS {
+            let mc = model_on(seed, Device::Cpu, kind);
+            let mg = model_on(seed, d, kind);
+            let (x, t) = inputs(seed, 2, 1, Device::Cpu, kind);
+            let (r_cpu, d_cpu) = ig50_completeness(&mc, &x, &t);
+            let (r_gpu, d_gpu) = ig50_completeness(&mg, &x.to_device(d), &t.to_device(d));
+            eprintln!("IG-50 completeness {kind:?} seed {seed}: cuda {r_gpu:.3e} cpu {r_cpu:.3e}");
+            let bound = ig50_bound(kind);
+            assert!(r_gpu <= bound, "{kind:?} seed {seed}: {r_gpu} > {bound}");
+            if kind == Kind::Float {
+                continue;
+            }
+            let scale = path_l1(&mc, &x, &t);
+            let diff = (&d_gpu - &d_cpu).abs().sum(Kind::Double).double_value(&[]);
+            assert!(
+                diff <= 1e-9 * scale,
+                "{kind:?} seed {seed}: CUDA and CPU deltas differ by {diff} (path integral {scale})"
+            );
+        }
+    }
+}
+
+/// Every method on CUDA equals the CPU (same weights, same inputs), relative L2:
+/// * f64: <= 1e-10;
+/// * f32 (TF32 off): <= max(1e-5, 4 x the CPU's own float32 error), where the CPU's
+///   float32 error is the relative L2 between the CPU's f32 and f64 results of the same
+///   model. A random deep net amplifies rounding (ReLU gates flip near zero), so a fixed
+///   f32 bound would either be loose or fail on an unlucky seed; CUDA's f32 rounding is of
+///   the same order as the CPU's, which this bound states. With TF32 on (`--cuda-fast`)
+///   convolutions round to 10 mantissa bits and this test is expected to fail.
+#[test]
+#[cfg_attr(
+    not(sarxai_require_cuda),
+    ignore = "needs a CUDA device; set SARXAI_REQUIRE_CUDA=1 at build time to require it"
+)]
+fn cuda_equals_cpu() {
+    let d = cuda();
+    let mut failures = Vec::new();
+    for seed in [1, 2] {
+        let (x64, t) = inputs(seed, 2, 1, Device::Cpu, Kind::Double);
+        let x32 = x64.to_kind(Kind::Float);
+        let cpu64 = model_on(seed, Device::Cpu, Kind::Double);
+        let gpu64 = model_on(seed, d, Kind::Double);
+        let cpu32 = model_on(seed, Device::Cpu, Kind::Float);
+        let gpu32 = model_on(seed, d, Kind::Float);
+        for method in Method::ALL {
+            let a = attributor(method);
+            let c64 = a.attribute(&cpu64, &x64, &t).unwrap();
+            let g64 = a
+                .attribute(&gpu64, &x64.to_device(d), &t.to_device(d))
+                .unwrap();
+            let c32 = a.attribute(&cpu32, &x32, &t).unwrap();
+            let g32 = a
+                .attribute(&gpu32, &x32.to_device(d), &t.to_device(d))
+                .unwrap();
+            let e64 = relative_l2(&g64.to_device(Device::Cpu), &c64);
+            let own32 = relative_l2(&c32, &c64);
+            let bound32 = (4.0 * own32).max(1e-5);
+            let e32 = relative_l2(&g32.to_device(Device::Cpu), &c32);
+            eprintln!(
+                "seed {seed} {method:24}: f64 cuda-vs-cpu {e64:.2e} (<= 1e-10); f32 cuda-vs-cpu {e32:.2e} (<= {bound32:.2e}, cpu f32-vs-f64 {own32:.2e})"
+            );
+            if e64 > 1e-10 {
+                failures.push(format!("seed {seed} {method} f64: {e64:.3e} > 1e-10"));
+            }
+            if e32 > bound32 {
+                failures.push(format!(
+                    "seed {seed} {method} f32: {e32:.3e} > {bound32:.3e}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "CUDA != CPU:\n{}", failures.join("\n"));
+}
+
+/// The methods whose two CUDA runs may differ in their last bits even with deterministic
+/// algorithms on, each with the reason; empty: every method is expected bitwise
+/// repeatable. (Reasoned, not yet measured on a GPU: the ops of sarxai's ResNet that
+/// libtorch flags as nondeterministic on CUDA — `adaptive_avg_pool2d_backward_cuda`, which
+/// warns in warn-only mode — accumulate one term per input element at a 1x1 output, so
+/// their result does not depend on the order of the atomic adds.)
+const CUDA_NOT_BITWISE: &[(Method, &str)] = &[];
+
+/// Two runs of each method on CUDA are bitwise equal (f32 and f64), except the methods in
+/// CUDA_NOT_BITWISE, which must agree to 1e-12 (f64) / 1e-6 (f32) relative L2. The ops
+/// libtorch reported as lacking a deterministic implementation are printed.
+#[test]
+#[cfg_attr(
+    not(sarxai_require_cuda),
+    ignore = "needs a CUDA device; set SARXAI_REQUIRE_CUDA=1 at build time to require it"
+)]
+fn cuda_runs_are_bitwise_equal() {
+    let d = cuda();
+    let mut failures = Vec::new();
+    for kind in [Kind::Float, Kind::Double] {
+        let m = model_on(3, d, kind);
+        let (x, t) = inputs(3, 2, 1, d, kind);
+        for method in Method::ALL {
+            let a = attributor(method);
+            let r1 = a.attribute(&m, &x, &t).unwrap();
+            let r2 = a.attribute(&m, &x, &t).unwrap();
+            let equal = r1.equal(&r2);
+            let e = relative_l2(&r1, &r2);
+            eprintln!("{kind:?} {method:24}: bitwise equal {equal}, relative L2 {e:.2e}");
+            match CUDA_NOT_BITWISE.iter().find(|(m, _)| *m == method) {
+                None if !equal => {
+                    failures.push(format!("{kind:?} {method}: two runs differ ({e:.2e})"))
+                }
+                Some(_) if e > if kind == Kind::Double { 1e-12 } else { 1e-6 } => failures.push(
+                    format!("{kind:?} {method}: listed as not bitwise, but differs by {e:.2e}"),
+                ),
+                _ => {}
+            }
+        }
+    }
+    let ops = sarxai::shim::nondeterministic_ops().unwrap();
+    eprintln!("ops without a deterministic CUDA implementation (libtorch warnings): {ops:?}");
+    assert!(
+        failures.is_empty(),
+        "{}\nops libtorch flagged as nondeterministic: {ops:?}",
+        failures.join("\n")
+    );
+}
+
+/// Resolving a device applies sarxai's numerics settings on the CPU too (TF32 off, cuDNN
+/// deterministic without benchmark, deterministic algorithms on), and they read back.
+#[test]
+fn numerics_are_applied_on_cpu() {
+    let d = sarxai::device::DeviceChoice::Cpu.resolve().unwrap();
+    assert_eq!(d, Device::Cpu);
+    let n = sarxai::device::numerics::in_force().unwrap();
+    assert_eq!(n, sarxai::shim::Numerics::DETERMINISTIC, "{}", n.describe());
 }

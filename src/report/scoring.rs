@@ -262,6 +262,7 @@ fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool) -> Vec<String> 
             cfg.faithfulness.steps, cfg.infidelity.samples, cfg.infidelity_std, cfg.randomisation_seed
         ));
     }
+    v.extend(crate::device::numerics::in_force().map(|n| n.describe()));
     v
 }
 

@@ -37,6 +37,10 @@ pub struct Versions {
     /// [`cpu_fingerprint`]): CPU results are bit-reproducible only on the same set.
     #[serde(default)]
     pub cpu: Option<String>,
+    /// libtorch's numerics flags in force (TF32, cuDNN benchmark and determinism,
+    /// deterministic algorithms), read back from libtorch: see [`crate::device::numerics`].
+    #[serde(default)]
+    pub numerics: Option<crate::shim::Numerics>,
 }
 
 /// The instruction-set flags (from `/proc/cpuinfo`) that decide which CPU kernels
@@ -94,6 +98,7 @@ impl Versions {
             cudnn_available: tch::Cuda::cudnn_is_available(),
             rustc_target: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
             cpu: cpu_fingerprint(),
+            numerics: crate::device::numerics::in_force(),
         }
     }
 }

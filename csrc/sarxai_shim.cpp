@@ -1,0 +1,161 @@
+// sarxai's C++ shim over what tch 0.24 does not expose (see src/shim.rs for the safe
+// Rust side): libtorch's global numerics flags (TF32, cuDNN benchmark and determinism,
+// deterministic algorithms) and torch::autograd::grad with explicit grad_outputs.
+//
+// Compiled by build.rs with the flags torch-sys uses for its own wrapper (C++17,
+// -D_GLIBCXX_USE_CXX11_ABI, the libtorch include dirs). Every entry point catches C++
+// exceptions: it returns 0 on success and -1 on error, the message then being readable
+// with sarxai_shim_last_error() on the same thread until the next failing call.
+//
+// Only the legacy flag family is used (setAllowTF32CuBLAS / setAllowTF32CuDNN): libtorch
+// raises an error when it is mixed with the setFloat32Precision family.
+
+#include <ATen/Context.h>
+#include <c10/util/Exception.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+thread_local std::string last_error;
+
+template <typename F>
+int guarded(F f) {
+  try {
+    f();
+    return 0;
+  } catch (const std::exception& e) {
+    last_error = e.what();
+  } catch (...) {
+    last_error = "unknown C++ exception";
+  }
+  return -1;
+}
+
+// Prints each distinct libtorch warning once per process (with deterministic algorithms
+// in warn-only mode, an op without a deterministic implementation warns on every call),
+// and keeps the names of those ops.
+class OnceHandler : public c10::WarningHandler {
+ public:
+  void process(const c10::Warning& w) override {
+    const std::string& msg = w.msg();
+    std::lock_guard<std::mutex> lock(mu_);
+    static const std::string marker = " does not have a deterministic implementation";
+    auto at = msg.find(marker);
+    if (at != std::string::npos) {
+      nondeterministic_.insert(msg.substr(0, at));
+    }
+    if (seen_.insert(msg).second) {
+      c10::WarningHandler::process(w);
+    }
+  }
+  std::string nondeterministic() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out;
+    for (const auto& s : nondeterministic_) {
+      if (!out.empty()) out += '\n';
+      out += s;
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> seen_;
+  std::set<std::string> nondeterministic_;
+};
+
+OnceHandler& once_handler() {
+  static OnceHandler h;
+  return h;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* sarxai_shim_last_error() { return last_error.c_str(); }
+
+// The five flags as 0/1 into out[0..5): allowTF32CuBLAS, allowTF32CuDNN, benchmarkCuDNN,
+// deterministicCuDNN, deterministicAlgorithms; out[5] = deterministicAlgorithmsWarnOnly.
+int sarxai_numerics_get(int* out) {
+  return guarded([&] {
+    auto& ctx = at::globalContext();
+    out[0] = ctx.allowTF32CuBLAS();
+    out[1] = ctx.allowTF32CuDNN();
+    out[2] = ctx.benchmarkCuDNN();
+    out[3] = ctx.deterministicCuDNN();
+    out[4] = ctx.deterministicAlgorithms();
+    out[5] = ctx.deterministicAlgorithmsWarnOnly();
+  });
+}
+
+int sarxai_set_allow_tf32_cublas(int b) {
+  return guarded([&] { at::globalContext().setAllowTF32CuBLAS(b != 0); });
+}
+
+int sarxai_set_allow_tf32_cudnn(int b) {
+  return guarded([&] { at::globalContext().setAllowTF32CuDNN(b != 0); });
+}
+
+int sarxai_set_benchmark_cudnn(int b) {
+  return guarded([&] { at::globalContext().setBenchmarkCuDNN(b != 0); });
+}
+
+int sarxai_set_deterministic_cudnn(int b) {
+  return guarded([&] { at::globalContext().setDeterministicCuDNN(b != 0); });
+}
+
+int sarxai_set_deterministic_algorithms(int b, int warn_only) {
+  return guarded([&] {
+    at::globalContext().setDeterministicAlgorithms(b != 0, warn_only != 0);
+  });
+}
+
+// Installs the print-once warning handler on the calling thread (c10's handler is
+// thread-local; autograd replays its worker threads' warnings on the calling thread).
+int sarxai_warn_once_install() {
+  return guarded([&] { c10::WarningUtils::set_warning_handler(&once_handler()); });
+}
+
+// The ops that warned "does not have a deterministic implementation" so far, one per
+// line, into buf (NUL-terminated, truncated to len - 1 bytes); returns the full length
+// or -1 on error.
+int sarxai_nondeterministic_ops(char* buf, int len) {
+  std::string s;
+  if (guarded([&] { s = once_handler().nondeterministic(); }) != 0) return -1;
+  if (len > 0) {
+    size_t n = std::min(s.size(), static_cast<size_t>(len - 1));
+    std::memcpy(buf, s.data(), n);
+    buf[n] = '\0';
+  }
+  return static_cast<int>(s.size());
+}
+
+// torch::autograd::grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+// allow_unused). Tensors are tch's C_tensor pointers (torch::Tensor* = at::Tensor*); results[i]
+// receives a new torch::Tensor* (owned by the caller, freed by tch's Drop), or nullptr
+// when the gradient is undefined (an unused input with allow_unused).
+int sarxai_autograd_grad(at::Tensor** outputs, int n_outputs, at::Tensor** inputs,
+                         int n_inputs, at::Tensor** grad_outputs, int n_grad_outputs,
+                         int retain_graph, int create_graph, int allow_unused,
+                         at::Tensor** results) {
+  return guarded([&] {
+    std::vector<at::Tensor> outs, ins, gos;
+    for (int i = 0; i < n_outputs; ++i) outs.push_back(*outputs[i]);
+    for (int i = 0; i < n_inputs; ++i) ins.push_back(*inputs[i]);
+    for (int i = 0; i < n_grad_outputs; ++i) gos.push_back(*grad_outputs[i]);
+    auto grads = torch::autograd::grad(outs, ins, gos, retain_graph != 0, create_graph != 0,
+                                       allow_unused != 0);
+    for (int i = 0; i < n_inputs; ++i) {
+      results[i] = grads[i].defined() ? new at::Tensor(grads[i]) : nullptr;
+    }
+  });
+}
+
+}  // extern "C"

@@ -14,11 +14,16 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
-stamp="$venv/.sarxai-bootstrap-v1"
+stamp="$venv/.sarxai-bootstrap-v2"
 
 TORCH_VERSION="2.11.0"
 TORCHVISION_VERSION="0.26.0"
 CAPTUM_VERSION="0.9.0"
+# Golden "XAI entropy" PNGs (scripts/golden_entropy.py, src/metrics/captum_figure.rs):
+# Pillow 10.4.0 links the classic system zlib; Pillow >= 11 wheels bundle zlib-ng,
+# whose deflate output (and so the PNG byte size) differs.
+MATPLOTLIB_VERSION="3.10.9"
+PILLOW_VERSION="10.4.0"
 
 if [[ -f "$stamp" ]]; then
   exit 0
@@ -45,10 +50,12 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "captum==$CAPTUM_VERSION" \
-  "numpy<3" "safetensors>=0.4"
+  "matplotlib==$MATPLOTLIB_VERSION" "pillow==$PILLOW_VERSION" "numpy<3" "safetensors>=0.4"
 "$venv/bin/python" - <<PY
-import torch, torchvision, captum
+import torch, torchvision, captum, matplotlib, PIL
 assert torch.__version__.split("+")[0] == "$TORCH_VERSION", torch.__version__
-print(f"sarxai bootstrap: torch {torch.__version__}, torchvision {torchvision.__version__}, captum {captum.__version__}")
+assert matplotlib.__version__ == "$MATPLOTLIB_VERSION", matplotlib.__version__
+assert PIL.__version__ == "$PILLOW_VERSION", PIL.__version__
+print(f"sarxai bootstrap: torch {torch.__version__}, torchvision {torchvision.__version__}, captum {captum.__version__}, matplotlib {matplotlib.__version__}, pillow {PIL.__version__}")
 PY
 touch "$stamp"

@@ -3,7 +3,9 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use sarxai::cli::{claims, eval, explain, model, reproduce, score, sensitivity, train};
+use sarxai::cli::{
+    claims, entropy, eval, explain, model, reproduce, score, sensitivity, train,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,20 +49,40 @@ enum Command {
     },
     /// Max-Sensitivity of attributions (Captum's sensitivity_max by default).
     Sensitivity(sensitivity::SensitivityArgs),
+    /// XAI entropy of attributions: the byte size of Captum's heat-map figure PNG.
+    Entropy(entropy::EntropyArgs),
     /// Train the classifier of one polarization (augmentation, LR schedule, seeded, resumable).
     Train(train::TrainArgs),
     /// Evaluate a checkpoint: accuracy with 95 % CI, balanced accuracy, per-class metrics, confusion matrix.
     Eval(eval::EvalArgs),
-    /// Score every method on the first N test images: per-image metrics (resumable), Table 1, Figure 1.
+    /// Score every method on K test images per class: per-image metrics (resumable), Table 1, Figure 1.
     Score(score::ScoreArgs),
 }
 
 fn main() {
     sarxai::malloc::keep_freed_memory();
     let cli = Cli::parse();
-    if let Err(e) = run(cli) {
+    let knob = memory_knob(&cli.command);
+    // libtorch errors (tch panics) become typed errors here; see sarxai::cli::guard.
+    if let Err(e) = sarxai::cli::guard::guarded(knob, || run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// What to change when a command runs out of memory.
+fn memory_knob(cmd: &Command) -> &'static str {
+    if matches!(
+        cmd,
+        Command::Explain(_) | Command::Sensitivity(_) | Command::Score(_)
+    ) {
+        "lower --memory-mib (memory of one batched pass), or use a device with more memory (--device)"
+    } else if matches!(cmd, Command::Train(_) | Command::Eval(_)) {
+        "lower --batch-size, or use a device with more memory (--device)"
+    } else if matches!(cmd, Command::Model { .. }) {
+        "pass fewer images per --input file"
+    } else {
+        "use a device with more memory (--device), or free memory on this machine"
     }
 }
 
@@ -75,6 +97,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Explain(args) => explain::run(args),
         Command::Claims { cmd } => claims::run(cmd),
         Command::Sensitivity(args) => sensitivity::run(args),
+        Command::Entropy(args) => entropy::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Score(args) => score::run(args),

@@ -4,7 +4,7 @@
 //!    files (paper profile), pinned by its manifest digest;
 //! 2. train VH and VV (`RUN/vh`, `RUN/vv`: complete runs are reused, interrupted ones
 //!    resumed from their checkpoint);
-//! 3. score the first N test images of each polarization with the eight methods
+//! 3. score K test images per class of each polarization with the eight methods
 //!    (`RUN/score-vh`, `RUN/score-vv`: Table 1, Figure 1, per-image CSV, resumable);
 //! 4. `RUN/results.json` (accuracies and Table 1 means), `RUN/claims.txt|json` (verdicts
 //!    against fixtures/claims.yaml after the pins check) and `RUN/report.html`.
@@ -19,6 +19,7 @@ use crate::claims::{render_table, Results, VerdictRow};
 use crate::data::Pol;
 use crate::device::DeviceChoice;
 use crate::report::scoring::{score, ScoreConfig, ScoreData};
+use crate::report::selection::Selection;
 use crate::train::{self, RunOptions, TrainConfig};
 
 /// Which study to reproduce.
@@ -47,18 +48,18 @@ pub struct ReproduceConfig {
     pub device: DeviceChoice,
     pub threads: Option<i64>,
     pub out: PathBuf,
-    /// Test images scored per polarization.
-    pub images: usize,
+    /// The test images explained per polarization.
+    pub selection: Selection,
 }
 
 impl ReproduceConfig {
-    /// Images scored per polarization by default: 4 on the quick profile (the CPU time
-    /// budget: Max-Sensitivity of Occlusion alone is 3,240 forward passes per image),
-    /// 100 on the paper profile.
-    pub fn default_images(profile: ReproduceProfile) -> usize {
+    /// Test images explained per class and polarization by default: 1 on the quick profile
+    /// (10 images: the CPU time budget, Max-Sensitivity of Occlusion alone is 3,240 forward
+    /// passes per image), 10 on the paper profile (100 images).
+    pub fn default_per_class(profile: ReproduceProfile) -> usize {
         match profile {
-            ReproduceProfile::Quick => 4,
-            ReproduceProfile::Paper => 100,
+            ReproduceProfile::Quick => 1,
+            ReproduceProfile::Paper => 10,
         }
     }
 
@@ -152,13 +153,13 @@ pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
         );
 
         stage(&format!(
-            "score {p} (first {} test images, eight methods)",
-            cfg.images
+            "score {p} ({}, eight methods)",
+            cfg.selection.describe()
         ));
         let t0 = Instant::now();
         let data = train::prepare_data(&tcfg).context("loading the data to score")?;
         let scfg = ScoreConfig {
-            images: Some(cfg.images),
+            selection: cfg.selection,
             ..ScoreConfig::default()
         };
         let sdata = ScoreData {

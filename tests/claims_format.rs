@@ -50,7 +50,7 @@ fn a_changed_ordering_fails_the_ordering_claims() {
         .unwrap()
         .get_mut(&sarxai::attr::Method::GradCam)
         .unwrap();
-    gc.insert("max_sensitivity".into(), 0.001);
+    gc.insert("max_sensitivity_captum09".into(), 0.001);
     let rows = check_claims(&claims, &r, &paper);
     let verdict = |id: &str| rows.iter().find(|x| x.id == id).unwrap().verdict;
     assert_eq!(verdict("ms-vh-occlusion-lowest"), Verdict::Fail);

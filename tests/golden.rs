@@ -567,6 +567,39 @@ fn max_sensitivity() {
             }
         }
     }
+    // The value Captum 0.9 reports when called the paper's way (one image, the method's
+    // bound `attribute`): sqrt(S) times the true value for Grad-CAM, equal for Saliency.
+    report += "  captum 0.9 called the paper's way (max_sensitivity_captum09):\n";
+    for method in ["grad-cam", "saliency"] {
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.path().join(format!("{method}.sensitivity.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let got: Vec<f64> =
+            serde_json::from_value(json["max_sensitivity_captum09"].clone()).unwrap();
+        let truth: Vec<f64> = serde_json::from_value(json["max_sensitivity"].clone()).unwrap();
+        let want = Vec::<f64>::try_from(read(
+            &dir.join(format!("{method}.sensitivity_captum09.npy")),
+        ))
+        .unwrap();
+        assert_eq!(got.len(), want.len(), "{method}: one value per image");
+        for (i, ((&g, &w), &t)) in got.iter().zip(&want).zip(&truth).enumerate() {
+            let err = (g - w).abs() / w.abs().max(f64::MIN_POSITIVE);
+            let ok = err <= SENSITIVITY_BOUND;
+            report += &format!(
+                "  {:<24} {g:>12.6e} {w:>12.6e} {err:>10.2e} {SENSITIVITY_BOUND:>8.0e}  {} (captum/true {:.4})\n",
+                format!("{method}[{i}]"),
+                if ok { "ok" } else { "FAIL" },
+                w / t
+            );
+            if !ok {
+                failures.push(format!(
+                    "{method} image {i}: captum09 {g} vs Captum called the paper's way {w} (relative error {err:.2e})"
+                ));
+            }
+        }
+    }
     let _ = std::fs::write(dir.join("report.txt"), &report);
     let _ = std::io::stderr().write_all(report.as_bytes());
     assert!(

@@ -11,6 +11,7 @@ use sarxai::attr::Method;
 use sarxai::data::{Pol, SplitData};
 use sarxai::model::{Arch, ResNet, ResNetConfig};
 use sarxai::report::scoring::{files, score, ScoreConfig, ScoreData};
+use sarxai::report::selection::{Selection, SelectionError};
 use sarxai::report::{Metric, ReportError};
 use tch::{Device, Kind, Tensor};
 
@@ -85,7 +86,7 @@ fn config(images: usize) -> ScoreConfig {
             Method::Occlusion,
         ],
         metrics: Metric::ALL.to_vec(),
-        images: Some(images),
+        selection: Selection::First { n: images },
         progress: false,
         ..ScoreConfig::default()
     }
@@ -115,6 +116,7 @@ fn score_writes_everything_and_resumes_to_the_uninterrupted_results() {
         files::TIMINGS,
         files::ENTROPY_SETTINGS,
         files::SCORE_JSON,
+        files::IMAGES,
         "table1.md",
         "table1.csv",
         "table1.json",
@@ -125,7 +127,7 @@ fn score_writes_everything_and_resumes_to_the_uninterrupted_results() {
     let csv = read(&full, files::PER_IMAGE);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 1 + 2 * 4);
-    assert!(lines[0].starts_with("image,member,file,label,label_name,predicted,predicted_name,target,method,max_sensitivity,entropy_kb"));
+    assert!(lines[0].starts_with("image,member,file,label,label_name,predicted,predicted_name,target,method,max_sensitivity,max_sensitivity_captum09,entropy_kb"));
     assert!(lines[0].ends_with("mprt_all_spearman,model_hash"));
     assert!(
         lines[1].starts_with("0,img0,test/img0_vh.tif,0,airport,"),
@@ -203,7 +205,7 @@ fn bad_input_is_a_clear_error_and_changes_nothing() {
     // N larger than the split: nothing is created.
     let e = score(
         &ScoreConfig {
-            images: Some(5),
+            selection: Selection::First { n: 5 },
             ..cfg.clone()
         },
         &m,
@@ -213,10 +215,10 @@ fn bad_input_is_a_clear_error_and_changes_nothing() {
     .unwrap_err();
     assert!(matches!(
         e,
-        ReportError::TooManyImages {
+        ReportError::Selection(SelectionError::TooMany {
             requested: 5,
             available: 4
-        }
+        })
     ));
     assert!(
         e.to_string()

@@ -27,7 +27,8 @@ pub struct Claim {
 
 /// How a claim is decided. Quantities are paths into [`super::Results`]:
 /// `accuracy.vh`, `balanced_accuracy.vv`, `table1.vh.occlusion.max_sensitivity`.
-/// Metrics are `max_sensitivity` or `entropy_kb`; polarizations `vh` or `vv`.
+/// Metrics are Table 1 column keys (`max_sensitivity_captum09`, `entropy_kb`, ...);
+/// polarizations `vh` or `vv`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Rule {

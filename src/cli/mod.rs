@@ -2,8 +2,10 @@
 //! library does the work; these modules parse, validate, report and write files.
 
 pub mod claims;
+pub mod entropy;
 pub mod eval;
 pub mod explain;
+pub mod guard;
 pub mod model;
 pub mod reproduce;
 pub mod run_data;
@@ -54,31 +56,32 @@ impl Dtype {
     }
 }
 
-/// Reads a `.npy` array, naming the file in the error.
-pub fn read_npy(path: &Path) -> Result<Tensor> {
-    if !path.is_file() {
-        anyhow::bail!("{}: no such file", path.display());
-    }
-    Tensor::read_npy(path).with_context(|| format!("{}: not a readable .npy array", path.display()))
+/// Reads and validates a `.npy` array (see [`crate::npy`]): a truncated or oversized
+/// payload, a wrong dtype or rank, Fortran order or non-finite values are named errors.
+pub fn read_npy(path: &Path, expect: &crate::npy::Expect) -> Result<Tensor> {
+    Ok(crate::npy::read_tensor(path, expect)?)
 }
 
-/// Writes a `.npy` array atomically (temporary file in the same directory, then rename).
+/// Writes a `.npy` array atomically (temporary file in the same directory, then rename),
+/// with the mode the umask gives.
 pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".sarxai-tmp-")
-        .suffix(".npy")
-        .tempfile_in(dir)?;
-    t.to_device(tch::Device::Cpu)
-        .contiguous()
-        .write_npy(tmp.path())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    use crate::npy::{encode, NpyValues};
+    let t = t.detach().to_device(tch::Device::Cpu).contiguous();
+    let shape: Vec<u64> = t.size().iter().map(|&d| d as u64).collect();
+    let flat = t.flatten(0, -1);
+    let values = match t.kind() {
+        Kind::Float => NpyValues::F32(Vec::<f32>::try_from(&flat)?),
+        Kind::Double => NpyValues::F64(Vec::<f64>::try_from(&flat)?),
+        Kind::Int64 => NpyValues::I64(Vec::<i64>::try_from(&flat)?),
+        k => NpyValues::F32(
+            Vec::<f32>::try_from(&flat.to_kind(Kind::Float)).with_context(|| {
+                format!(
+                    "cannot convert a {k:?} array to float32 for {}",
+                    path.display()
+                )
+            })?,
+        ),
+    };
+    // The error names the path.
+    Ok(crate::io::write_atomic(path, &encode(&shape, &values))?)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::device::DeviceChoice;
+use crate::report::selection::Selection;
 use crate::reproduce::{default_out, reproduce, ReproduceConfig, ReproduceProfile};
 
 #[derive(Debug, clap::Args)]
@@ -25,9 +26,15 @@ pub struct ReproduceArgs {
     /// Run directory (default runs/<profile>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Test images scored per polarization (default: 4 quick, 100 paper).
+    /// Test images explained per class and polarization (default: 1 quick, 10 paper).
+    #[arg(long, value_name = "K")]
+    pub per_class: Option<usize>,
+    /// Seed of the per-class draw of the explained test images.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub select_seed: u64,
+    /// Explain only test images the model classifies correctly.
     #[arg(long)]
-    pub images: Option<usize>,
+    pub correct_only: bool,
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
     /// libtorch threads (default: 2 on the quick profile, whose CPU hashes are pinned).
@@ -48,10 +55,17 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         device: args.device,
         threads: args.threads,
         out: args.out.unwrap_or_else(|| default_out(args.profile)),
-        images: args
-            .images
-            .unwrap_or_else(|| ReproduceConfig::default_images(args.profile)),
+        selection: Selection::Stratified {
+            per_class: args
+                .per_class
+                .unwrap_or_else(|| ReproduceConfig::default_per_class(args.profile)),
+            seed: args.select_seed,
+            correct_only: args.correct_only,
+        },
     };
+    // Held until the command returns: a second reproduce or train on the run directory
+    // is refused while this one writes it.
+    let _lock = crate::io::lock_dir(&cfg.out)?;
     let out = reproduce(&cfg)?;
     eprintln!(
         "\nrun directory: {} (report.html, claims.txt, results.json); stage seconds: {}",

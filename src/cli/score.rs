@@ -1,4 +1,4 @@
-//! `sarxai score`: every method on the first N test images of a trained model's data, the
+//! `sarxai score`: every method on the chosen test images of a trained model's data, the
 //! per-image metrics (`per_image.csv`, resumable), Table 1 (Markdown, CSV, JSON) with the
 //! paper's values and rank agreement, Figure 1 and the XAI-entropy encoder sweep.
 //!
@@ -19,8 +19,33 @@ use crate::data::naming::Pol;
 use crate::data::Split;
 use crate::model;
 use crate::report::scoring::{score, ScoreConfig, ScoreData, TargetChoice};
+use crate::report::selection::Selection;
 use crate::report::{Metric, PaperTable};
 use crate::train::files;
+
+/// Which test images are explained (Table 1's sample): K per class, seeded.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectionArgs {
+    /// Test images explained per class (every class, equal counts).
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub per_class: usize,
+    /// Seed of the per-class draw of the explained images.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub select_seed: u64,
+    /// Draw only among test images the model classifies correctly.
+    #[arg(long)]
+    pub correct_only: bool,
+}
+
+impl SelectionArgs {
+    pub fn selection(&self) -> Selection {
+        Selection::Stratified {
+            per_class: self.per_class,
+            seed: self.select_seed,
+            correct_only: self.correct_only,
+        }
+    }
+}
 
 /// `all`, `paper` (Max-Sensitivity and XAI entropy), or a comma-separated list of metrics.
 #[derive(Debug, Clone)]
@@ -35,11 +60,14 @@ impl std::str::FromStr for MetricSelection {
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
-  sarxai score --run runs/vh --images 100 --out scores/vh
+  sarxai score --run runs/vh --per-class 10 --out scores/vh
+  sarxai score --run runs/vh --per-class 5 --correct-only --select-seed 3 --out scores/vh-correct
+  sarxai score --run runs/vh --images 100 --out scores/vh-first100
   sarxai score --weights runs/vv/model.safetensors --methods saliency,grad-cam --metrics paper --out scores/vv
   sarxai score --weights w.safetensors --data OpenSARUrban/ --pol vh --size 100 --out scores/vh
 
-Writes per_image.csv (one row per image x method, appended as images complete: run the same
+Explains one test image of every class by default (--per-class, drawn with --select-seed;
+images.csv lists them). Writes per_image.csv (one row per image x method, appended as images complete: run the same
 command again to resume), timings.csv, entropy_settings.csv, table1.md, table1.csv,
 table1.json, figure1_<pol>.png and score.json. Attributions explain the true label unless
 --target predicted.")]
@@ -58,9 +86,11 @@ pub struct ScoreArgs {
     /// mprt_all_spearman.
     #[arg(long, default_value = "all")]
     pub metrics: MetricSelection,
-    /// Score the first N images of the test split (default: all of them).
-    #[arg(long, value_name = "N")]
+    /// Explain the first N images of the test split instead of a stratified selection.
+    #[arg(long, value_name = "N", conflicts_with_all = ["per_class", "select_seed", "correct_only"])]
     pub images: Option<usize>,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// Output directory (resumed when it holds a per_image.csv of the same model).
     #[arg(long)]
     pub out: PathBuf,
@@ -70,7 +100,7 @@ pub struct ScoreArgs {
     /// The class explained: the true label (default) or the prediction.
     #[arg(long, value_enum, default_value = "true-label")]
     pub target: TargetChoice,
-    /// Test image shown in Figure 1 (index, below N).
+    /// Explained image shown in Figure 1 (its position in images.csv, below N).
     #[arg(long, default_value_t = 0)]
     pub figure_image: usize,
     /// The paper's column to compare with (default: the data's polarization).
@@ -110,7 +140,10 @@ pub fn run(args: ScoreArgs) -> Result<()> {
     let score_cfg = ScoreConfig {
         methods: args.methods.0.clone(),
         metrics: args.metrics.0.clone(),
-        images: args.images,
+        selection: match args.images {
+            Some(n) => Selection::First { n },
+            None => args.selection.selection(),
+        },
         seed: args.seed,
         target: args.target,
         figure_image: args.figure_image,

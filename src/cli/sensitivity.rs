@@ -4,7 +4,11 @@
 //! `--seed S` and `--perturbations P.npy` (float32 (S,N,C,H,W): the noise d, x + d, instead
 //! of drawing it; S then sets the number of samples). Writes
 //! `DIR/<method>.sensitivity.json` with the per-image values in input order under
-//! `"max_sensitivity"`, and the settings used.
+//! `"max_sensitivity"`, the value Captum 0.9's `sensitivity_max` reports when called with the
+//! method's own `attribute` one image at a time under `"max_sensitivity_captum09"` (Grad-CAM:
+//! `sqrt(S)` times the true value, see
+//! [`captum09_reported`](crate::metrics::sensitivity::captum09_reported)), and the settings
+//! used.
 
 use std::path::PathBuf;
 
@@ -12,7 +16,9 @@ use anyhow::{Context, Result};
 
 use super::explain::ArraysArgs;
 use super::{read_npy, ComputeArgs};
-use crate::metrics::sensitivity::{max_sensitivity, Perturbations, SensitivityConfig, Variant};
+use crate::metrics::sensitivity::{
+    captum09_reported, max_sensitivity, Perturbations, SensitivityConfig, Variant,
+};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -70,10 +76,7 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
     let perturbations = match &args.perturbations {
         None => Perturbations::Uniform,
         Some(p) => {
-            let d = read_npy(p)?;
-            if !d.is_floating_point() || !bool::try_from(d.isfinite().all())? {
-                anyhow::bail!("{}: perturbations must be finite floats", p.display());
-            }
+            let d = read_npy(p, &crate::npy::Expect::PERTURBATIONS)?;
             let s = d.size();
             if args.samples.is_some_and(|n| s.first() != Some(&(n as i64))) {
                 anyhow::bail!(
@@ -126,9 +129,14 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
         crate::io::write_atomic(&path, serde_json::to_string_pretty(&timings)?.as_bytes())?;
     }
     for (m, values) in results {
+        let captum09: Vec<f64> = values
+            .iter()
+            .map(|&v| captum09_reported(m, v, cfg.samples))
+            .collect();
         let json = serde_json::json!({
             "method": m.name(),
             "max_sensitivity": values,
+            "max_sensitivity_captum09": captum09,
             "settings": {
                 "variant": cfg.variant,
                 "radius": cfg.radius,

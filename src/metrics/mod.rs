@@ -1,6 +1,7 @@
 //! Scores of explanations: Max-Sensitivity (robustness) and file-size "XAI entropy"
 //! (complexity), the two metrics of the paper.
 
+pub mod captum_figure;
 pub mod entropy;
 pub mod faithfulness;
 pub mod infidelity;

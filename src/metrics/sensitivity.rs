@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tch::Tensor;
 
-use crate::attr::{AttrError, Attribution};
+use crate::attr::{AttrError, Attribution, Method};
 use crate::model::ResNet;
 
 /// Which published convention a configuration follows.
@@ -222,9 +222,45 @@ pub fn max_sensitivity_from(
     Ok(Tensor::cat(&out, 0).to_kind(kind))
 }
 
+/// The Max-Sensitivity that Captum 0.9's `sensitivity_max` reports for `method` when it is
+/// called the way the paper did, one image at a time with the method's own `attribute`
+/// (`sensitivity_max(LayerGradCam(model, model.layer4).attribute, x, target=t)`), given
+/// the true value `ms` of that image over `samples` perturbations:
+///
+/// * Grad-CAM: `sqrt(samples) * ms`;
+/// * every other method: `ms`.
+///
+/// The cause is in captum/metrics/_core/sensitivity.py (0.9.0), `_next_sensitivity_max`:
+/// `sensitivity_max` wraps the inputs in a tuple, and methods answer a tuple input with a
+/// tuple, except `LayerGradCam`, which formats its output by the layer's outputs
+/// (`_format_output(len(layer_evals) > 1, ...)`) and returns a bare tensor `(1, 1, h, w)`.
+/// `expl_inputs_expanded = tuple(expl_input.repeat_interleave(n, dim=0) for expl_input in
+/// expl_inputs)` then iterates over that tensor's batch dimension, giving one `(n, h, w)`
+/// tensor instead of `(n, 1, h, w)`; `(expl_input - expl_perturbed)` broadcasts it against
+/// the perturbed maps `(n, 1, h, w)` to `(n, n, h, w)`, so that row `s` of
+/// `.view(n, -1)` holds sample `s`'s difference `n` times and its Frobenius norm is
+/// `sqrt(n)` times the true one. The denominator `||Phi(x)||` is unaffected. Measured on a
+/// ResNet-18 (scripts/golden_sensitivity.py): ratios 1.000, 2.000, 3.162 for n = 1, 4, 10;
+/// held by tests/golden.rs `max_sensitivity`.
+pub fn captum09_reported(method: Method, ms: f64, samples: usize) -> f64 {
+    match method {
+        Method::GradCam => (samples as f64).sqrt() * ms,
+        _ => ms,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn captum09_scales_grad_cam_only() {
+        assert_eq!(captum09_reported(Method::GradCam, 0.5, 4), 1.0);
+        assert_eq!(captum09_reported(Method::GradCam, 0.5, 1), 0.5);
+        for m in Method::ALL.into_iter().filter(|&m| m != Method::GradCam) {
+            assert_eq!(captum09_reported(m, 0.5, 10), 0.5, "{m}");
+        }
+    }
 
     #[test]
     fn noise_is_in_the_ball_and_keyed_by_image_and_sample() {

@@ -21,6 +21,11 @@ pub enum Better {
 pub enum Metric {
     /// Captum's `sensitivity_max` (radius 0.02, 10 samples, Frobenius, relative).
     MaxSensitivity,
+    /// The same as Captum 0.9 reports it when called the paper's way, one image at a time
+    /// with the method's own `attribute`: Grad-CAM `sqrt(samples)` times
+    /// [`Metric::MaxSensitivity`], every other method equal to it
+    /// ([`crate::metrics::sensitivity::captum09_reported`]). The paper's Table 1 values.
+    MaxSensitivityCaptum09,
     /// PNG byte size of the 8-bit heatmap in KB = 1000 bytes (the paper's "XAI entropy").
     EntropyKb,
     /// Shannon entropy of the same 8-bit heatmap, bits per pixel.
@@ -45,8 +50,9 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in column order.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 12] = [
         Metric::MaxSensitivity,
+        Metric::MaxSensitivityCaptum09,
         Metric::EntropyKb,
         Metric::ShannonBits,
         Metric::Sparseness,
@@ -59,13 +65,18 @@ impl Metric {
         Metric::MprtAll,
     ];
 
-    /// The paper's two metrics.
-    pub const PAPER: [Metric; 2] = [Metric::MaxSensitivity, Metric::EntropyKb];
+    /// The paper's two metrics (Max-Sensitivity both as defined and as Captum 0.9 reports it).
+    pub const PAPER: [Metric; 3] = [
+        Metric::MaxSensitivity,
+        Metric::MaxSensitivityCaptum09,
+        Metric::EntropyKb,
+    ];
 
     /// Column name.
     pub fn key(self) -> &'static str {
         match self {
             Metric::MaxSensitivity => "max_sensitivity",
+            Metric::MaxSensitivityCaptum09 => "max_sensitivity_captum09",
             Metric::EntropyKb => "entropy_kb",
             Metric::ShannonBits => "shannon_bits",
             Metric::Sparseness => "sparseness",
@@ -83,6 +94,7 @@ impl Metric {
     pub fn title(self) -> &'static str {
         match self {
             Metric::MaxSensitivity => "Max-Sensitivity",
+            Metric::MaxSensitivityCaptum09 => "Max-Sens. (Captum 0.9)",
             Metric::EntropyKb => "XAI entropy (KB)",
             Metric::ShannonBits => "Shannon (bits)",
             Metric::Sparseness => "Sparseness (Gini)",
@@ -159,6 +171,7 @@ impl FromStr for Metric {
         let k = s.trim().to_ascii_lowercase().replace('-', "_");
         let k = match k.as_str() {
             "ms" | "sensitivity" => "max_sensitivity",
+            "ms_captum09" | "captum09" => "max_sensitivity_captum09",
             "entropy" | "xai_entropy" => "entropy_kb",
             "shannon" => "shannon_bits",
             "rma" => "relevance_mass_accuracy",
@@ -193,6 +206,7 @@ mod tests {
             Metric::parse_list("entropy, ms").unwrap(),
             vec![Metric::MaxSensitivity, Metric::EntropyKb]
         );
+        assert_eq!(Metric::parse_list("paper").unwrap(), Metric::PAPER.to_vec());
         assert!(Metric::parse_list("max_sensitivity,bogus")
             .unwrap_err()
             .contains("unknown metric 'bogus'"));

@@ -5,9 +5,10 @@
 //! heatmaps ([`figure`]).
 //!
 //! Entry points:
-//! * [`scoring::score`]: scores the first N test images into a directory (resumable) and
+//! * [`scoring::score`]: scores the test images chosen by [`selection`] (one per class by
+//!   default) into a directory (resumable) and
 //!   writes `per_image.csv`, `timings.csv`, `entropy_settings.csv`, `table1.{md,csv,json}`,
-//!   `figure1_<pol>.png` and `score.json`;
+//!   `figure1_<pol>.png`, `images.csv` and `score.json`;
 //! * [`table::Table1::from_records`]: Table 1 from per-image records (no model needed);
 //! * [`figure::render_figure1`]: Figure 1 from an input patch and its attributions;
 //! * [`html`]: the static report page of a reproduce run.
@@ -17,6 +18,7 @@ pub mod html;
 pub mod metric;
 pub mod records;
 pub mod scoring;
+pub mod selection;
 pub mod stats;
 pub mod table;
 
@@ -37,8 +39,6 @@ pub enum ReportError {
         found: String,
         expected: String,
     },
-    #[error("--images {requested} is larger than the test split, which has {available} image(s); use --images {available} or fewer")]
-    TooManyImages { requested: usize, available: usize },
     #[error("cannot resume from {path}: {reason}; score into a new --out directory or use the same settings (nothing was changed)")]
     Resume { path: PathBuf, reason: String },
     #[error("{path}, line {line}: {reason}")]
@@ -47,6 +47,8 @@ pub enum ReportError {
         line: usize,
         reason: String,
     },
+    #[error(transparent)]
+    Selection(#[from] selection::SelectionError),
     #[error("invalid scoring input: {0}")]
     Config(String),
     #[error("the paper's table {path}: {reason}")]

@@ -1,18 +1,25 @@
-//! Scoring: every method on each of the first N images of the test split, every metric per
-//! image x method, appended to `per_image.csv` as each image completes; then Table 1,
-//! Figure 1 and the encoder-settings record.
+//! Scoring: every method on each explained test image, every metric per image x method,
+//! appended to `per_image.csv` as each image completes; then Table 1, Figure 1 and the
+//! encoder-settings record.
 //!
 //! # Semantics
 //!
-//! * Images: the first N of the test split in its stored order (deterministic); N larger
-//!   than the split is an error ([`ReportError::TooManyImages`]).
+//! * Images: chosen by [`Selection`] (default: one test image of every class, seeded),
+//!   listed in `images.csv` and pinned by their digest in `score.json` and Table 1's notes;
+//!   a selection that cannot be made (a class without enough images, N larger than the
+//!   split) is an error before anything is written.
 //! * Explained class: the **true label** of each image by default ([`TargetChoice`]); the
 //!   paper's Captum code explained a class of its choosing, we record ours in every row
 //!   (`target`) and in Table 1.
 //! * Max-Sensitivity: Captum's convention ([`SensitivityConfig::captum`]); the noise of image
 //!   `i` is seeded with [`image_seed`]`(seed, i)`, so an image's score does not depend on
-//!   which other images are scored or in which session.
-//! * XAI entropy and Shannon bits: [`crate::metrics::entropy`] with its pinned settings.
+//!   which other images are scored or in which session. `max_sensitivity_captum09` is the
+//!   value Captum 0.9 reports when called the paper's way (Grad-CAM: `sqrt(samples)` times
+//!   the defined value, [`captum09_reported`]); it costs nothing extra.
+//! * XAI entropy and Shannon bits: [`crate::metrics::entropy`] with its pinned settings
+//!   (default: the byte size of Captum's heat-map figure PNG, Grad-CAM upsampled
+//!   bilinearly); `entropy_settings.csv` records how the grey-png measure's size moves with
+//!   the encoder's settings.
 //! * Further metrics (see [`Metric`]): the attribution is first brought to the input
 //!   resolution (Grad-CAM's layer4 map nearest-neighbour upsampled); for infidelity it is
 //!   also repeated over the input channels. Localisation needs the data's ground-truth masks
@@ -26,7 +33,8 @@
 //! resumed: its rows must come from the same model hash ([`ReportError::OtherModel`]), the
 //! same metric columns, the same test split members and, via `score.json`, the same
 //! settings; a row torn by an interruption is cut off; image x method pairs already present
-//! are skipped. N may grow between sessions (the table covers the first N images).
+//! are skipped. The selection's count may grow between sessions (its choice is a prefix of
+//! the same seeded order); Table 1 covers the images of the current selection.
 //! A resumed run reproduces the uninterrupted one bit for bit on the same device with the
 //! same thread count; with several CPU threads libtorch may reorder sums and move the last
 //! bits (about 1e-8 relative was seen with 2 threads on a loaded machine): `--threads 1`
@@ -42,6 +50,7 @@ use tch::{Kind, Tensor};
 use super::figure::{render_figure1, FigureInput, FigurePanel};
 use super::metric::Metric;
 use super::records::{self, ImageRecord};
+use super::selection::{images_csv, select, selection_digest, Selection};
 use super::table::{PaperTable, Table1, TableMeta};
 use super::ReportError;
 use crate::attr::{Attribution, Budget, Method};
@@ -51,7 +60,9 @@ use crate::metrics::faithfulness::{perturbation_curves, FaithfulnessConfig, Game
 use crate::metrics::infidelity::{infidelity, GaussianNoise, InfidelityConfig};
 use crate::metrics::localisation::{pointing_game, relevance_mass_accuracy, to_input_resolution};
 use crate::metrics::randomisation::{randomised_copy, spearman, Stage};
-use crate::metrics::sensitivity::{max_sensitivity_from, Perturbations, SensitivityConfig};
+use crate::metrics::sensitivity::{
+    captum09_reported, max_sensitivity_from, Perturbations, SensitivityConfig,
+};
 use crate::metrics::sparseness::sparseness;
 use crate::model::{self, ResNet};
 
@@ -61,6 +72,8 @@ pub mod files {
     pub const TIMINGS: &str = "timings.csv";
     pub const ENTROPY_SETTINGS: &str = "entropy_settings.csv";
     pub const SCORE_JSON: &str = "score.json";
+    /// The explained test images (`position,image,member,label`).
+    pub const IMAGES: &str = "images.csv";
     /// `figure1_<pol>.png`, `<pol>` being `vh`, `vv` or `single`.
     pub fn figure(pol: &str) -> String {
         format!("figure1_{pol}.png")
@@ -94,8 +107,8 @@ pub struct ScoreConfig {
     pub methods: Vec<Method>,
     /// Metrics (mask metrics are dropped when the data has no masks).
     pub metrics: Vec<Metric>,
-    /// The first N test images (`None`: the whole split).
-    pub images: Option<usize>,
+    /// Which test images are explained ([`Selection`]; default one per class).
+    pub selection: Selection,
     /// Master seed of the noise of Max-Sensitivity and infidelity.
     pub seed: u64,
     pub target: TargetChoice,
@@ -110,7 +123,7 @@ pub struct ScoreConfig {
     pub randomisation_seed: i64,
     /// Memory budget of batched passes.
     pub budget: Budget,
-    /// Which scored image Figure 1 shows (index into the test split, `< N`).
+    /// Which explained image Figure 1 shows (position in the selection, `< N`).
     pub figure_image: usize,
     /// The paper's polarization to compare with (`None`: the data's).
     pub paper_pol: Option<Pol>,
@@ -125,7 +138,7 @@ impl Default for ScoreConfig {
         ScoreConfig {
             methods: Method::ALL.to_vec(),
             metrics: Metric::ALL.to_vec(),
-            images: None,
+            selection: Selection::default(),
             seed: 0,
             target: TargetChoice::TrueLabel,
             sensitivity: SensitivityConfig::captum(),
@@ -173,8 +186,12 @@ pub struct MethodTiming {
 pub struct ScoreSummary {
     pub out_dir: PathBuf,
     pub model_hash: String,
-    /// N: the first N test images.
+    /// N: the number of explained test images.
     pub images: usize,
+    /// Their indices in the test split, ascending (also in `images.csv`).
+    pub chosen: Vec<usize>,
+    /// [`selection_digest`] of the chosen images.
+    pub selection_digest: String,
     /// Image x method pairs found in `per_image.csv` and skipped.
     pub resumed_pairs: usize,
     /// Image x method pairs computed in this call.
@@ -220,6 +237,7 @@ fn settings_json(
         "classes": data.classes,
         "pol": data.pol,
         "target": cfg.target,
+        "selection": cfg.selection.resume_key(),
         "seed": cfg.seed,
         "metrics": metrics,
         "sensitivity": s,
@@ -232,9 +250,19 @@ fn settings_json(
 }
 
 /// Settings in words for Table 1's notes.
-fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool) -> Vec<String> {
+fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool, digest: &str) -> Vec<String> {
     let s = &cfg.sensitivity;
-    let mut v = Vec::new();
+    let mut v = vec![format!(
+        "images: {} (images.csv, SHA-256 {})",
+        cfg.selection.describe(),
+        &digest[..digest.len().min(16)]
+    )];
+    if metrics.contains(&Metric::MaxSensitivityCaptum09) {
+        v.push(format!(
+            "Max-Sens. (Captum 0.9): the value Captum 0.9's sensitivity_max reports when called with the method's own attribute one image at a time, as the paper did: Grad-CAM sqrt({}) times Max-Sensitivity, every other method equal to it; the paper's claims are tested on this column",
+            s.samples
+        ));
+    }
     if metrics.contains(&Metric::MaxSensitivity) {
         v.push(format!(
             "Max-Sensitivity: {:?} convention (sensitivity_max), L-inf radius {}, {} samples, Frobenius norm, {}; noise seeded per image from seed {}",
@@ -246,12 +274,7 @@ fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool) -> Vec<String> 
         ));
     }
     if metrics.contains(&Metric::EntropyKb) {
-        v.push(format!(
-            "XAI entropy: PNG size in KB = 1000 bytes of the 8-bit |sum over channels| map scaled at {} % cumulative mass (png {:?} compression, {:?} filter); Shannon: bits per pixel of the same map",
-            100.0 - cfg.entropy.outlier_percent,
-            cfg.entropy.compression,
-            cfg.entropy.filter
-        ));
+        v.push(cfg.entropy.describe());
     }
     if metrics
         .iter()
@@ -280,31 +303,24 @@ pub fn score(
         return Err(ReportError::Config("no methods to score".into()));
     }
     let split = data.split;
-    let available = split.len();
-    let n = cfg.images.unwrap_or(available);
-    if n > available {
-        return Err(ReportError::TooManyImages {
-            requested: n,
-            available,
-        });
-    }
-    if n == 0 {
-        return Err(ReportError::Config(
-            "nothing to score: 0 images (the test split is empty or --images 0)".into(),
-        ));
-    }
-    if cfg.figure_image >= n {
-        return Err(ReportError::Config(format!(
-            "the figure image {} is not among the {n} scored image(s)",
-            cfg.figure_image
-        )));
-    }
     if model.config.num_classes as usize != data.classes.len() {
         return Err(ReportError::Config(format!(
             "the model predicts {} classes but the data has {} ({})",
             model.config.num_classes,
             data.classes.len(),
             data.classes.join(", ")
+        )));
+    }
+    let chosen = select(&cfg.selection, split, data.classes, |i| {
+        predicted_class(model, split, i) == split.labels[i]
+    })?;
+    let n = chosen.len();
+    let digest = selection_digest(&chosen, split);
+    if cfg.figure_image >= n {
+        return Err(ReportError::Config(format!(
+            "the figure image {} is not among the {n} explained image(s) (positions 0 to {})",
+            cfg.figure_image,
+            n - 1
         )));
     }
     let mut metrics: Vec<Metric> = cfg
@@ -406,7 +422,7 @@ pub fn score(
     }
     let resumed_pairs = done
         .iter()
-        .filter(|(i, m)| *i < n && methods.contains(m))
+        .filter(|(i, m)| chosen.contains(i) && methods.contains(m))
         .count();
 
     // Write: the directory, the header or the cut of a torn row, score.json.
@@ -418,6 +434,12 @@ pub fn score(
         crate::io::write_atomic(&per_image, records::header(&metrics).as_bytes())
             .map_err(|e| ReportError::io(&per_image, e))?;
     }
+    let images_path = out_dir.join(files::IMAGES);
+    crate::io::write_atomic(
+        &images_path,
+        images_csv(&chosen, split, data.classes).as_bytes(),
+    )
+    .map_err(|e| ReportError::io(&images_path, e))?;
     let timing_cols: Vec<String> = std::iter::once("attribution_s".to_string())
         .chain(metrics.iter().map(|m| format!("{}_s", m.key())))
         .collect();
@@ -439,6 +461,8 @@ pub fn score(
             "status": status,
             "settings": settings,
             "images": n,
+            "selection": cfg.selection,
+            "selection_digest": digest,
             "methods": methods,
             "device": crate::device::describe(model.device()),
             "versions": crate::train::manifest::Versions::current(),
@@ -480,8 +504,9 @@ pub fn score(
         mprt_all: mprt_all.as_ref(),
     };
 
-    let pending: usize = (0..n)
-        .map(|i| methods.iter().filter(|&&m| !done.contains(&(i, m))).count())
+    let pending: usize = chosen
+        .iter()
+        .map(|&i| methods.iter().filter(|&&m| !done.contains(&(i, m))).count())
         .sum();
     let bar = if cfg.progress {
         crate::progress::bar(pending as u64, "score")
@@ -495,7 +520,7 @@ pub fn score(
     let mut timings: BTreeMap<Method, MethodTiming> = BTreeMap::new();
     let mut computed_pairs = 0;
     let device_desc = crate::device::describe(model.device());
-    for i in 0..n {
+    for (position, &i) in chosen.iter().enumerate() {
         let todo: Vec<Method> = methods
             .iter()
             .copied()
@@ -507,7 +532,7 @@ pub fn score(
         let img = ctx.image(i)?;
         let (mut rows, mut trows) = (String::new(), String::new());
         for m in todo {
-            bar.set_message(format!("image {}/{n} {}", i + 1, m.name()));
+            bar.set_message(format!("image {}/{n} {}", position + 1, m.name()));
             let (values, secs) = ctx
                 .score_pair(&img, attributors[&m].as_ref())
                 .map_err(|e| ReportError::Scoring {
@@ -566,7 +591,11 @@ pub fn score(
     }
 
     // Table 1 from the file, so that a resumed run gives the uninterrupted table.
-    let all = records::read(&per_image)?.records;
+    let all: Vec<ImageRecord> = records::read(&per_image)?
+        .records
+        .into_iter()
+        .filter(|r| chosen.contains(&r.image))
+        .collect();
     let pol = pol_name(data.pol);
     let paper_pol = cfg.paper_pol.or(data.pol).map(|p| p.to_string());
     let embedded;
@@ -583,15 +612,22 @@ pub fn score(
         model_hash: hash.clone(),
         images: n,
         target: cfg.target.key().to_string(),
-        notes: notes(cfg, &metrics, true),
+        notes: notes(cfg, &metrics, true, &digest),
     };
     let table = Table1::from_records(&all, &methods, &metrics, meta, Some(paper));
-    let mut written = vec![per_image.clone(), timings_path.clone()];
+    let mut written = vec![per_image.clone(), timings_path.clone(), images_path];
     written.extend(table.write(out_dir)?);
 
     // Figure 1 and the encoder settings, from the figure image's attributions.
-    let (figure, sweep_path, sweep_summary) =
-        ctx.figure_and_sweep(&attributors, &methods, &all, &hash, out_dir, &pol)?;
+    let (figure, sweep_path, sweep_summary) = ctx.figure_and_sweep(
+        &attributors,
+        &methods,
+        &all,
+        chosen[cfg.figure_image],
+        &hash,
+        out_dir,
+        &pol,
+    )?;
     written.push(figure.clone());
     written.push(sweep_path);
     written.push(json_path.clone());
@@ -609,6 +645,8 @@ pub fn score(
         out_dir: out_dir.to_path_buf(),
         model_hash: hash,
         images: n,
+        chosen,
+        selection_digest: digest,
         resumed_pairs,
         computed_pairs,
         metrics,
@@ -617,6 +655,19 @@ pub fn score(
         files: written,
         timings,
     })
+}
+
+/// The class `model` predicts for test image `i` of `split`.
+fn predicted_class(model: &ResNet, split: &crate::data::SplitData, i: usize) -> i64 {
+    let x = crate::eval::input_tensor(
+        split.image(i),
+        split.size,
+        model.config.in_channels,
+        model.device(),
+    );
+    tch::no_grad(|| model.forward_t(&x, false))
+        .argmax(1, false)
+        .int64_value(&[0])
 }
 
 /// One image on the model's device.
@@ -701,24 +752,41 @@ impl Ctx<'_> {
         let seed = image_seed(cfg.seed, img.index);
         let mut values = BTreeMap::new();
         let mut entropy = None;
+        let mut ms = None;
         for &k in self.metrics {
             let t0 = Instant::now();
             let v = match k {
-                Metric::MaxSensitivity => {
-                    let mut sc = cfg.sensitivity;
-                    sc.seed = seed;
-                    first(&max_sensitivity_from(
-                        method,
-                        model,
-                        &img.x,
-                        &img.t,
-                        &a,
-                        &sc,
-                        &Perturbations::Uniform,
-                    )?)
+                Metric::MaxSensitivity | Metric::MaxSensitivityCaptum09 => {
+                    let v = match ms {
+                        Some(v) => v,
+                        None => {
+                            let mut sc = cfg.sensitivity;
+                            sc.seed = seed;
+                            *ms.insert(first(&max_sensitivity_from(
+                                method,
+                                model,
+                                &img.x,
+                                &img.t,
+                                &a,
+                                &sc,
+                                &Perturbations::Uniform,
+                            )?))
+                        }
+                    };
+                    if k == Metric::MaxSensitivity {
+                        v
+                    } else {
+                        captum09_reported(method.method(), v, cfg.sensitivity.samples)
+                    }
                 }
                 Metric::EntropyKb | Metric::ShannonBits => {
-                    let e = *entropy.get_or_insert_with(|| xai_entropy(&a, h, w, &cfg.entropy)[0]);
+                    let e = match entropy {
+                        Some(e) => e,
+                        None => *entropy.insert(
+                            xai_entropy(&a, h, w, &cfg.entropy)
+                                .map_err(|e| ReportError::Config(format!("XAI entropy: {e}")))?[0],
+                        ),
+                    };
                     if k == Metric::EntropyKb {
                         e.kb
                     } else {
@@ -798,11 +866,11 @@ impl Ctx<'_> {
         attributors: &BTreeMap<Method, Box<dyn Attribution>>,
         methods: &[Method],
         all: &[ImageRecord],
+        i: usize,
         hash: &str,
         out_dir: &Path,
         pol: &str,
     ) -> Result<(PathBuf, PathBuf, serde_json::Value), ReportError> {
-        let i = self.cfg.figure_image;
         let img = self.image(i)?;
         let split = self.data.split;
         let size = split.size;

@@ -1,13 +1,18 @@
-//! Small I/O helpers shared by every module: atomic writes and SHA-256 digests.
+//! Small I/O helpers shared by every module: atomic writes, SHA-256 digests and the
+//! run-directory lock.
 //!
 //! Every file sarxai writes goes through [`write_atomic`]: the bytes land in a temporary
 //! file in the destination's directory, are flushed and synced, and the file is renamed
-//! over the destination. A crash leaves either the old file or the new one, never half of
-//! one.
+//! over the destination. A crash, a full disk or a read-only directory leaves either the
+//! old file or the new one, never half of one. The file gets the mode `File::create`
+//! would give it (0666 less the umask).
+//!
+//! [`lock_dir`] makes `train` and `reproduce` refuse a run directory that another sarxai
+//! process is writing.
 
 use std::fs;
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -21,25 +26,32 @@ where
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sarxai-tmp-")
-        .tempfile_in(dir)?;
+    let named =
+        |e: io::Error| io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()));
+    fs::create_dir_all(dir).map_err(named)?;
+    let mut tmp = temp_file_in(dir).map_err(named)?;
     {
         let mut buf = io::BufWriter::new(tmp.as_file_mut());
         fill(&mut buf)?;
-        buf.flush()?;
+        buf.flush().map_err(named)?;
     }
-    // Temporary files are created 0600; outputs are ordinary readable files.
+    tmp.as_file().sync_all().map_err(named)?;
+    tmp.persist(path).map_err(|e| named(e.error))?;
+    Ok(())
+}
+
+/// A temporary file in `dir` created with mode 0666 less the umask, as `File::create`
+/// creates files (tempfile's default is 0600). Removed when dropped unless persisted.
+pub fn temp_file_in(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    b.prefix(".sarxai-tmp-");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o644))?;
+        // Passed to open(2) as the creation mode, so the kernel applies the umask.
+        b.permissions(fs::Permissions::from_mode(0o666));
     }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    b.tempfile_in(dir)
 }
 
 /// Writes `bytes` to `path` atomically (see [`write_atomic_with`]).
@@ -79,6 +91,152 @@ pub fn sha256_file(path: &Path) -> io::Result<(String, u64)> {
     Ok((hex(&h.finalize()), n_total))
 }
 
+/// Name of the lock file [`lock_dir`] holds in a run directory.
+pub const LOCK_FILE: &str = ".sarxai.lock";
+
+/// Why a run directory could not be locked.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("{dir} is in use by another sarxai process ({holder}); wait for it to finish or choose another directory (nothing was written)")]
+    Busy { dir: PathBuf, holder: String },
+    #[error("cannot lock {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// An exclusive lock on a run directory, held until dropped (for the process lifetime at
+/// the latest: the kernel releases it when the process dies, even on `kill -9`).
+///
+/// Dropping removes the lock file, and the directories [`lock_dir`] created when they
+/// are still empty, so a command that fails before writing leaves nothing behind.
+#[derive(Debug)]
+pub struct DirLock {
+    file: fs::File,
+    path: PathBuf,
+    created: Vec<PathBuf>,
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Unlinked while still locked: a process that opened the old file and locks it
+        // after this one exits sees that the path no longer names its file, and retries.
+        let _ = fs::remove_file(&self.path);
+        let _ = &self.file;
+        for d in &self.created {
+            if fs::remove_dir(d).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Locks `dir` (created when missing) with an exclusive `flock` on `dir/.sarxai.lock`,
+/// without waiting: a second process gets [`LockError::Busy`] naming the holder's pid.
+pub fn lock_dir(dir: &Path) -> Result<DirLock, LockError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LockError::Io { path, source }
+    };
+    // The directories this call creates, deepest first.
+    let mut created = Vec::new();
+    let mut d = Some(dir);
+    while let Some(p) = d.filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        created.push(p.to_path_buf());
+        d = p.parent();
+    }
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let path = dir.join(LOCK_FILE);
+    let cleanup = |created: &[PathBuf]| {
+        for d in created {
+            if fs::remove_dir(d).is_err() {
+                break;
+            }
+        }
+    };
+    for _ in 0..16 {
+        let mut file = match fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                cleanup(&created);
+                return Err(io_err(&path)(e));
+            }
+        };
+        if let Err(e) = try_lock(&file) {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = match holder.trim() {
+                    "" => "pid unknown".to_string(),
+                    pid => format!("pid {pid}"),
+                };
+                return Err(LockError::Busy {
+                    dir: dir.to_path_buf(),
+                    holder,
+                });
+            }
+            cleanup(&created);
+            return Err(io_err(&path)(e));
+        }
+        if !same_file(&file, &path) {
+            continue;
+        }
+        let pid = std::process::id().to_string();
+        let _ = file.set_len(0).and_then(|_| file.write_all(pid.as_bytes()));
+        return Ok(DirLock {
+            file,
+            path,
+            created,
+        });
+    }
+    cleanup(&created);
+    Err(io_err(&path)(io::Error::other(
+        "the lock file kept being replaced while locking it",
+    )))
+}
+
+/// Non-blocking exclusive `flock` (what `File::try_lock` does on Linux; called directly
+/// because the crate's minimum Rust version predates that method).
+#[cfg(unix)]
+fn try_lock(file: &fs::File) -> io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a file descriptor this `File` owns.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(unix))]
+fn try_lock(_file: &fs::File) -> io::Result<()> {
+    Ok(())
+}
+
+/// Whether `path` still names the open `file` (same device and inode).
+#[cfg(unix)]
+fn same_file(file: &fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &fs::File, _path: &Path) -> bool {
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +274,60 @@ mod tests {
         assert!(r.is_err());
         assert_eq!(fs::read(&p).unwrap(), b"old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+    #[test]
+    fn a_second_lock_is_refused_and_dropping_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("a").join("run");
+        let lock = lock_dir(&run).unwrap();
+        assert!(run.join(LOCK_FILE).is_file());
+        let e = lock_dir(&run).unwrap_err();
+        assert!(matches!(e, LockError::Busy { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("in use by another sarxai process")
+                && msg.contains(&format!("pid {}", std::process::id())),
+            "{msg}"
+        );
+        drop(lock);
+        // Nothing was written: the lock file and the directories it created are gone.
+        assert!(!dir.path().join("a").exists());
+        // A directory with outputs stays.
+        let lock = lock_dir(&run).unwrap();
+        write_atomic(&run.join("x"), b"x").unwrap();
+        drop(lock);
+        assert!(run.join("x").is_file() && !run.join(LOCK_FILE).exists());
+        let _again = lock_dir(&run).unwrap();
+    }
+
+    #[test]
+    fn a_read_only_directory_is_a_named_error_without_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A path below a regular file cannot be created, even by root.
+        let blocker = dir.path().join("file");
+        fs::write(&blocker, b"").unwrap();
+        let p = blocker.join("out.txt");
+        let e = write_atomic(&p, b"x").unwrap_err();
+        assert!(e.to_string().contains("out.txt"), "{e}");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn written_files_get_the_mode_the_umask_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+            .expect("Umask line in /proc/self/status");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        write_atomic(&p, b"x").unwrap();
+        let q = dir.path().join("b.txt");
+        fs::File::create(&q).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&p), 0o666 & !umask);
+        assert_eq!(mode(&p), mode(&q));
     }
 }

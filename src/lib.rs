@@ -7,7 +7,8 @@
 //! * [`device`]: `--device cpu|cuda|auto`, thread settings and the numerics flags;
 //! * [`shim`]: the C++ shim (libtorch numerics flags, `autograd::grad` with upstream gradients);
 //! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
-//! * [`model`]: torchvision-exact ResNet-18/34/50/101, ReLU rule points, checkpoints.
+//! * [`model`]: torchvision-exact ResNet-18/34/50/101, ReLU rule points, checkpoints;
+//! * [`npy`]: the validating `.npy` reader of every array the command line reads.
 
 pub mod attr;
 pub mod claims;
@@ -20,6 +21,7 @@ pub mod io;
 pub mod malloc;
 pub mod metrics;
 pub mod model;
+pub mod npy;
 pub mod progress;
 pub mod report;
 pub mod reproduce;

@@ -14,6 +14,7 @@ use tch::{Kind, Tensor};
 use super::{read_npy, write_npy, ComputeArgs, Dtype};
 use crate::attr::{self, Budget, Method};
 use crate::model::{self, Arch, ResNet};
+use crate::npy::Expect;
 
 /// `saliency`, ..., `occlusion`, or `all`.
 #[derive(Debug, Clone)]
@@ -140,22 +141,8 @@ pub fn load_inputs(
     if dtype == Dtype::F64 {
         model.vs.double();
     }
-    let x = read_npy(input)?;
-    if !matches!(x.kind(), Kind::Float | Kind::Double) {
-        anyhow::bail!(
-            "{}: inputs must be float32 (or float64), got {:?}",
-            input.display(),
-            x.kind()
-        );
-    }
-    let t = read_npy(target)?;
-    if t.kind() != Kind::Int64 {
-        anyhow::bail!(
-            "{}: targets must be int64, got {:?}",
-            target.display(),
-            t.kind()
-        );
-    }
+    let x = read_npy(input, &Expect::IMAGES)?;
+    let t = read_npy(target, &Expect::TARGETS)?;
     let out_kind = x.kind();
     let inputs = x.to_kind(dtype.kind()).to_device(device);
     let targets = t.to_device(device);

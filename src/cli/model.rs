@@ -73,7 +73,7 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             if dtype == Dtype::F64 {
                 m.vs.double();
             }
-            let x = read_npy(&input)?;
+            let x = read_npy(&input, &crate::npy::Expect::IMAGES)?;
             let s = x.size();
             if s.len() != 4 || s[1] != m.config.in_channels || !x.is_floating_point() {
                 anyhow::bail!(

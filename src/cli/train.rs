@@ -224,6 +224,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
         print!("{}", cfg.to_yaml());
         return Ok(());
     }
+    // Held until the command returns: a second train or reproduce on `dir` is refused.
+    let _lock = crate::io::lock_dir(&dir)?;
     let opts = RunOptions {
         resume: args.resume.is_some(),
         stop_after_epoch: args.stop_after_epoch,

@@ -145,10 +145,10 @@ fn check_run_dir(dir: &Path, cfg: &TrainConfig, resume: bool) -> Result<(), Trai
                 ),
             ));
         }
+        // The lock of `sarxai train` (crate::io::lock_dir) does not count.
         let non_empty = std::fs::read_dir(dir)
             .map_err(|e| TrainError::io(dir, e))?
-            .next()
-            .is_some();
+            .any(|e| e.map_or(true, |e| e.file_name() != crate::io::LOCK_FILE));
         if non_empty {
             return Err(run_dir_err(
                 dir,

@@ -16,7 +16,10 @@ weights and inputs read), so peak - baseline is what the method itself needs.
 Usage: .venv/bin/python ci/bench_captum.py [--arch resnet18] [--batch 16] [--threads 2]
            [--device cpu|cuda] [--repeat 3] [--repeat-fast 10] [--sensitivity-batch 1]
            [--sarxai target/release/sarxai]
-           [--rss]
+           [--rss] [--cuda-fast]
+Both sides run under the same libtorch numerics flags: sarxai's deterministic default
+(TF32 off, cuDNN deterministic, no benchmark, deterministic algorithms), or with
+--cuda-fast the fast ones.
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -66,9 +69,21 @@ def load_model(arch, path, device):
     return m.eval().to(device)
 
 
+def set_numerics(fast):
+    """Captum's side runs under the libtorch numerics flags sarxai sets on its own (issue 15):
+    by default TF32 off, cuDNN deterministic without benchmark, deterministic algorithms
+    (warn-only); with --cuda-fast TF32 and cuDNN benchmark on, no determinism."""
+    torch.backends.cuda.matmul.allow_tf32 = fast
+    torch.backends.cudnn.allow_tf32 = fast
+    torch.backends.cudnn.benchmark = fast
+    torch.backends.cudnn.deterministic = not fast
+    torch.use_deterministic_algorithms(not fast, warn_only=True)
+
+
 def rss_child(a):
     """One Captum method once (or none: the baseline), for --rss's peak measurement."""
     torch.set_num_threads(a.threads)
+    set_numerics(a.cuda_fast)
     m = load_model(a.arch, f"{a.out}/w.safetensors", a.device)
     x = torch.from_numpy(np.load(f"{a.out}/x.npy")).to(a.device)
     t = torch.from_numpy(np.load(f"{a.out}/t.npy")).to(a.device)
@@ -86,7 +101,7 @@ def peak_rss_mib(cmd):
 
 def rss_table(a, common):
     me = [sys.executable, os.path.abspath(__file__), "--arch", a.arch, "--out", a.out, "--threads", str(a.threads),
-          "--device", a.device, "--rss-child"]
+          "--device", a.device, *(["--cuda-fast"] if a.cuda_fast else []), "--rss-child"]
     rows = [("(baseline: load only)", peak_rss_mib(me + ["none"]),
              peak_rss_mib([a.sarxai, "model", "info", f"{a.out}/w.safetensors"]))]
     for n in METHODS:
@@ -110,10 +125,13 @@ def main():
     p.add_argument("--sarxai", default="target/release/sarxai"); p.add_argument("--out", default="target/bench-captum")
     p.add_argument("--rss", action="store_true", help="also measure peak RSS per method (one process each)")
     p.add_argument("--rss-child", help=argparse.SUPPRESS)
+    p.add_argument("--cuda-fast", action="store_true",
+                   help="both sides with TF32, cuDNN benchmark and no deterministic algorithms")
     a = p.parse_args()
     if a.rss_child:
         return rss_child(a)
     torch.set_num_threads(a.threads)
+    set_numerics(a.cuda_fast)
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
     m = getattr(torchvision.models, a.arch)(num_classes=10)
@@ -137,6 +155,8 @@ def main():
                    for n in sens_methods}
     env = dict(os.environ)
     common = ["--weights", f"{a.out}/w.safetensors", "--arch", a.arch, "--device", a.device, "--threads", str(a.threads)]
+    if a.cuda_fast:
+        common.append("--cuda-fast")
     sx = {}
     for group, r in ((SLOW, a.repeat), ([n for n in METHODS if n not in SLOW], a.repeat_fast)):
         subprocess.run([a.sarxai, "explain", *common, "--input", f"{a.out}/x.npy", "--target", f"{a.out}/t.npy",

@@ -18,8 +18,17 @@ use sarxai::attr::{
 use sarxai::model::{Arch, ReluRule, ReluTape, ResNet, ResNetConfig};
 use tch::{Device, Kind, Tensor};
 
+/// libtorch's default generator is global and tests run on parallel threads: whoever seeds
+/// and draws holds this lock, so a seed gives the same model and inputs whatever else runs.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A random ResNet with realistic BN statistics (a few training-mode passes).
 fn random_model(seed: i64, channels: i64, device: Device, kind: Kind) -> ResNet {
+    let _rng = rng_lock();
     tch::manual_seed(seed);
     let mut m = ResNet::new(
         ResNetConfig::new(Arch::Resnet18, channels, 5).unwrap(),
@@ -40,6 +49,7 @@ fn random_model(seed: i64, channels: i64, device: Device, kind: Kind) -> ResNet 
 }
 
 fn inputs(seed: i64, n: i64, channels: i64, device: Device, kind: Kind) -> (Tensor, Tensor) {
+    let _rng = rng_lock();
     tch::manual_seed(seed + 1000);
     let x = Tensor::rand([n, channels, 32, 32], (kind, device)) * 2.0;
     let t = Tensor::randint(5, [n], (Kind::Int64, device));
@@ -180,9 +190,14 @@ proptest! {
     /// mean of that over the windows covering it.
     #[test]
     fn occlusion_is_exact_on_a_linear_model(seed in 0u64..1000, h in 9i64..24, stride in 1i64..5) {
-        tch::manual_seed(seed as i64);
-        let w = Tensor::randn([1, 1, h, h], (Kind::Double, Device::Cpu));
-        let x = Tensor::randn([2, 1, h, h], (Kind::Double, Device::Cpu));
+        let (w, x) = {
+            let _rng = rng_lock();
+            tch::manual_seed(seed as i64);
+            (
+                Tensor::randn([1, 1, h, h], (Kind::Double, Device::Cpu)),
+                Tensor::randn([2, 1, h, h], (Kind::Double, Device::Cpu)),
+            )
+        };
         let t = Tensor::zeros([2], (Kind::Int64, Device::Cpu));
         let cfg = OcclusionConfig { window: (5, 5), stride: (stride, stride), baseline: 0.0 };
         let occ = Occlusion { config: cfg, budget: Budget::default() };
@@ -209,12 +224,13 @@ proptest! {
 /// Integrated Gradients' completeness with the default rule (Gauss-Legendre, 50 steps):
 /// |sum(IG) - (f(x) - f(0))| <= bound x the integral of |g| along the path (64
 /// Gauss-Legendre nodes), totals over the batch of 2, per seed. Measured on CPU (seeds 1-3,
-/// `ig_completeness_50_steps_cpu`): largest ratio 2.8e-2 in f64 and 7.1e-2 in f32 (ReLU
-/// kinks make the integrand discontinuous; in f32 rounding flips some of them), so the
-/// bounds are 0.05 (f64) and 0.15 (f32). On CUDA the same bounds hold.
+/// `ig_completeness_50_steps_cpu`, 2026-12-02): ratios 5.5e-2, 2.8e-2, 4.7e-3 in f64 and
+/// 3.1e-2, 7.1e-2, 1.0e-2 in f32 (ReLU kinks make the integrand discontinuous, so 50 nodes
+/// leave a few percent; in f32 rounding moves some kinks). The bounds, about twice the
+/// largest measured value: 0.10 (f64) and 0.15 (f32). On CUDA the same bounds hold.
 fn ig50_bound(kind: Kind) -> f64 {
     if kind == Kind::Double {
-        0.05
+        0.10
     } else {
         0.15
     }
@@ -258,6 +274,7 @@ const IG_SEEDS: [i64; 3] = [1, 2, 3];
 /// The CPU side of the CUDA completeness test: the bounds of [`ig50_bound`] hold here.
 #[test]
 fn ig_completeness_50_steps_cpu() {
+    let mut failures = Vec::new();
     for kind in [Kind::Double, Kind::Float] {
         for seed in IG_SEEDS {
             let m = random_model(seed, 1, Device::Cpu, kind);
@@ -265,9 +282,12 @@ fn ig_completeness_50_steps_cpu() {
             let (ratio, _) = ig50_completeness(&m, &x, &t);
             eprintln!("IG-50 completeness on CPU, {kind:?}, seed {seed}: {ratio:.3e}");
             let bound = ig50_bound(kind);
-            assert!(ratio <= bound, "{kind:?} seed {seed}: {ratio} > {bound}");
+            if ratio > bound {
+                failures.push(format!("{kind:?} seed {seed}: {ratio:.3e} > {bound}"));
+            }
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The CUDA device, with sarxai's deterministic numerics applied and read back; panics

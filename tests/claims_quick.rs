@@ -1,7 +1,10 @@
 //! The quick profile end to end (issue 7): `sarxai reproduce` with no arguments but the run
 //! directory, `sarxai claims check` on its output, and tampering with the weights or a data
-//! file makes the check refuse, naming the pin. The run directory is kept under
-//! target/claims-quick and resumed, so a second `cargo test` reuses the finished stages.
+//! file makes the check refuse, naming the pin. A second `reproduce` on the same directory
+//! while the first runs is refused (the run-directory lock) and the first finishes intact.
+//! The run directory target/claims-quick is removed first, so every run builds its inputs
+//! fresh (a directory left by an earlier build would be resumed with stale stages); it is
+//! kept afterwards for CI to upload.
 //!
 //! On this 2-core CPU the reproduce run took 7 min 50 s on a fresh clone of an idle machine
 //! (2026-11-26). The quick model hashes pinned in fixtures/pins.yaml are compared when the
@@ -56,18 +59,45 @@ fn restore(path: &Path, offset_from_end: usize, old: u8) {
 #[test]
 fn quick_profile_reproduces_and_pins_refuse_tampering() {
     let dir = run_dir();
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
     let t = std::time::Instant::now();
-    let o = sarxai()
+    let first = sarxai()
+        .args(["reproduce", "--device", "cpu", "--out"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // While the first run holds the lock, a second reproduce on the same directory is refused.
+    let lock = dir.join(".sarxai.lock");
+    while !lock.exists() && t.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        lock.exists(),
+        "the first reproduce never locked {}",
+        dir.display()
+    );
+    let second = sarxai()
         .args(["reproduce", "--device", "cpu", "--out"])
         .arg(&dir)
         .output()
         .unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        !second.status.success() && err.contains("in use by another sarxai process"),
+        "a concurrent reproduce was not refused:\n{err}"
+    );
+    let o = first.wait_with_output().unwrap();
     let log = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(o.status.success(), "reproduce failed:\n{log}");
+    assert!(!lock.exists(), "the lock file outlived the run");
     eprintln!("reproduce: {:.0} s", t.elapsed().as_secs_f64());
     for f in [
         "results.json",

@@ -1,6 +1,6 @@
 //! `sarxai train` and `sarxai eval` from the command line: bad input gives clear errors
-//! and overwrites nothing; a killed run resumes to the uninterrupted model hash; eval
-//! reports what it promises.
+//! and overwrites nothing; a killed run resumes to the uninterrupted model hash; a second
+//! train on a run directory in use is refused; eval reports what it promises.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -293,6 +293,8 @@ fn an_existing_run_is_never_overwritten_and_resume_checks_the_arch() {
     assert!(stderr_of(&o).contains("config.yaml"), "{}", stderr_of(&o));
 }
 
+/// A run killed mid-run (checkpoint epoch below the last, no final model) resumes to the
+/// uninterrupted model hash.
 #[test]
 fn a_killed_run_resumes_to_the_uninterrupted_hash_and_eval_reports() {
     let tmp = tempfile::tempdir().unwrap();
@@ -315,6 +317,19 @@ fn a_killed_run_resumes_to_the_uninterrupted_hash_and_eval_reports() {
     }
     let _ = child.kill();
     let _ = child.wait();
+    // The kill landed mid-run: no final model, and the checkpoint is of an earlier epoch.
+    assert!(
+        !killed.join("model.safetensors").exists(),
+        "the run finished before the kill; the test proves nothing"
+    );
+    let done = sarxai::train::checkpoint::load(&killed.join("checkpoint.safetensors"))
+        .unwrap()
+        .state
+        .epochs_done;
+    assert!(
+        (1..4).contains(&done),
+        "checkpoint after {done} of 4 epochs"
+    );
     let o = sarxai()
         .args(["train", "--resume"])
         .arg(&killed)
@@ -360,4 +375,46 @@ fn a_killed_run_resumes_to_the_uninterrupted_hash_and_eval_reports() {
         "{text}"
     );
     assert!(report.join("confusion.png").is_file());
+}
+
+/// `train --resume` and `train --out` on a directory another train is writing: exit 1, "in use by
+/// another sarxai process (pid N)"; the first run completes.
+#[test]
+fn a_second_train_on_a_run_directory_in_use_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let bin = assert_cmd::cargo::cargo_bin("sarxai");
+    let first = StdCommand::new(&bin)
+        .args(tiny_args(&run, 6))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !run.join("metrics.jsonl").exists() && t0.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(run.join(".sarxai.lock").is_file());
+    // Resuming it, or starting another run into it, while it trains.
+    let resume = sarxai()
+        .args(["train", "--quiet", "--resume"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    let fresh = sarxai().args(tiny_args(&run, 6)).output().unwrap();
+    let o = first.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr_of(&o));
+    for (what, second) in [("--resume", resume), ("--out", fresh)] {
+        let e = stderr_of(&second);
+        assert!(
+            !second.status.success()
+                && e.contains("in use by another sarxai process")
+                && e.contains(run.to_str().unwrap()),
+            "{what}: {e}"
+        );
+    }
+    // The first run finished intact and released the lock.
+    assert!(!hash_from_stdout(&o).is_empty());
+    assert!(run.join("model.safetensors").is_file() && run.join("eval.json").is_file());
+    assert!(!run.join(".sarxai.lock").exists());
 }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod model;
 pub mod npy;
 pub mod progress;
+pub mod recompute;
 pub mod report;
 pub mod reproduce;
 pub mod shim;

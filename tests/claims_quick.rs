@@ -1,6 +1,8 @@
 //! The quick profile end to end (issue 7): `sarxai reproduce` with no arguments but the run
 //! directory, `sarxai claims check` on its output, and tampering with the weights or a data
-//! file makes the check refuse, naming the pin. A second `reproduce` on the same directory
+//! file makes the check refuse, naming the pin; tampering with a number of results.json or
+//! per_image.csv is caught by the check's recomputation from the weights and data, naming
+//! the value. A second `reproduce` on the same directory
 //! while the first runs is refused (the run-directory lock) and the first finishes intact.
 //! The run directory target/claims-quick is removed first, so every run builds its inputs
 //! fresh (a directory left by an earlier build would be resumed with stale stages); it is
@@ -150,8 +152,63 @@ fn quick_profile_reproduces_and_pins_refuse_tampering() {
         "data tampering not refused:\n{out}"
     );
 
+    // Tampering with one number of results.json: the recomputed Table 1 mean differs.
+    let results = dir.join("results.json");
+    let original = std::fs::read(&results).unwrap();
+    let mut r: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    let cell = &mut r["table1"]["vh"]["occlusion"]["entropy_kb"];
+    *cell = serde_json::json!(cell.as_f64().unwrap() * 0.5);
+    std::fs::write(&results, serde_json::to_vec_pretty(&r).unwrap()).unwrap();
+    let (ok, out) = check(&dir);
+    std::fs::write(&results, &original).unwrap();
+    assert!(
+        !ok && out.contains("FAIL     table1.vh.occlusion.entropy_kb: recorded"),
+        "a tampered Table 1 value was not caught by the recomputation:\n{out}"
+    );
+
+    // Tampering with the per-image Max-Sensitivities: whichever pairs the default
+    // recomputation draws, it catches them.
+    let mut originals = Vec::new();
+    for pol in ["vh", "vv"] {
+        let per_image = dir.join(format!("score-{pol}")).join("per_image.csv");
+        let original = std::fs::read_to_string(&per_image).unwrap();
+        let mut lines = original.lines();
+        let header = lines.next().unwrap();
+        let col = header
+            .split(',')
+            .position(|h| h == "max_sensitivity")
+            .unwrap();
+        let mut text = format!("{header}\n");
+        for line in lines {
+            let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+            let v: f64 = fields[col].parse().unwrap();
+            fields[col] = (v * 1.01).to_string();
+            text += &(fields.join(",") + "\n");
+        }
+        std::fs::write(&per_image, text).unwrap();
+        originals.push((per_image, original));
+    }
+    let (ok, out) = check(&dir);
+    for (path, text) in &originals {
+        std::fs::write(path, text).unwrap();
+    }
+    let caught = out.lines().any(|l| {
+        l.starts_with("FAIL     v")
+            && l.contains(" image ")
+            && l.contains(" max_sensitivity: recorded")
+    });
+    assert!(
+        !ok && caught,
+        "tampered per-image values were not caught by the recomputation:\n{out}"
+    );
+
     let (ok, out) = check(&dir);
     assert!(ok, "restored run no longer passes:\n{out}");
+    assert!(
+        out.contains("recomputed from the weights and data:")
+            && out.contains("all within tolerance"),
+        "{out}"
+    );
 }
 
 fn walk_first_tif(dir: &Path) -> Option<PathBuf> {

@@ -19,9 +19,24 @@ pub enum ClaimsCommand {
     /// exits non-zero on any FAIL. Refuses runs whose pins disagree, naming the pin.
     #[command(after_help = "Examples:
   sarxai claims check runs/quick
-  sarxai claims check runs/paper --json")]
+  sarxai claims check runs/quick --recompute 1000   # every (image, method) pair
+  sarxai claims check runs/paper --json
+
+Before deciding, it recomputes from the weights and the data: every Table 1 mean (from
+per_image.csv), each test accuracy, and K seeded (image, method) pairs' attribution,
+Max-Sensitivity and XAI entropy (--recompute K); a value that differs beyond its tolerance
+is a FAIL naming it.")]
     Check {
         run_dir: PathBuf,
+        /// (image, method) pairs recomputed from the weights and data (more than there are:
+        /// all of them).
+        #[arg(long, value_name = "K", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+        recompute: u64,
+        /// Seed of the draw of the recomputed pairs.
+        #[arg(long, value_name = "S", default_value_t = 0)]
+        recompute_seed: u64,
+        #[command(flatten)]
+        compute: super::ComputeArgs,
         /// Claims file (default: the embedded fixtures/claims.yaml).
         #[arg(long)]
         claims: Option<PathBuf>,
@@ -88,6 +103,32 @@ pub fn check_run(
     Ok(check_claims(claims, &results, paper))
 }
 
+/// What was recomputed, in words, and every value that differs.
+fn render_recomputation(re: &crate::recompute::Recomputation) -> String {
+    let count = |p: &str| re.rows.iter().filter(|r| r.what.starts_with(p)).count();
+    let (means, accuracies) = (count("table1."), count("accuracy."));
+    let mut s = format!(
+        "\nrecomputed from the weights and data: {} values ({means} Table 1 means from per_image.csv, {accuracies} test accuracies, {} values of {} of {} (image, method) pairs)",
+        re.rows.len(),
+        re.rows.len() - means - accuracies,
+        re.pairs,
+        re.pairs_available
+    );
+    let failures: Vec<_> = re.failures().collect();
+    if failures.is_empty() {
+        s.push_str(": all within tolerance\n");
+    } else {
+        s.push_str(&format!(": {} differ\n", failures.len()));
+        for r in failures {
+            s.push_str(&format!(
+                "FAIL     {}: recorded {} but recomputed {} (tolerance {})\n",
+                r.what, r.recorded, r.recomputed, r.tolerance
+            ));
+        }
+    }
+    s
+}
+
 pub fn run(cmd: ClaimsCommand) -> Result<()> {
     match cmd {
         ClaimsCommand::List => {
@@ -103,20 +144,38 @@ pub fn run(cmd: ClaimsCommand) -> Result<()> {
         }
         ClaimsCommand::Check {
             run_dir,
+            recompute,
+            recompute_seed,
+            compute,
             claims,
             pins,
             json,
         } => {
             let (c, p, paper) = load_fixtures(claims.as_deref(), pins.as_deref())?;
             let rows = check_run(&run_dir, &c, &p, &paper)?;
+            let device = compute.setup()?;
+            let results = Results::read(&run_dir.join(Results::FILE))?;
+            let re = crate::recompute::recompute(
+                &run_dir,
+                &results,
+                usize::try_from(recompute).unwrap_or(usize::MAX),
+                recompute_seed,
+                device,
+            )
+            .with_context(|| format!("recomputing the results of {}", run_dir.display()))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                let j = serde_json::json!({ "verdicts": rows, "recomputed": re });
+                println!("{}", serde_json::to_string_pretty(&j)?);
             } else {
                 print!("{}", render_table(&rows));
+                print!("{}", render_recomputation(&re));
             }
             let failed = rows.iter().filter(|r| r.verdict == Verdict::Fail).count();
-            if failed > 0 {
-                anyhow::bail!("{failed} claim(s) failed");
+            let differ = re.failures().count();
+            if failed > 0 || differ > 0 {
+                anyhow::bail!(
+                    "{failed} claim(s) failed, {differ} recomputed value(s) differ from the run's"
+                );
             }
         }
     }

@@ -657,6 +657,56 @@ pub fn score(
     })
 }
 
+/// The paper's metrics of one (image, method) pair recomputed exactly as [`score`] computed
+/// them under `cfg` (attribution, both Max-Sensitivities with the image's own noise seed,
+/// XAI entropy): what `sarxai claims check --recompute` compares with `per_image.csv`.
+pub fn rescore_pair(
+    cfg: &ScoreConfig,
+    model: &ResNet,
+    data: &ScoreData,
+    image: usize,
+    method: Method,
+) -> Result<BTreeMap<Metric, f64>, ReportError> {
+    let metrics = Metric::PAPER;
+    let ctx = Ctx {
+        cfg,
+        model,
+        data,
+        metrics: &metrics,
+        mprt_fc: None,
+        mprt_all: None,
+    };
+    let img = ctx.image(image)?;
+    let attributor = method.with_defaults(cfg.budget);
+    Ok(ctx.score_pair(&img, attributor.as_ref())?.0)
+}
+
+impl ScoreConfig {
+    /// The configuration a scoring run recorded in its `score.json` (`settings`): the
+    /// seed, the explained class and the Max-Sensitivity and XAI-entropy settings; the
+    /// rest at its defaults.
+    pub fn from_recorded(settings: &serde_json::Value) -> Result<ScoreConfig, ReportError> {
+        fn field<T: serde::de::DeserializeOwned>(
+            settings: &serde_json::Value,
+            key: &str,
+        ) -> Result<T, ReportError> {
+            serde_json::from_value(settings[key].clone()).map_err(|e| {
+                ReportError::Config(format!("score.json settings.{key} is unreadable: {e}"))
+            })
+        }
+        let mut sensitivity: SensitivityConfig = field(settings, "sensitivity")?;
+        sensitivity.images_per_call = SensitivityConfig::captum().images_per_call;
+        Ok(ScoreConfig {
+            seed: field(settings, "seed")?,
+            target: field(settings, "target")?,
+            sensitivity,
+            entropy: field(settings, "entropy")?,
+            progress: false,
+            ..ScoreConfig::default()
+        })
+    }
+}
+
 /// The class `model` predicts for test image `i` of `split`.
 fn predicted_class(model: &ResNet, split: &crate::data::SplitData, i: usize) -> i64 {
     let x = crate::eval::input_tensor(

@@ -1,0 +1,257 @@
+//! Recomputation of a reproduce run's results from its weights and data, so that a verdict
+//! does not rest on the file that holds the number (`sarxai claims check --recompute K`).
+//!
+//! For every polarization of `results.json`:
+//! 1. **Table 1 means** from `score-<pol>/per_image.csv` over the images of
+//!    `score-<pol>/images.csv`, against `results.json`'s `table1` (relative tolerance
+//!    [`MEAN_TOLERANCE`]: the same arithmetic on the same values);
+//! 2. **test accuracy** from the weights (`<pol>/model.safetensors`) and the run's data
+//!    (`<pol>/config.yaml`), against `results.json`'s `accuracy` ([`ACCURACY_TOLERANCE`]);
+//! 3. **K seeded (image, method) pairs** drawn from all the rows of `per_image.csv`: the
+//!    attribution, both Max-Sensitivities (relative tolerance [`SENSITIVITY_TOLERANCE`]:
+//!    libtorch may reorder sums with another thread count) and the XAI entropy (exact
+//!    bytes) recomputed with the settings recorded in `score.json`, against the row.
+//!
+//! Each recomputed quantity is one [`RecomputeRow`]; a difference beyond its tolerance is a
+//! FAIL that names the quantity and both values.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+use crate::attr::Method;
+use crate::claims::Results;
+use crate::report::records::{self, ImageRecord};
+use crate::report::scoring::{files, rescore_pair, ScoreConfig, ScoreData};
+use crate::report::table::{Table1, TableMeta};
+use crate::report::Metric;
+
+/// Relative tolerance of a Table 1 mean recomputed from `per_image.csv`.
+pub const MEAN_TOLERANCE: f64 = 1e-12;
+/// Absolute tolerance of a recomputed test accuracy (the same predictions: exact).
+pub const ACCURACY_TOLERANCE: f64 = 0.0;
+/// Relative tolerance of a recomputed Max-Sensitivity.
+pub const SENSITIVITY_TOLERANCE: f64 = 1e-6;
+
+/// One recomputed quantity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecomputeRow {
+    /// What was recomputed, e.g. `vh image 12 saliency max_sensitivity`.
+    pub what: String,
+    pub recorded: f64,
+    pub recomputed: f64,
+    /// Relative (means, Max-Sensitivity) or absolute (accuracy, entropy) tolerance.
+    pub tolerance: f64,
+    pub ok: bool,
+}
+
+/// How much was recomputed, and every row.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Recomputation {
+    pub rows: Vec<RecomputeRow>,
+    /// (pol, image, method) pairs recomputed, of those available.
+    pub pairs: usize,
+    pub pairs_available: usize,
+}
+
+impl Recomputation {
+    /// The rows beyond their tolerance.
+    pub fn failures(&self) -> impl Iterator<Item = &RecomputeRow> {
+        self.rows.iter().filter(|r| !r.ok)
+    }
+}
+
+fn row(
+    what: String,
+    recorded: f64,
+    recomputed: f64,
+    tolerance: f64,
+    relative: bool,
+) -> RecomputeRow {
+    let diff = (recorded - recomputed).abs();
+    let scale = if relative {
+        recorded.abs().max(f64::MIN_POSITIVE)
+    } else {
+        1.0
+    };
+    let both_undefined = recorded.is_nan() && recomputed.is_nan();
+    RecomputeRow {
+        ok: both_undefined || diff / scale <= tolerance,
+        what,
+        recorded,
+        recomputed,
+        tolerance,
+    }
+}
+
+/// The test-split indices listed in `images.csv` (its second column).
+fn chosen_images(path: &Path) -> Result<BTreeSet<usize>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .nth(1)
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("{}: unreadable row {l:?}", path.display()))
+        })
+        .collect()
+}
+
+/// Step 1: Table 1 means of `records` against `results.json`.
+fn table_rows(
+    pol: &str,
+    records: &[ImageRecord],
+    metrics: &[Metric],
+    results: &Results,
+) -> Vec<RecomputeRow> {
+    let meta = TableMeta {
+        pol: Some(pol.into()),
+        paper_pol: None,
+        model_hash: String::new(),
+        images: 0,
+        target: String::new(),
+        notes: Vec::new(),
+    };
+    let table = Table1::from_records(records, &Method::ALL, metrics, meta, None);
+    let recorded = results.table1.get(pol);
+    let mut rows = Vec::new();
+    for (m, means) in table.means() {
+        for (k, v) in means {
+            let r = recorded
+                .and_then(|t| t.get(&m))
+                .and_then(|t| t.get(&k))
+                .copied();
+            rows.push(row(
+                format!("table1.{pol}.{}.{k}", m.name()),
+                r.unwrap_or(f64::NAN),
+                v,
+                MEAN_TOLERANCE,
+                true,
+            ));
+        }
+    }
+    rows
+}
+
+/// Recomputes `k` seeded (image, method) pairs, the Table 1 means and the accuracies of
+/// the run in `run_dir` (see the module documentation).
+pub fn recompute(
+    run_dir: &Path,
+    results: &Results,
+    k: usize,
+    seed: u64,
+    device: tch::Device,
+) -> Result<Recomputation> {
+    let mut out = Recomputation::default();
+    let mut candidates: Vec<(String, ImageRecord)> = Vec::new();
+    for pol in results.table1.keys() {
+        let score_dir = run_dir.join(format!("score-{pol}"));
+        let per_image = records::read(&score_dir.join(files::PER_IMAGE))?;
+        let chosen = chosen_images(&score_dir.join(files::IMAGES))?;
+        let recs: Vec<ImageRecord> = per_image
+            .records
+            .into_iter()
+            .filter(|r| chosen.contains(&r.image))
+            .collect();
+        out.rows
+            .extend(table_rows(pol, &recs, &per_image.metrics, results));
+        candidates.extend(recs.into_iter().map(|r| (pol.clone(), r)));
+    }
+    out.pairs_available = candidates.len();
+    candidates.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    candidates.truncate(k);
+    let mut by_pol: BTreeMap<String, Vec<ImageRecord>> = BTreeMap::new();
+    for (pol, r) in candidates {
+        by_pol.entry(pol).or_default().push(r);
+    }
+    for pol in results.accuracy.keys() {
+        let picked = by_pol.remove(pol).unwrap_or_default();
+        out.pairs += picked.len();
+        out.rows
+            .extend(recompute_pol(run_dir, pol, results, &picked, device)?);
+    }
+    Ok(out)
+}
+
+/// Steps 2 and 3 for one polarization.
+fn recompute_pol(
+    run_dir: &Path,
+    pol: &str,
+    results: &Results,
+    picked: &[ImageRecord],
+    device: tch::Device,
+) -> Result<Vec<RecomputeRow>> {
+    let train_dir = run_dir.join(pol);
+    let cfg = crate::train::resume_config(&train_dir)?;
+    let data = crate::train::prepare_data(&cfg)
+        .with_context(|| format!("loading the data of {}", train_dir.display()))?;
+    let model = crate::model::load(&train_dir.join(crate::train::files::WEIGHTS), None, device)?;
+    let test = &data.dataset.test;
+    let (preds, _) = crate::eval::predict(&model, test, cfg.eval_batch_size)?;
+    let correct = preds
+        .iter()
+        .zip(&test.labels)
+        .filter(|(p, l)| p == l)
+        .count();
+    let accuracy = correct as f64 / test.len().max(1) as f64;
+    let recorded = results.accuracy.get(pol).copied().unwrap_or(f64::NAN);
+    let mut rows = vec![row(
+        format!("accuracy.{pol}"),
+        recorded,
+        accuracy,
+        ACCURACY_TOLERANCE,
+        false,
+    )];
+    if picked.is_empty() {
+        return Ok(rows);
+    }
+    let score_json = run_dir.join(format!("score-{pol}")).join(files::SCORE_JSON);
+    let recorded_json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&score_json).with_context(|| format!("reading {}", score_json.display()))?,
+    )
+    .with_context(|| format!("parsing {}", score_json.display()))?;
+    let scfg = ScoreConfig::from_recorded(&recorded_json["settings"])?;
+    let sdata = ScoreData {
+        split: test,
+        classes: &data.dataset.classes,
+        pol: data.dataset.pol,
+        root: Some(&data.dataset.root),
+    };
+    for r in picked {
+        let values = rescore_pair(&scfg, &model, &sdata, r.image, r.method)
+            .with_context(|| format!("recomputing {pol} image {} {}", r.image, r.method))?;
+        for (k, v) in values {
+            let Some(&old) = r.values.get(&k) else {
+                continue;
+            };
+            let what = format!("{pol} image {} {} {}", r.image, r.method.name(), k.key());
+            rows.push(match k {
+                Metric::EntropyKb => row(what, old, v, 0.0, false),
+                _ => row(what, old, v, SENSITIVITY_TOLERANCE, true),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_apply_their_tolerance_and_accept_two_undefined_values() {
+        assert!(row("a".into(), 1.0, 1.0 + 1e-9, 1e-6, true).ok);
+        assert!(!row("a".into(), 1.0, 1.1, 1e-6, true).ok);
+        assert!(row("e".into(), 28.663, 28.663, 0.0, false).ok);
+        assert!(!row("e".into(), 28.663, 28.664, 0.0, false).ok);
+        assert!(row("u".into(), f64::NAN, f64::NAN, 0.0, false).ok);
+        assert!(!row("u".into(), f64::NAN, 1.0, 0.0, false).ok);
+    }
+}

@@ -1,30 +1,37 @@
 //! Figure 1: the input patch and its heatmaps in a grid of three columns, each panel titled
-//! with the method and its Max-Sensitivity, with a shared colour bar, as one PNG.
+//! with the method and its Max-Sensitivity, with a labelled colour bar, as one PNG.
 //!
-//! * Heatmaps are the 8-bit maps of the XAI-entropy pipeline
-//!   ([`crate::metrics::entropy::heatmaps_u8`]): |sum over channels|, Grad-CAM upsampled
-//!   nearest-neighbour, divided by the value at 98 % of the cumulative mass (Captum's
-//!   `visualize_image_attr` scaling) and clipped to [0, 1]. So the figure shows exactly the
-//!   image whose PNG size is the method's XAI entropy, coloured with the perceptually uniform
-//!   **inferno** colormap (the `colorous` crate; 0 is black): one colour bar serves every
-//!   heatmap.
+//! * Heatmaps are drawn the way the XAI-entropy images are
+//!   ([`crate::metrics::captum_figure`], Captum's `visualize_image_attr` heat map): the 8-bit
+//!   maps of [`crate::metrics::entropy::heatmaps_u8`] (|sum over channels| at the input size,
+//!   Grad-CAM upsampled as the entropy measure does, bilinear by default, divided by the
+//!   value at 98 % of the cumulative mass: Captum's normalisation, clipped to [0, 1]),
+//!   coloured with matplotlib's **Blues** table [`BLUES_LUT_U8`] (entry `trunc(v * 256)`,
+//!   255 at 1, as `Colormap.__call__`; 0 is near-white, 1 dark blue), magnified by nearest
+//!   neighbour (matplotlib's choice at 3x and more) and framed in black like the figure's
+//!   spines. One colour bar, ticked 0 to 1, serves every heatmap.
 //! * The input patch is shown in grey, stretched between its 1st and 99th percentiles.
-//! * Panels are enlarged by an integer factor (nearest neighbour, about 300 pixels wide).
-//! * Text is the public-domain 8x8 bitmap font of the `font8x8` crate drawn at twice its size.
+//! * Panels are enlarged by an integer factor (about 300 pixels wide).
+//! * Text is DejaVu Sans, embedded and rasterised anti-aliased ([`super::font`]).
 
 use serde::{Deserialize, Serialize};
 
+use super::font;
 use super::ReportError;
+use crate::metrics::captum_figure::BLUES_LUT_U8;
 use crate::train::plot::{Canvas, Rgb, BLACK, WHITE};
 
-/// Text scale: 16 x 16 pixels per character.
-pub const TEXT_SCALE: usize = 2;
-const CHAR: usize = 8 * TEXT_SCALE;
-const LINE: usize = CHAR + 6;
+/// Heading text size, pixels per em.
+pub const HEADING_PX: f32 = 19.0;
+/// Panel title size.
+pub const TITLE_PX: f32 = 20.0;
+/// Panel subtitle size.
+pub const SUBTITLE_PX: f32 = 16.0;
+/// Caption, tick label and colour-bar label size.
+pub const SMALL_PX: f32 = 15.0;
 const MARGIN: usize = 24;
 const GAP: usize = 28;
-const BAR_WIDTH: usize = 28;
-const BORDER: Rgb = [90, 90, 90];
+const BAR_WIDTH: usize = 24;
 const TEXT: Rgb = [20, 20, 20];
 const COLUMNS: usize = 3;
 
@@ -77,62 +84,27 @@ pub struct Figure {
     pub colorbar: Rect,
 }
 
-/// Width in pixels of `text` in the figure's font.
-pub fn text_width(text: &str) -> usize {
-    text.chars().count() * CHAR
+/// Width in whole pixels of `text` at `px`.
+pub fn text_width(text: &str, px: f32) -> usize {
+    font::text_width(text, px).ceil() as usize
 }
 
-/// Draws `text` with the font8x8 glyphs at [`TEXT_SCALE`], top-left at `(x, y)`; characters
-/// without a glyph are drawn as `?`.
-pub fn draw_text(c: &mut Canvas, x: usize, y: usize, text: &str, colour: Rgb) {
-    use font8x8::UnicodeFonts;
-    for (k, ch) in text.chars().enumerate() {
-        let glyph = font8x8::BASIC_FONTS
-            .get(ch)
-            .or_else(|| font8x8::LATIN_FONTS.get(ch))
-            .or_else(|| font8x8::BASIC_FONTS.get('?'))
-            .unwrap_or([0; 8]);
-        let x0 = x + k * CHAR;
-        for (row, bits) in glyph.iter().enumerate() {
-            for col in 0..8 {
-                if bits & (1 << col) != 0 {
-                    c.fill_rect(
-                        (x0 + col * TEXT_SCALE) as i64,
-                        (y + row * TEXT_SCALE) as i64,
-                        TEXT_SCALE,
-                        TEXT_SCALE,
-                        colour,
-                    );
-                }
-            }
-        }
-    }
+/// Draws `text` at `px` with the line's top-left at `(x, y)`.
+pub fn draw_text(c: &mut Canvas, x: usize, y: usize, text: &str, px: f32, colour: Rgb) {
+    font::draw_text(c, x as i64, y as i64, text, px, colour);
 }
 
-/// Splits `text` into lines of at most `max` pixels at word boundaries.
-pub fn wrap(text: &str, max: usize) -> Vec<String> {
-    let per_line = (max / CHAR).max(8);
-    let mut lines = Vec::new();
-    let mut cur = String::new();
-    for word in text.split_whitespace() {
-        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > per_line {
-            lines.push(std::mem::take(&mut cur));
-        }
-        if !cur.is_empty() {
-            cur.push(' ');
-        }
-        cur.push_str(word);
-    }
-    if !cur.is_empty() {
-        lines.push(cur);
-    }
-    lines
+/// Splits `text` into lines of at most `max` pixels at `px`, at word boundaries.
+pub fn wrap(text: &str, px: f32, max: usize) -> Vec<String> {
+    font::wrap(text, px, max as f32)
 }
 
-/// The inferno colour of an 8-bit value.
-pub fn inferno(v: u8) -> Rgb {
-    let c = colorous::INFERNO.eval_continuous(v as f64 / 255.0);
-    [c.r, c.g, c.b]
+/// The Blues colour of an 8-bit map value `u` (= round(255 v)): matplotlib's entry
+/// `trunc(v * 256)`, 255 for v = 1.
+pub fn blues(u: u8) -> Rgb {
+    let i = (u as usize * 256 / 255).min(255);
+    let c = BLUES_LUT_U8[i];
+    [c[0], c[1], c[2]]
 }
 
 /// The 1st and 99th percentiles of `v` (finite values), for the grey stretch.
@@ -169,33 +141,51 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
     }
     let zoom = (300 / n).max(1);
     let side = n * zoom;
+    let title_h = font::line_height(TITLE_PX);
+    let sub_h = font::line_height(SUBTITLE_PX);
+    let small_h = font::line_height(SMALL_PX);
+    let head_h = font::line_height(HEADING_PX);
     let titles = std::iter::once((&input.input_title, &input.input_subtitle))
         .chain(input.panels.iter().map(|p| (&p.title, &p.subtitle)));
     let cell_w = titles
-        .map(|(a, b)| text_width(a).max(text_width(b)))
+        .map(|(a, b)| text_width(a, TITLE_PX).max(text_width(b, SUBTITLE_PX)))
         .max()
         .unwrap_or(0)
         .max(side);
     let cells = 1 + input.panels.len();
     let rows = cells.div_ceil(COLUMNS);
     let cols = cells.min(COLUMNS);
-    let cell_h = 2 * LINE + 6 + side;
+    let head_block = title_h + sub_h + 6;
+    let cell_h = head_block + side;
     let grid_w = cols * cell_w + (cols - 1) * GAP;
-    let ticks = ["1.0", "0.75", "0.5", "0.25", "0"];
-    let bar_block = GAP + BAR_WIDTH + 8 + text_width("0.75");
-    let bar_label_w = text_width(&input.bar_label);
-    let width = MARGIN + grid_w + bar_block.max(GAP + bar_label_w) + MARGIN;
+    let ticks = [1.0, 0.75, 0.5, 0.25, 0.0];
+    let tick_w = ticks
+        .iter()
+        .map(|t| text_width(&tick_text(*t), SMALL_PX))
+        .max()
+        .unwrap_or(0);
+    // Bar, tick marks and labels, then the label turned a quarter turn.
+    let bar_block = GAP + BAR_WIDTH + 6 + 4 + tick_w + 10 + small_h + 2;
+    let width = MARGIN + grid_w + bar_block + MARGIN;
     let text_w = width - 2 * MARGIN;
-    let heading: Vec<String> = input.heading.iter().flat_map(|l| wrap(l, text_w)).collect();
-    let caption: Vec<String> = input.caption.iter().flat_map(|l| wrap(l, text_w)).collect();
-    let grid_y = MARGIN + heading.len() * LINE + if heading.is_empty() { 0 } else { 12 };
+    let heading: Vec<String> = input
+        .heading
+        .iter()
+        .flat_map(|l| wrap(l, HEADING_PX, text_w))
+        .collect();
+    let caption: Vec<String> = input
+        .caption
+        .iter()
+        .flat_map(|l| wrap(l, SMALL_PX, text_w))
+        .collect();
+    let grid_y = MARGIN + heading.len() * head_h + if heading.is_empty() { 0 } else { 12 };
     let grid_h = rows * cell_h + (rows - 1) * GAP;
     let caption_y = grid_y + grid_h + 16;
-    let height = caption_y + caption.len() * LINE + MARGIN;
+    let height = caption_y + caption.len() * small_h + MARGIN;
 
     let mut c = Canvas::new(width, height, WHITE);
     for (i, line) in heading.iter().enumerate() {
-        draw_text(&mut c, MARGIN, MARGIN + i * LINE, line, BLACK);
+        draw_text(&mut c, MARGIN, MARGIN + i * head_h, line, HEADING_PX, BLACK);
     }
     let mut panels = Vec::with_capacity(cells);
     let (lo, hi) = stretch(&input.image);
@@ -209,16 +199,24 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
             (&input.panels[k - 1].title, &input.panels[k - 1].subtitle)
         };
         let centre = |w: usize| x0 + (cell_w - w) / 2;
-        draw_text(&mut c, centre(text_width(title)), y0, title, TEXT);
         draw_text(
             &mut c,
-            centre(text_width(subtitle)),
-            y0 + LINE,
+            centre(text_width(title, TITLE_PX)),
+            y0,
+            title,
+            TITLE_PX,
+            TEXT,
+        );
+        draw_text(
+            &mut c,
+            centre(text_width(subtitle, SUBTITLE_PX)),
+            y0 + title_h,
             subtitle,
+            SUBTITLE_PX,
             TEXT,
         );
         let px = centre(side);
-        let py = y0 + 2 * LINE + 6;
+        let py = y0 + head_block;
         for yy in 0..n {
             for xx in 0..n {
                 let colour = if k == 0 {
@@ -226,7 +224,7 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
                     let g = (v * 255.0).round() as u8;
                     [g, g, g]
                 } else {
-                    inferno(input.panels[k - 1].map[yy * n + xx])
+                    blues(input.panels[k - 1].map[yy * n + xx])
                 };
                 c.fill_rect(
                     (px + xx * zoom) as i64,
@@ -237,7 +235,7 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
                 );
             }
         }
-        c.rect(px as i64 - 1, py as i64 - 1, side + 2, side + 2, BORDER);
+        c.rect(px as i64 - 1, py as i64 - 1, side + 2, side + 2, BLACK);
         panels.push(Rect {
             x: px,
             y: py,
@@ -245,24 +243,51 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
             h: side,
         });
     }
-    // Colour bar: beside the grid, as tall as the panels of the first row to the last.
+    // Colour bar: beside the grid, from the first row's panels to the last row's.
     let bx = MARGIN + grid_w + GAP;
-    let by = grid_y + 2 * LINE + 6 + LINE;
+    let by = grid_y + head_block;
     let bh = (grid_y + grid_h).saturating_sub(by).max(side);
-    draw_text(&mut c, bx, grid_y + LINE, &input.bar_label, TEXT);
     for yy in 0..bh {
         let v = (255.0 * (1.0 - yy as f64 / (bh - 1).max(1) as f64)).round() as u8;
-        c.fill_rect(bx as i64, (by + yy) as i64, BAR_WIDTH, 1, inferno(v));
+        c.fill_rect(bx as i64, (by + yy) as i64, BAR_WIDTH, 1, blues(v));
     }
-    c.rect(bx as i64 - 1, by as i64 - 1, BAR_WIDTH + 2, bh + 2, BORDER);
+    c.rect(bx as i64 - 1, by as i64 - 1, BAR_WIDTH + 2, bh + 2, BLACK);
+    let ascent = font::ascent(SMALL_PX);
     for (i, t) in ticks.iter().enumerate() {
         let ty = by + i * (bh - 1) / (ticks.len() - 1);
-        c.fill_rect((bx + BAR_WIDTH) as i64, ty as i64, 6, 2, BORDER);
-        let label_y = ty.saturating_sub(CHAR / 2).min(by + bh - CHAR);
-        draw_text(&mut c, bx + BAR_WIDTH + 10, label_y, t, TEXT);
+        c.fill_rect((bx + BAR_WIDTH + 1) as i64, ty as i64, 6, 1, BLACK);
+        // Centre the digits (about 0.7 of the ascent tall) on the tick.
+        let label_y = (ty as f32 - ascent * 0.62).round().max(0.0) as usize;
+        draw_text(
+            &mut c,
+            bx + BAR_WIDTH + 10,
+            label_y,
+            &tick_text(*t),
+            SMALL_PX,
+            TEXT,
+        );
     }
+    // The bar's label, reading bottom to top, centred on the bar.
+    let label_w = text_width(&input.bar_label, SMALL_PX);
+    let lx = bx + BAR_WIDTH + 10 + tick_w + 10;
+    let ly = by + bh.saturating_sub(label_w) / 2;
+    font::draw_text_vertical(
+        &mut c,
+        lx as i64,
+        ly as i64,
+        &input.bar_label,
+        SMALL_PX,
+        TEXT,
+    );
     for (i, line) in caption.iter().enumerate() {
-        draw_text(&mut c, MARGIN, caption_y + i * LINE, line, TEXT);
+        draw_text(
+            &mut c,
+            MARGIN,
+            caption_y + i * small_h,
+            line,
+            SMALL_PX,
+            TEXT,
+        );
     }
     let png = c
         .to_png()
@@ -281,21 +306,36 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
     })
 }
 
+/// A colour-bar tick label: `0`, `0.25`, ..., `1`.
+fn tick_text(v: f64) -> String {
+    let s = format!("{v:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn wrapping_keeps_words_whole() {
-        let lines = wrap("one two three four five six seven", 16 * 10);
-        assert!(lines.iter().all(|l| l.chars().count() <= 10), "{lines:?}");
-        assert_eq!(lines.join(" "), "one two three four five six seven");
+    fn blues_runs_from_near_white_to_dark_blue_as_matplotlib() {
+        assert_eq!(blues(0), [247, 251, 255]);
+        let top = blues(255);
+        assert_eq!(top, {
+            let c = BLUES_LUT_U8[255];
+            [c[0], c[1], c[2]]
+        });
+        assert!(top[0] < 20 && top[2] > 90, "{top:?}");
+        // v = 128/255 -> trunc(128.5) = 128.
+        let c = BLUES_LUT_U8[128];
+        assert_eq!(blues(128), [c[0], c[1], c[2]]);
     }
 
     #[test]
-    fn inferno_runs_from_black_to_light_yellow() {
-        let (a, b) = (inferno(0), inferno(255));
-        assert!(a.iter().all(|&v| v < 10), "{a:?}");
-        assert!(b[0] > 240 && b[1] > 240, "{b:?}");
+    fn tick_labels_are_short() {
+        assert_eq!(tick_text(1.0), "1");
+        assert_eq!(tick_text(0.75), "0.75");
+        assert_eq!(tick_text(0.5), "0.5");
+        assert_eq!(tick_text(0.0), "0");
     }
 }

@@ -14,12 +14,14 @@
 //! * [`html`]: the static report page of a reproduce run.
 
 pub mod figure;
+pub mod font;
 pub mod html;
 pub mod metric;
 pub mod records;
 pub mod scoring;
 pub mod selection;
 pub mod stats;
+pub mod svg;
 pub mod table;
 
 use std::path::PathBuf;

@@ -7,13 +7,17 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::data::dataset::{choose_group, plan_split, Dataset, DatasetConfig, Split};
+use crate::data::archive::{resolve_data, ArchiveOptions, ArchiveRecord};
+use crate::data::dataset::{
+    choose_group, group_contents, plan_split, Dataset, DatasetConfig, Split,
+};
 use crate::data::decode::probe;
 use crate::data::discover::{discover, ClassVocabulary, DiscoverOptions, PolFiles};
 use crate::data::manifest::{
     build_manifest_with, opensarurban_pin, verify_archive_against, verify_manifest_with, Manifest,
     MANIFEST_FILE_NAME,
 };
+use crate::data::mock::{mock_opensarurban, MockConfig};
 use crate::data::naming::Pol;
 use crate::data::preprocess::{InputQuantity, ResizeMode, Scale};
 use crate::data::split::SplitConfig;
@@ -66,6 +70,88 @@ pub enum DataCommand {
     #[command(after_help = "Examples:
   sarxai data verify-archive ~/Downloads/OpenSARUrbanDataset.zip")]
     VerifyArchive(VerifyArchiveArgs),
+
+    /// Write a small deterministic mock of OpenSARUrbanDataset.zip (same options, same
+    /// bytes): numbered top-level folders OpenSARUrban<N> that only partition the data, the
+    /// real names' quirks (<prefix>_x<X>_y<Y>_Polygon<N>_<vv|vh>, prefixes inconsistent in
+    /// case and number), VH and VV, four formats per patch (float32 TIFF, uint16 TIFF, uint8
+    /// PNG, a pseudo-colour render).
+    #[command(after_help = crate::data::mock::MOCK_HELP)]
+    MockOpensarurban(MockArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MockArgs {
+    /// Output zip file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed of the synthetic pixels.
+    #[arg(long, default_value_t = MockConfig::default().seed)]
+    pub seed: u64,
+    /// Patches per class (each in VH and VV and four formats).
+    #[arg(long, default_value_t = MockConfig::default().per_class)]
+    pub per_class: usize,
+    /// Patch side in pixels.
+    #[arg(long, default_value_t = MockConfig::default().size)]
+    pub size: usize,
+    /// Numbered top-level folders OpenSARUrban1..N.
+    #[arg(long, default_value_t = MockConfig::default().folders)]
+    pub folders: usize,
+    /// Add members a loader must skip: a VH file without its VV partner, a zero-byte file,
+    /// an unknown class, a text note (for tests; not known of the real archive).
+    #[arg(long)]
+    pub with_defects: bool,
+}
+
+/// How a zip archive given as the data is checked (`data inspect`, `data load`, `train`,
+/// `reproduce`). The archive is extracted once into `$SARXAI_CACHE/archives/<sha256>/`
+/// (default `~/.cache/sarxai`), verified file by file on reuse.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ArchiveArgs {
+    /// When the data is a zip archive whose SHA-256 differs from the pin in
+    /// fixtures/data/opensarurban.yaml: run anyway, recorded as "unpinned".
+    #[arg(long)]
+    pub allow_unpinned_data: bool,
+    /// When the data is a zip archive: the SHA-256 it must have instead of the pinned one
+    /// (a copy you hashed yourself, or a mock archive); a mismatch still refuses.
+    #[arg(long, value_name = "HEX")]
+    pub data_sha256: Option<String>,
+}
+
+impl ArchiveArgs {
+    pub fn options(&self) -> ArchiveOptions {
+        ArchiveOptions {
+            allow_unpinned: self.allow_unpinned_data,
+            expected_sha256: self.data_sha256.clone(),
+            cache: None,
+        }
+    }
+
+    /// The folder to load for `data`: itself, or its verified extraction when it is a zip
+    /// archive (with the record, after printing how it was checked to standard error).
+    pub fn resolve(&self, data: &Path) -> Result<(PathBuf, Option<ArchiveRecord>)> {
+        let (dir, rec) = resolve_data(data, &self.options())?;
+        if let Some(r) = &rec {
+            eprintln!("{}", archive_summary(r));
+        }
+        Ok((dir, rec))
+    }
+}
+
+/// Two lines on how an archive was checked and where it was extracted.
+pub fn archive_summary(r: &ArchiveRecord) -> String {
+    format!(
+        "archive {}: SHA-256 {} ({} bytes), {} (expected {} from {})\nextracted: {} ({} files, {} members skipped)",
+        r.archive.display(),
+        r.sha256,
+        r.size,
+        r.status.name(),
+        r.expected_sha256,
+        r.pin_source,
+        r.extracted.display(),
+        r.extraction.files,
+        r.extraction.skipped.len()
+    )
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,10 +206,12 @@ impl DiscoverArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// Dataset directory (searched recursively).
+    /// Dataset directory (searched recursively), or a zip archive of it.
     pub dir: PathBuf,
     #[command(flatten)]
     pub discover: DiscoverArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Skip reading image headers (sizes and sample types).
     #[arg(long)]
     pub no_probe: bool,
@@ -140,14 +228,17 @@ pub struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
-    /// Dataset directory.
+    /// Dataset directory, or a zip archive of it.
     pub dir: PathBuf,
     #[command(flatten)]
     pub discover: DiscoverArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
     /// Polarization (required when the data holds both).
     #[arg(long)]
     pub pol: Option<Pol>,
-    /// Format group (see `inspect`), when the data holds several.
+    /// Format group (see `inspect`) when the data holds several: a group name, or what its
+    /// files hold, `<type>:<sample type>[x<bands>]` (e.g. tiff:f32, png:u8x3).
     #[arg(long = "format")]
     pub group: Option<String>,
     /// Split seed.
@@ -251,6 +342,7 @@ pub fn run(cmd: DataCommand) -> Result<()> {
         DataCommand::Manifest(a) => manifest(a),
         DataCommand::Verify(a) => verify(a),
         DataCommand::VerifyArchive(a) => verify_archive(a),
+        DataCommand::MockOpensarurban(a) => mock(a),
     }
 }
 
@@ -277,13 +369,57 @@ fn synth(a: SynthArgs) -> Result<()> {
     Ok(())
 }
 
+fn mock(a: MockArgs) -> Result<()> {
+    let cfg = MockConfig {
+        seed: a.seed,
+        per_class: a.per_class,
+        size: a.size,
+        folders: a.folders,
+        defects: a.with_defects,
+    };
+    let bytes = mock_opensarurban(&cfg).map_err(|e| anyhow::anyhow!("mock archive: {e}"))?;
+    write_atomic(&a.out, &bytes).with_context(|| format!("writing {}", a.out.display()))?;
+    println!(
+        "wrote {} ({} bytes), SHA-256 {}",
+        a.out.display(),
+        bytes.len(),
+        crate::io::sha256_hex(&bytes)
+    );
+    println!("config: {}", serde_json::to_string(&cfg)?);
+    Ok(())
+}
+
 fn inspect(a: InspectArgs) -> Result<()> {
-    let disc = discover(&a.dir, &a.discover.options())?;
+    let (dir, archive) = a.archive.resolve(&a.dir)?;
+    let mut disc = discover(&dir, &a.discover.options())?;
+    if archive.is_some() {
+        // The cache's own manifest is not a member of the archive.
+        disc.ignored.retain(|p| *p != dir.join(MANIFEST_FILE_NAME));
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&disc)?);
         return Ok(());
     }
     println!("root: {}", a.dir.display());
+    if let Some(r) = &archive {
+        println!(
+            "archive: SHA-256 {} ({} bytes), {} against {} ({})",
+            r.sha256,
+            r.size,
+            r.status.name(),
+            r.expected_sha256,
+            r.pin_source
+        );
+        println!(
+            "archive members: {} ({} files extracted, {} skipped)",
+            r.extraction.members,
+            r.extraction.files,
+            r.extraction.skipped.len()
+        );
+        for m in &r.extraction.skipped {
+            println!("  skipped member {}: {}", m.name, m.reason);
+        }
+    }
     println!(
         "{} samples, {} classes, {} skipped, {} non-image files ignored",
         disc.samples.len(),
@@ -293,8 +429,21 @@ fn inspect(a: InspectArgs) -> Result<()> {
     );
     println!("classes (label order): {}", disc.classes.join(", "));
     let split_name = |s: Option<Split>| s.map(|s| s.name()).unwrap_or("-");
+    let contents: BTreeMap<String, String> = if a.no_probe {
+        BTreeMap::new()
+    } else {
+        group_contents(&disc.samples)
+            .into_iter()
+            .map(|(g, c)| (g, c.unwrap_or_else(|e| format!("unreadable header: {e}"))))
+            .collect()
+    };
     for group in disc.groups() {
-        println!("\nformat group {group}");
+        match contents.get(&group) {
+            Some(c) => {
+                println!("\nformat group {group} (holds {c}; --format {group} or --format {c})")
+            }
+            None => println!("\nformat group {group}"),
+        }
         println!(
             "  {:<22} {:>5} {:>8} {:>8} {:>8} {:>8} {:>10} {:>6}",
             "class", "split", "samples", "vh+vv", "vh only", "vv only", "no suffix", "masks"
@@ -356,6 +505,12 @@ fn inspect(a: InspectArgs) -> Result<()> {
             println!("  {}: {}", rel(&disc.root, &s.path), s.reason);
         }
     }
+    if !disc.ignored.is_empty() && disc.ignored.len() <= 20 {
+        println!("\nignored (not images):");
+        for p in &disc.ignored {
+            println!("  {}", rel(&disc.root, p));
+        }
+    }
     if disc.samples.is_empty() {
         bail!(
             "no usable samples under {}: expected `<class>_x<X>_y<Y>..._<vh|vv>.<ext>` files or `<class>/` folders of TIFF, PNG, JPEG or NPY images",
@@ -363,7 +518,7 @@ fn inspect(a: InspectArgs) -> Result<()> {
         );
     }
     // Report whether a plain `load` would need --format or --pol.
-    if let Err(e) = choose_group(&disc.root, &disc.groups(), None) {
+    if let Err(e) = choose_group(&a.dir, &disc.groups(), None) {
         println!("\nnote: {e}");
     }
     Ok(())
@@ -438,7 +593,8 @@ fn load(a: LoadArgs) -> Result<()> {
     cfg.preprocess.resize = a.resize;
     let t = Instant::now();
     let pb = bar(0, "load");
-    let ds = Dataset::load_with_progress(&a.dir, &cfg, &pb)?;
+    let (dir, _archive) = a.archive.resolve(&a.dir)?;
+    let ds = Dataset::load_with_progress(&dir, &cfg, &pb)?;
     pb.finish_and_clear();
     println!(
         "loaded {} in {:.1} s: group {}, polarization {}, {}x{} px, split {:?}",

@@ -41,10 +41,20 @@ impl ReproduceProfile {
     }
 }
 
+/// The paper profile's pinned format when the data holds several (the real archive holds
+/// four formats per patch; the paper does not say which it trained on): single-band
+/// float32 TIFF, the calibrated amplitude.
+pub const PAPER_FORMAT: &str = "tiff:f32";
+
 #[derive(Debug, Clone)]
 pub struct ReproduceConfig {
     pub profile: ReproduceProfile,
+    /// A directory, or a zip archive (pin-checked and extracted by [`reproduce`]).
     pub data: Option<PathBuf>,
+    /// Format group (`--format`); default [`PAPER_FORMAT`] on the paper profile.
+    pub format: Option<String>,
+    /// How a zip archive given as `data` is checked.
+    pub archive: crate::data::archive::ArchiveOptions,
     pub device: DeviceChoice,
     pub threads: Option<i64>,
     pub out: PathBuf,
@@ -83,6 +93,12 @@ impl ReproduceConfig {
             }
         }
         c.dataset.pol = Some(pol);
+        if let Some(f) = self.format.clone().or(match self.profile {
+            ReproduceProfile::Paper => Some(PAPER_FORMAT.to_string()),
+            ReproduceProfile::Quick => None,
+        }) {
+            c.dataset.group = Some(f);
+        }
         c.device = self.device;
         // The quick profile's model hashes are pinned on CPU with 2 threads.
         c.threads = self.threads.or(match self.profile {
@@ -109,6 +125,28 @@ fn stage(name: &str) {
 pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
     std::fs::create_dir_all(&cfg.out)
         .with_context(|| format!("cannot create {}", cfg.out.display()))?;
+    // A zip archive: its pin is checked before any work, then its verified extraction is
+    // the data; RUN/archive.json records how ("pinned" or "unpinned").
+    let resolved;
+    let cfg = match &cfg.data {
+        Some(data) if crate::data::archive::is_archive(data) => {
+            stage("data: archive pin check and extraction");
+            let (dir, record) = crate::data::archive::resolve_data(data, &cfg.archive)?;
+            if let Some(r) = &record {
+                eprintln!("{}", crate::cli_data::archive_summary(r));
+                crate::data::archive::write_record(&cfg.out, r)?;
+            }
+            resolved = ReproduceConfig {
+                data: Some(dir),
+                ..cfg.clone()
+            };
+            &resolved
+        }
+        _ => cfg,
+    };
+    if let Some(f) = cfg.train_config(Pol::Vh)?.dataset.group {
+        eprintln!("format: {f}");
+    }
     let mut results = Results {
         profile: cfg.profile.name().to_string(),
         ..Default::default()

@@ -11,7 +11,8 @@ use crate::reproduce::{default_out, reproduce, ReproduceConfig, ReproduceProfile
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai reproduce                                  # quick profile, synthetic data, CPU
-  sarxai reproduce --profile paper --data /data/OpenSARUrban --device cuda --out runs/paper
+  sarxai reproduce --profile paper --data OpenSARUrbanDataset.zip --device cuda --out runs/paper
+  sarxai reproduce --profile paper --data /data/OpenSARUrban --format tiff:f32 --out runs/paper
   sarxai claims check runs/quick                    # verdicts again, after the pins check
 
 An interrupted run resumes: training from its last epoch checkpoint, scoring from the
@@ -20,9 +21,17 @@ pub struct ReproduceArgs {
     /// quick: ResNet-18 on the embedded synthetic data; paper: ResNet-101 on OpenSARUrban.
     #[arg(long, value_enum, default_value = "quick")]
     pub profile: ReproduceProfile,
-    /// The OpenSARUrban directory (paper profile; default $OPENSARURBAN_DIR).
-    #[arg(long)]
+    /// OpenSARUrbanDataset.zip (checked against its pin, extracted once into a verified
+    /// cache) or a directory of it (paper profile; default $OPENSARURBAN_DIR).
+    #[arg(long, value_name = "ZIP|DIR")]
     pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub archive: crate::cli_data::ArchiveArgs,
+    /// Format group to train on: a group name or what its files hold (`sarxai data
+    /// inspect` lists both). Default on the paper profile: tiff:f32 (single-band float32
+    /// TIFF).
+    #[arg(long)]
+    pub format: Option<String>,
     /// Run directory (default runs/<profile>).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -52,6 +61,8 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     let cfg = ReproduceConfig {
         profile: args.profile,
         data,
+        format: args.format,
+        archive: args.archive.options(),
         device: args.device,
         threads: args.threads,
         out: args.out.unwrap_or_else(|| default_out(args.profile)),

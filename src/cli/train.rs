@@ -41,9 +41,12 @@ pub struct TrainArgs {
     #[arg(long, value_enum)]
     pub profile: Option<Profile>,
 
-    /// Dataset directory (any layout `sarxai data inspect` understands).
-    #[arg(long, value_name = "DIR", conflicts_with = "synthetic")]
+    /// Dataset directory (any layout `sarxai data inspect` understands), or a zip archive
+    /// of it (checked against its pin, extracted once into a verified cache).
+    #[arg(long, value_name = "DIR|ZIP", conflicts_with = "synthetic")]
     pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub archive: crate::cli_data::ArchiveArgs,
     /// Train on the default synthetic dataset (generated into the cache once).
     #[arg(long)]
     pub synthetic: bool,
@@ -56,7 +59,8 @@ pub struct TrainArgs {
     /// Polarization: vh or vv.
     #[arg(long)]
     pub pol: Option<Pol>,
-    /// Format group when the data holds several (e.g. Patch).
+    /// Format group when the data holds several: a group name (e.g. Patch) or what its
+    /// files hold (e.g. tiff:f32).
     #[arg(long)]
     pub format: Option<String>,
     /// Image side in pixels (resized or cropped to it).
@@ -219,10 +223,17 @@ impl TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> Result<()> {
-    let (cfg, dir) = args.resolve()?;
+    let (mut cfg, dir) = args.resolve()?;
     if args.print_config {
         print!("{}", cfg.to_yaml());
         return Ok(());
+    }
+    // A zip archive: pin check, then its verified extraction is the data (archive.json).
+    let mut archive = None;
+    if let Some(data) = cfg.data.dir.clone() {
+        let (extracted, record) = args.archive.resolve(&data)?;
+        cfg.data.dir = Some(extracted);
+        archive = record;
     }
     // Held until the command returns: a second train or reproduce on `dir` is refused.
     let _lock = crate::io::lock_dir(&dir)?;
@@ -233,6 +244,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         log: !args.quiet,
     };
     let out = train::run(&cfg, &dir, &opts)?;
+    if let Some(r) = &archive {
+        crate::data::archive::write_record(&dir, r)?;
+    }
     if !out.complete {
         eprintln!(
             "stopped after {} epoch(s); continue with: sarxai train --resume {}",

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::decode::{probe, read_image, Image};
+use super::decode::{probe, read_image, FileFormat, Image, SampleType};
 use super::discover::{discover, DiscoverOptions, PolFiles, SampleFiles, SkipReason, Skipped};
 use super::error::{DataError, Result};
 pub use super::naming::Pol;
@@ -164,7 +164,11 @@ impl Dataset {
             .map_err(|r| config_error(r, "correct the preprocessing configuration"))?;
         let disc = discover(root, &cfg.discover)?;
         let mut skipped = disc.skipped.clone();
-        let group = choose_group(root, &disc.groups(), cfg.group.as_deref())?;
+        let content = cfg.group.as_deref().and_then(ContentSelector::parse);
+        let group = match &content {
+            Some(sel) => choose_group_by_content(root, &disc.samples, sel)?,
+            None => choose_group(root, &disc.groups(), cfg.group.as_deref())?,
+        };
         let samples: Vec<&SampleFiles> = disc.samples.iter().filter(|s| s.group == group).collect();
         let pol = resolve_pol(root, &samples, cfg.pol)?;
         if pol.is_none() {
@@ -177,7 +181,8 @@ impl Dataset {
 
         // Decode and preprocess in parallel.
         progress.set_length(samples.len() as u64);
-        let loaded = load_all(&samples, pol, &cfg.preprocess, progress);
+        let expect = content.map(|c| (c.dtype, c.bands));
+        let loaded = load_all(&samples, pol, &cfg.preprocess, expect, progress);
         progress.finish();
         let size = cfg.preprocess.size;
         let mut parts: [SplitData; 3] = Default::default();
@@ -377,7 +382,7 @@ pub fn choose_group(root: &Path, groups: &[String], wanted: Option<&str>) -> Res
             _ => Err(DataError::Config {
                 dir: root.to_path_buf(),
                 reason: format!("the data holds several format groups: {list}"),
-                fix: "choose one with --format (e.g. --format Patch)".into(),
+                fix: "choose one with --format: a group name (e.g. --format Patch) or what its files hold (e.g. --format tiff:f32)".into(),
             }),
         },
         Some(w) => {
@@ -399,6 +404,111 @@ pub fn choose_group(root: &Path, groups: &[String], wanted: Option<&str>) -> Res
                 }),
             }
         }
+    }
+}
+
+/// A format chosen by what the files hold: `<type>:<sample type>[x<bands>]`, e.g. `tiff:f32`
+/// (single-band float32 TIFF), `png:u8`, `png:u8x3` (a colour render). One band unless
+/// given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentSelector {
+    pub format: FileFormat,
+    pub dtype: SampleType,
+    pub bands: usize,
+}
+
+impl ContentSelector {
+    /// Parses `tiff:f32`, `png:u8x3`, ...; `None` for anything else (a group name).
+    pub fn parse(s: &str) -> Option<ContentSelector> {
+        let (fmt, rest) = s.split_once(':')?;
+        let format = FileFormat::from_path(Path::new(&format!("x.{}", fmt.trim())))?;
+        let rest = rest.trim().to_ascii_lowercase();
+        let (dt, bands) = match rest.split_once('x') {
+            Some((d, b)) => (d.to_string(), b.parse().ok()?),
+            None => (rest.clone(), 1),
+        };
+        let dtype = [
+            SampleType::U8,
+            SampleType::U16,
+            SampleType::U32,
+            SampleType::U64,
+            SampleType::I8,
+            SampleType::I16,
+            SampleType::I32,
+            SampleType::I64,
+            SampleType::F16,
+            SampleType::F32,
+            SampleType::F64,
+        ]
+        .into_iter()
+        .find(|t| t.name() == dt)?;
+        Some(ContentSelector {
+            format,
+            dtype,
+            bands,
+        })
+    }
+
+    /// `tiff:f32x1`.
+    pub fn name(&self) -> String {
+        format!(
+            "{}:{}x{}",
+            self.format.name(),
+            self.dtype.name(),
+            self.bands
+        )
+    }
+}
+
+/// What the first file of each format group holds (`tiff:f32x1`, from its header), or
+/// the header error.
+pub fn group_contents(
+    samples: &[SampleFiles],
+) -> Vec<(String, std::result::Result<String, String>)> {
+    let mut out: std::collections::BTreeMap<String, std::result::Result<String, String>> =
+        Default::default();
+    for s in samples {
+        out.entry(s.group.clone()).or_insert_with(|| {
+            probe(s.files.paths()[0])
+                .map(|i| format!("{}:{}x{}", i.format.name(), i.dtype.name(), i.bands))
+                .map_err(|e| e.to_string())
+        });
+    }
+    out.into_iter().collect()
+}
+
+/// The one format group whose files hold `sel` (judged by each group's first file; every
+/// file is checked when decoded).
+pub fn choose_group_by_content(
+    root: &Path,
+    samples: &[SampleFiles],
+    sel: &ContentSelector,
+) -> Result<String> {
+    let contents = group_contents(samples);
+    let list = contents
+        .iter()
+        .map(|(g, c)| format!("{g} ({})", c.as_deref().unwrap_or("unreadable header")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let want = sel.name();
+    let hits: Vec<&String> = contents
+        .iter()
+        .filter(|(_, c)| c.as_deref() == Ok(want.as_str()))
+        .map(|(g, _)| g)
+        .collect();
+    match hits.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(DataError::Config {
+            dir: root.to_path_buf(),
+            reason: format!("no format group holds {want}; found: {list}"),
+            fix: "choose one of them with --format (a group name, or its content such as tiff:f32)"
+                .into(),
+        }),
+        _ => Err(DataError::Config {
+            dir: root.to_path_buf(),
+            reason: format!("several format groups hold {want}: {list}"),
+            fix: "choose one by its group name with --format".into(),
+        }),
     }
 }
 
@@ -464,6 +574,7 @@ fn load_all(
     samples: &[&SampleFiles],
     pol: Option<Pol>,
     pre: &PreprocessConfig,
+    expect: Option<(SampleType, usize)>,
     progress: &indicatif::ProgressBar,
 ) -> Vec<std::result::Result<Loaded, String>> {
     let n = samples.len();
@@ -481,7 +592,7 @@ fn load_all(
                 if i >= n {
                     break;
                 }
-                let r = load_one(samples[i], pol, pre);
+                let r = load_one(samples[i], pol, pre, expect);
                 if let Ok(mut v) = results.lock() {
                     v[i] = Some(r);
                 }
@@ -502,6 +613,7 @@ fn load_one(
     s: &SampleFiles,
     pol: Option<Pol>,
     pre: &PreprocessConfig,
+    expect: Option<(SampleType, usize)>,
 ) -> std::result::Result<Loaded, String> {
     let (path, band_of) = match (&s.files, pol) {
         (PolFiles::Pair { vh, .. }, Some(Pol::Vh)) => (vh, None),
@@ -513,6 +625,17 @@ fn load_one(
         (PolFiles::Unsuffixed { path }, p) => (path, p),
     };
     let img = read_image(path).map_err(|e| e.to_string())?;
+    if let Some((dtype, bands)) = expect {
+        if (img.dtype, img.bands.len()) != (dtype, bands) {
+            return Err(format!(
+                "holds {} x{} band(s), the chosen format holds {} x{}",
+                img.dtype.name(),
+                img.bands.len(),
+                dtype.name(),
+                bands
+            ));
+        }
+    }
     let band = pick_band(&img, band_of)?;
     let pixels = pre.apply(band, img.width, img.height)?;
     let mask = match &s.mask {

@@ -18,8 +18,13 @@
 //! folder, never samples.
 //!
 //! Samples are grouped by *format group*: the nearest folder above the file that is not a
-//! split or class folder (OpenSARShip: `Patch`, `Patch_Cal`, `Patch_Uint8`), plus the file
-//! type and a `Visual_` marker, so the same chip in several formats is never mixed up.
+//! split, class, polarization or *partition* folder (OpenSARShip: `Patch`, `Patch_Cal`,
+//! `Patch_Uint8`), plus the file type and a `Visual_` marker, so the same chip in several
+//! formats is never mixed up. A partition folder only splits the data into parts: a name
+//! `<stem><number>` with at least one sibling `<stem><other number>` (OpenSARUrban's
+//! `OpenSARUrban1` ... `OpenSARUrban18`); the parts merge into one group. What the files of
+//! a group hold (sample type, bands) is checked when they are decoded
+//! ([`super::dataset`]), and a group can be chosen by content (`tiff:f32`).
 //! Within a group that holds both polarizations, a file without its partner is *unpaired*
 //! and skipped with that reason.
 
@@ -240,8 +245,38 @@ struct Found {
     class_raw: String,
     class_from_folder: bool,
     split: Option<Split>,
-    group: String,
+    /// Folders above the file (polarization folders left out) with their relative paths,
+    /// for the format group.
+    dirs: Vec<(String, String)>,
+    visual: bool,
     format: FileFormat,
+}
+
+/// `<stem><number>` -> `(stem, number)`, for names ending in ASCII digits after a non-empty
+/// stem.
+fn numbered(name: &str) -> Option<(&str, &str)> {
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    (!stem.is_empty() && stem.len() < name.len()).then(|| (stem, &name[stem.len()..]))
+}
+
+/// Partition folders (see the module docs), as relative paths: folders `<stem><number>`
+/// whose parent holds another `<stem><other number>`.
+fn partition_folders(dirs: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut by_stem: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for d in dirs {
+        let (parent, name) = d.rsplit_once('/').unwrap_or(("", d.as_str()));
+        if let Some((stem, _)) = numbered(name) {
+            by_stem
+                .entry((parent.to_string(), stem.to_string()))
+                .or_default()
+                .insert(d.clone());
+        }
+    }
+    by_stem
+        .into_values()
+        .filter(|v| v.len() >= 2)
+        .flatten()
+        .collect()
 }
 
 /// Discovers the samples under `root` (see the module docs).
@@ -259,6 +294,7 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
     let mut ignored = Vec::new();
     let mut leaf_dirs_without_images: Vec<PathBuf> = Vec::new();
     let mut dirs_with_images: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut all_rel_dirs: BTreeSet<String> = BTreeSet::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name();
@@ -273,6 +309,9 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy();
         if entry.file_type().is_dir() {
+            if entry.depth() > 0 {
+                all_rel_dirs.insert(relative_path(root, path)?);
+            }
             if entry.depth() > 0 && dir_is_empty(path) {
                 leaf_dirs_without_images.push(path.to_path_buf());
             }
@@ -340,24 +379,13 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
                 continue;
             }
         };
-        // Format group: nearest folder that is neither a split folder nor the class folder.
-        let ckey = class_key(&class_raw);
-        let collection = dirs
-            .iter()
-            .rev()
-            .enumerate()
-            .find(|(i, d)| {
-                Split::from_folder(d).is_none()
-                    && !(*i == 0 && (class_from_folder || class_key(d) == ckey))
-            })
-            .map(|(_, d)| *d)
-            .unwrap_or("");
         let format = FileFormat::from_path(path).expect("checked by is_image_name");
-        let group = format!(
-            "{collection}{}:{}",
-            if parsed.visual { "/Visual_" } else { "" },
-            format.name()
-        );
+        let group_dirs: Vec<(String, String)> = all_dirs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.parse::<Pol>().is_err())
+            .map(|(i, d)| (d.to_string(), all_dirs[..=i].join("/")))
+            .collect();
         found.push(Found {
             rel_dir,
             path: path.to_path_buf(),
@@ -366,10 +394,36 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             class_raw,
             class_from_folder,
             split,
-            group,
+            dirs: group_dirs,
+            visual: parsed.visual,
             format,
         });
     }
+
+    // Format groups: nearest folder that is not a split, class, polarization or partition
+    // folder.
+    let partitions = partition_folders(&all_rel_dirs);
+    let group_of = |f: &Found| -> String {
+        let ckey = class_key(&f.class_raw);
+        let mut collection = "";
+        for (i, (d, rel)) in f.dirs.iter().enumerate().rev() {
+            let is_parent = i + 1 == f.dirs.len();
+            if Split::from_folder(d).is_some()
+                || (is_parent && (f.class_from_folder || class_key(d) == ckey))
+                || partitions.contains(rel)
+            {
+                continue;
+            }
+            collection = d;
+            break;
+        }
+        format!(
+            "{collection}{}:{}",
+            if f.visual { "/Visual_" } else { "" },
+            f.format.name()
+        )
+    };
+    let groups: Vec<String> = found.iter().map(group_of).collect();
 
     // Classes: canonical spelling, vocabulary check.
     let mut spellings: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -440,7 +494,7 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
     }
     let mut partial: BTreeMap<(String, String), Partial> = BTreeMap::new();
     let mut class_folder_dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    for f in found {
+    for (f, group) in found.into_iter().zip(groups) {
         let Some(class) = class_of(&f.class_raw) else {
             skipped.push(Skipped {
                 path: f.path,
@@ -458,18 +512,16 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
         } else {
             format!("{}/{}", f.rel_dir, f.base)
         };
-        let p = partial
-            .entry((f.group.clone(), id))
-            .or_insert_with(|| Partial {
-                class,
-                split: f.split,
-                format: f.format,
-                vh: None,
-                vv: None,
-                unsuffixed: None,
-                rel_dir: f.rel_dir.clone(),
-                base: f.base.clone(),
-            });
+        let p = partial.entry((group, id)).or_insert_with(|| Partial {
+            class,
+            split: f.split,
+            format: f.format,
+            vh: None,
+            vv: None,
+            unsuffixed: None,
+            rel_dir: f.rel_dir.clone(),
+            base: f.base.clone(),
+        });
         let slot = match f.pol {
             Some(Pol::Vh) => &mut p.vh,
             Some(Pol::Vv) => &mut p.vv,
@@ -799,6 +851,43 @@ mod tests {
             disc.skipped[0].reason,
             SkipReason::Unpaired { missing: Pol::Vv }
         );
+    }
+
+    #[test]
+    fn numbered_partition_folders_merge_into_one_group() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        for (n, x) in [(1, 0), (13, 1), (2, 2)] {
+            for pol in ["vh", "vv"] {
+                touch(
+                    r,
+                    &format!("OpenSARUrban{n}/highway_x{x}_y0_Polygon1_{pol}.tif"),
+                    b"x",
+                );
+                touch(
+                    r,
+                    &format!("OpenSARUrban{n}/uint16/highway_x{x}_y0_Polygon1_{pol}.tif"),
+                    b"x",
+                );
+            }
+        }
+        // A lone numbered folder is not a partition: it names its group.
+        touch(r, "scene7/Patch2/airport_x0_y0_vv.tif", b"x");
+        let disc = discover(r, &DiscoverOptions::default()).unwrap();
+        assert_eq!(disc.groups(), [":tiff", "Patch2:tiff", "uint16:tiff"]);
+        let counts = disc.counts();
+        assert_eq!(
+            counts[&(":tiff".to_string(), "Highway".to_string(), None)].pairs,
+            3
+        );
+        assert_eq!(
+            counts[&("uint16:tiff".to_string(), "Highway".to_string(), None)].pairs,
+            3
+        );
+        assert!(disc.skipped.is_empty(), "{:?}", disc.skipped);
+        assert_eq!(numbered("OpenSARUrban13"), Some(("OpenSARUrban", "13")));
+        assert_eq!(numbered("2020"), None);
+        assert_eq!(numbered("Patch"), None);
     }
 
     #[test]

@@ -13,15 +13,19 @@
 //! * [`split`]: stratified seeded splits and their digests;
 //! * [`dataset`]: all of the above into per-split arrays;
 //! * [`manifest`]: per-file SHA-256 manifests, verification, the pinned archive digest;
+//! * [`archive`]: a zip archive checked against its pin and extracted once into a verified cache;
+//! * [`mock`]: the deterministic mock of OpenSARUrbanDataset.zip;
 //! * [`raster`]: shapes the generator draws;
 //! * [`error`]: the error type, [`DataError`].
 
+pub mod archive;
 pub mod dataset;
 pub mod decode;
 pub mod discover;
 pub mod encode;
 pub mod error;
 pub mod manifest;
+pub mod mock;
 pub mod naming;
 pub mod preprocess;
 pub mod raster;

@@ -14,14 +14,19 @@ use sarxai::data::decode::{probe, read_image, SampleType};
 use sarxai::data::discover::{discover, DiscoverOptions, PolFiles};
 use sarxai::data::manifest::{verify_manifest_with, Manifest};
 
-/// The sample folder; panics with the reason when it is absent.
+/// The sample folder (`$SARXAI_SHARED_DATA/opensarship-sample` when that variable is set,
+/// else `../shared/data/opensarship-sample` beside the repository); panics with the reason
+/// when it is absent.
 fn sample_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/opensarship-sample");
+    let base = std::env::var_os("SARXAI_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let d = base.join("opensarship-sample");
     assert!(
         d.is_dir(),
         "{} is absent: these tests need the real OpenSARShip chips (research data, not in the \
-         repository) in ../shared/data; they run because SARXAI_REQUIRE_SHARED=1 was set at \
-         build time (unset it to have them ignored)",
+         repository) in ../shared/data or $SARXAI_SHARED_DATA; they run because \
+         SARXAI_REQUIRE_SHARED=1 was set at build time (unset it to have them ignored)",
         d.display()
     );
     d

@@ -103,9 +103,9 @@ fn blend(c: &mut Canvas, x: i64, y: i64, colour: Rgb, alpha: f32) {
         return;
     }
     let i = (y as usize * c.width + x as usize) * 3;
-    for k in 0..3 {
-        let old = c.pixels[i + k] as f32;
-        c.pixels[i + k] = (old + (colour[k] as f32 - old) * alpha.min(1.0)).round() as u8;
+    for (p, &want) in c.pixels[i..i + 3].iter_mut().zip(colour.iter()) {
+        let old = *p as f32;
+        *p = (old + (want as f32 - old) * alpha.min(1.0)).round() as u8;
     }
 }
 

@@ -165,7 +165,7 @@ td.out .mark{color:var(--fail);font-weight:bold}
 .b-PASS{background:var(--pass)}.b-FAIL{background:var(--fail)}.b-NOTRUN{background:var(--notrun)}
 .stmt{display:block;color:#5a6470;font-size:11px}
 .filter{margin:.4em 0}
-.filter input{position:absolute;opacity:0}
+.claims-box>input{position:absolute;opacity:0;pointer-events:none}
 .filter label{display:inline-block;border:1px solid #aab3bc;border-radius:3px;padding:1px 9px;margin-right:6px;cursor:pointer;font-size:13px}
 #vf-all:checked~.filter label[for=vf-all],#vf-pass:checked~.filter label[for=vf-pass],#vf-fail:checked~.filter label[for=vf-fail],#vf-notrun:checked~.filter label[for=vf-notrun]{background:#1d2329;color:#fff}
 #vf-pass:checked~table tr.v-FAIL,#vf-pass:checked~table tr.v-NOTRUN,#vf-fail:checked~table tr.v-PASS,#vf-fail:checked~table tr.v-NOTRUN,#vf-notrun:checked~table tr.v-PASS,#vf-notrun:checked~table tr.v-FAIL{display:none}
@@ -390,7 +390,14 @@ fn agreement_html(h: &mut String, pol: &str, t: &Table1) {
         "<table class=\"agree\" id=\"agreement-{pol}\"><caption>Rank agreement with the paper ({}): Kendall tau-b, exact two-sided p</caption><thead><tr><th>Metric</th><th>methods</th><th>tau-b</th><th>p</th></tr></thead><tbody>",
         pol.to_uppercase()
     );
-    for a in &t.agreement {
+    let mut agreement: Vec<&super::table::RankAgreement> = t.agreement.iter().collect();
+    agreement.sort_by_key(|a| {
+        PAPER_COLUMNS
+            .iter()
+            .position(|k| *k == a.metric)
+            .unwrap_or(PAPER_COLUMNS.len())
+    });
+    for a in &agreement {
         let _ = write!(
             h,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -404,8 +411,8 @@ fn agreement_html(h: &mut String, pol: &str, t: &Table1) {
         h.push_str("<tr><td colspan=\"4\">no paper values to compare</td></tr>");
     }
     h.push_str("</tbody></table>");
-    // Orderings, as lists (lowest first).
-    for a in &t.agreement {
+    // Orderings, lowest first.
+    for a in &agreement {
         let names = |v: &[crate::attr::Method]| {
             v.iter()
                 .map(|m| escape(m.title()))
@@ -765,9 +772,9 @@ pub fn render_page(d: &ReportData) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>sarxai reproduce: {profile}</title><style>{STYLE}</style></head><body>\n<h1>sarxai reproduce: {profile} profile</h1>\n"
     );
     let count = |v: Verdict| d.verdicts.iter().filter(|r| r.verdict == v).count();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<p>Claims: <span class=\"badge b-PASS\">{} PASS</span> <span class=\"badge b-FAIL\">{} FAIL</span> <span class=\"badge b-NOTRUN\">{} NOT RUN</span> &nbsp;Paper: Su et al., Explainable analysis of deep learning methods for SAR image classification (Table 1, Figure 1).</p>\n",
+        "<p>Claims: <span class=\"badge b-PASS\">{} PASS</span> <span class=\"badge b-FAIL\">{} FAIL</span> <span class=\"badge b-NOTRUN\">{} NOT RUN</span> &nbsp;Paper: Su et al., Explainable analysis of deep learning methods for SAR image classification (Table 1, Figure 1).</p>",
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::NotRun)
@@ -832,9 +839,9 @@ pub fn render_page(d: &ReportData) -> String {
     h.push_str("<h2 id=\"figure1\">Figure 1</h2>\n");
     for (pol, png) in &d.figures {
         let b64 = base64::engine::general_purpose::STANDARD.encode(png);
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<figure id=\"figure1-{pol}\"><img alt=\"Figure 1 ({p}): the input and the heatmaps of the eight methods\" src=\"data:image/png;base64,{b64}\"><figcaption>Figure 1 ({p}), also in score-{pol}/{f}: heatmaps drawn as the XAI-entropy images (Captum's normalisation, matplotlib's Blues), titles in DejaVu Sans.</figcaption></figure>\n",
+            "<figure id=\"figure1-{pol}\"><img alt=\"Figure 1 ({p}): the input and the heatmaps of the eight methods\" src=\"data:image/png;base64,{b64}\"><figcaption>Figure 1 ({p}), also in score-{pol}/{f}: heatmaps drawn as the XAI-entropy images (Captum's normalisation, matplotlib's Blues), titles in DejaVu Sans.</figcaption></figure>",
             p = escape(&pol.to_uppercase()),
             f = super::scoring::files::figure(pol)
         );

@@ -112,7 +112,7 @@ impl Axis {
 
 /// A "nice" step (1, 2 or 5 times a power of ten) giving about `n` intervals over `span`.
 pub fn nice_step(span: f64, n: usize) -> f64 {
-    if !(span > 0.0) || !span.is_finite() {
+    if span.is_nan() || span <= 0.0 || !span.is_finite() {
         return 1.0;
     }
     let raw = span / n.max(1) as f64;

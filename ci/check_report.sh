@@ -146,7 +146,8 @@ run_chrome "$work/p3" "$work/pdf.log" --no-pdf-header-footer --print-to-pdf="$wo
   "file://$work/page.html" >/dev/null || true
 if [ -s "$work/page.pdf" ]; then
   cp "$work/page.pdf" "$pdf"
-  echo "check_report: print $pdf ($(grep -ac '/Type */Page[^s]' "$work/page.pdf" || true) pages)"
+  pages="$(grep -ao '/Count [0-9]*' "$work/page.pdf" | head -1 | cut -d' ' -f2 || true)"
+  echo "check_report: print $pdf (${pages:-?} pages)"
 else
   echo "check_report: FAIL printing to PDF produced nothing" >&2; cat "$work/pdf.log" >&2; status=1
 fi

@@ -70,26 +70,58 @@ fn records(pol: &str, paper: &PaperTable) -> Vec<ImageRecord> {
     out
 }
 
+/// Figure 1 of made-up maps: a bright target on speckle, blobs of different spread per
+/// method (a realistic-looking page for the screenshot).
 fn figure_png(pol: &str) -> Vec<u8> {
-    let n = 20;
+    let n = 50usize;
+    let mut seed = 0x2545_f491_u32 ^ pol.len() as u32;
+    let mut speckle = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        (seed % 1000) as f32 / 1000.0
+    };
+    let d2 =
+        |x: usize, y: usize, cx: f64, cy: f64| (x as f64 - cx).powi(2) + (y as f64 - cy).powi(2);
+    let image: Vec<f32> = (0..n * n)
+        .map(|i| {
+            let (x, y) = (i % n, i / n);
+            let target = (-d2(x, y, 24.0, 26.0) / 30.0).exp() as f32;
+            0.3 * speckle() + 2.0 * target
+        })
+        .collect();
     let panels = PAPER_ORDER
         .iter()
         .enumerate()
-        .map(|(k, m)| FigurePanel {
-            title: m.title().into(),
-            subtitle: format!("MS = 0.{k}"),
-            map: (0..n * n).map(|i| ((i * (k + 3)) % 256) as u8).collect(),
+        .map(|(k, m)| {
+            let spread = [6.0, 5.0, 3.0, 9.0, 14.0, 40.0, 4.0, 60.0][k];
+            let noise = [0.25, 0.3, 0.1, 0.45, 0.6, 0.0, 0.05, 0.0][k];
+            let map = (0..n * n)
+                .map(|i| {
+                    let (x, y) = (i % n, i / n);
+                    let v = (-d2(x, y, 24.0, 26.0) / spread).exp() + noise * speckle() as f64;
+                    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+                })
+                .collect();
+            FigurePanel {
+                title: m.title().into(),
+                subtitle: format!("MS = {:.4}", 0.02 + 0.05 * k as f64),
+                map,
+            }
         })
         .collect();
     let input = FigureInput {
-        heading: vec![format!("Figure 1 ({pol})")],
-        input_title: "Input".into(),
-        input_subtitle: "class0".into(),
-        image: (0..n * n).map(|i| (i % 7) as f32).collect(),
+        heading: vec![format!(
+            "Figure 1 ({}): test image 3 (synthetic), true class ship, predicted ship",
+            pol.to_uppercase()
+        )],
+        input_title: format!("Input ({})", pol.to_uppercase()),
+        input_subtitle: "ship".into(),
+        image,
         size: n,
         panels,
-        bar_label: "abs(attr)".into(),
-        caption: vec![],
+        bar_label: "abs(attr), normalised".into(),
+        caption: vec!["MS: Max-Sensitivity of this image (radius 0.02, 10 samples).".into()],
     };
     render_figure1(&input).unwrap().png
 }

@@ -625,7 +625,7 @@ impl CaptumFigure {
 fn reflect(v: i64, size: usize) -> usize {
     let size2 = 2 * size as u64;
     let add = size2 * (0x3FFF_FFFFu64 / size2);
-    let m = ((v + add as i64) as u64 % size2) as u64;
+    let m = (v + add as i64) as u64 % size2;
     if m >= size as u64 {
         (size2 - m - 1) as usize
     } else {

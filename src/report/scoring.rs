@@ -596,7 +596,6 @@ pub fn score(
         .into_iter()
         .filter(|r| chosen.contains(&r.image))
         .collect();
-    let pol = pol_name(data.pol);
     let paper_pol = cfg.paper_pol.or(data.pol).map(|p| p.to_string());
     let embedded;
     let paper = match &cfg.paper {
@@ -626,7 +625,6 @@ pub fn score(
         chosen[cfg.figure_image],
         &hash,
         out_dir,
-        &pol,
     )?;
     written.push(figure.clone());
     written.push(sweep_path);
@@ -919,8 +917,8 @@ impl Ctx<'_> {
         i: usize,
         hash: &str,
         out_dir: &Path,
-        pol: &str,
     ) -> Result<(PathBuf, PathBuf, serde_json::Value), ReportError> {
+        let pol = pol_name(self.data.pol);
         let img = self.image(i)?;
         let split = self.data.split;
         let size = split.size;
@@ -1022,7 +1020,7 @@ impl Ctx<'_> {
             ],
         };
         let fig = render_figure1(&input)?;
-        let path = out_dir.join(files::figure(pol));
+        let path = out_dir.join(files::figure(&pol));
         crate::io::write_atomic(&path, &fig.png).map_err(|e| ReportError::io(&path, e))?;
         Ok((path, sweep_path, serde_json::Value::Object(summary)))
     }

@@ -3,9 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use sarxai::cli::{
-    claims, entropy, eval, explain, model, reproduce, score, sensitivity, train,
-};
+use sarxai::cli::{claims, entropy, eval, explain, model, reproduce, score, sensitivity, train};
 
 #[derive(Debug, Parser)]
 #[command(

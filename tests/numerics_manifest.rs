@@ -58,8 +58,7 @@ fn numerics_of_train(extra: &[&str]) -> Value {
         .args(&args)
         .assert()
         .success();
-    let run: Value =
-        serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
+    let run: Value = serde_json::from_slice(&std::fs::read(out.join("run.json")).unwrap()).unwrap();
     run["versions"]["numerics"].clone()
 }
 

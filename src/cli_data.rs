@@ -428,6 +428,12 @@ fn inspect(a: InspectArgs) -> Result<()> {
         disc.ignored.len()
     );
     println!("classes (label order): {}", disc.classes.join(", "));
+    if !disc.partitions.is_empty() {
+        println!(
+            "partition folders, merged into their format groups: {}",
+            disc.partitions.join(", ")
+        );
+    }
     let split_name = |s: Option<Split>| s.map(|s| s.name()).unwrap_or("-");
     let contents: BTreeMap<String, String> = if a.no_probe {
         BTreeMap::new()

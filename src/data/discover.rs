@@ -180,6 +180,9 @@ pub struct Discovery {
     pub skipped: Vec<Skipped>,
     /// Files that are not images (manifests, notes, hidden files): listed, never errors.
     pub ignored: Vec<PathBuf>,
+    /// Partition folders (relative paths) merged into their format groups.
+    #[serde(default)]
+    pub partitions: Vec<String>,
 }
 
 /// Counts of one (group, class, split) cell.
@@ -648,6 +651,7 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
         samples,
         skipped,
         ignored,
+        partitions: partitions.into_iter().collect(),
     };
     if opts.strict {
         if let Some(first) = discovery.skipped.first() {

@@ -61,6 +61,9 @@ pub struct ReportData {
     pub recorded: Result<Pins, String>,
     /// Seconds per stage (`timings.json`).
     pub timings: BTreeMap<String, f64>,
+    /// Scoring seconds per polarization and method, summed over the images of
+    /// `score-<pol>/timings.csv`: (images, attribution seconds, total seconds).
+    pub method_seconds: BTreeMap<String, BTreeMap<String, (usize, f64, f64)>>,
     /// Files the page would show that were not there.
     pub missing: Vec<String>,
 }
@@ -78,6 +81,7 @@ impl Default for ReportData {
             pin_notes: Vec::new(),
             recorded: Err("not read".into()),
             timings: BTreeMap::new(),
+            method_seconds: BTreeMap::new(),
             missing: Vec::new(),
         }
     }
@@ -118,6 +122,9 @@ impl ReportData {
                 }
                 Err(e) => d.missing.push(format!("score-{pol}/table1.json ({e})")),
             }
+            if let Ok(text) = std::fs::read_to_string(dir.join(super::scoring::files::TIMINGS)) {
+                d.method_seconds.insert(pol.clone(), method_seconds(&text));
+            }
             let f = dir.join(super::scoring::files::figure(pol));
             match std::fs::read(&f) {
                 Ok(b) => {
@@ -140,6 +147,32 @@ impl ReportData {
         }
         d
     }
+}
+
+/// Per method (images, attribution seconds, total seconds) from a `timings.csv`
+/// (`image,method,attribution_s,...,total_s,device`); unreadable rows are skipped.
+pub fn method_seconds(csv: &str) -> BTreeMap<String, (usize, f64, f64)> {
+    let mut out: BTreeMap<String, (usize, f64, f64)> = BTreeMap::new();
+    let mut lines = csv.lines();
+    let Some(head) = lines.next() else {
+        return out;
+    };
+    let cols: Vec<&str> = head.split(',').collect();
+    let at = |name: &str| cols.iter().position(|c| *c == name);
+    let (Some(m), Some(a), Some(t)) = (at("method"), at("attribution_s"), at("total_s")) else {
+        return out;
+    };
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+        if let (Some(method), Some(att), Some(total)) = (f.get(m), num(a), num(t)) {
+            let e = out.entry(method.to_string()).or_default();
+            e.0 += 1;
+            e.1 += att;
+            e.2 += total;
+        }
+    }
+    out
 }
 
 const STYLE: &str = r#"
@@ -761,6 +794,42 @@ fn timings_html(h: &mut String, d: &ReportData) {
         h,
         "<tr><td><b>total</b></td><td class=\"num\"><b>{total:.1}</b></td><td></td></tr></tbody></table>"
     );
+    if d.method_seconds.is_empty() {
+        return;
+    }
+    let pols: Vec<&String> = d.method_seconds.keys().collect();
+    h.push_str("<table class=\"method-timings\" id=\"method-timings-table\"><caption>Scoring seconds per method (score-&lt;pol&gt;/timings.csv, summed over the images): attribution / all metrics included</caption><thead><tr><th>method</th>");
+    for p in &pols {
+        let _ = write!(
+            h,
+            "<th>{} images</th><th>{} seconds</th>",
+            escape(&p.to_uppercase()),
+            escape(&p.to_uppercase())
+        );
+    }
+    h.push_str("</tr></thead><tbody>");
+    for m in super::table::PAPER_ORDER {
+        if !pols
+            .iter()
+            .any(|p| d.method_seconds[*p].contains_key(m.name()))
+        {
+            continue;
+        }
+        let _ = write!(h, "<tr><td>{}</td>", escape(m.title()));
+        for p in &pols {
+            match d.method_seconds[*p].get(m.name()) {
+                Some((n, a, t)) => {
+                    let _ = write!(
+                        h,
+                        "<td class=\"num\">{n}</td><td class=\"num\">{a:.1} / {t:.1}</td>"
+                    );
+                }
+                None => h.push_str("<td class=\"num\">–</td><td class=\"num\">–</td>"),
+            }
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table>");
 }
 
 /// Renders the page (see the module docs).
@@ -907,6 +976,15 @@ mod tests {
         assert!(!from_claim);
         assert!((lo - 0.15).abs() < 1e-12 && (hi - 0.25).abs() < 1e-12);
         assert!(tolerance(None, "vh", "grad-cam", "max_sensitivity", None).is_none());
+    }
+
+    #[test]
+    fn method_seconds_sum_over_images() {
+        let csv = "image,method,attribution_s,entropy_kb_s,total_s,device\n0,saliency,0.5,1,2.0,cpu\n1,saliency,0.25,1,1.0,cpu\n0,occlusion,3,1,9,cpu\nbroken\n";
+        let m = method_seconds(csv);
+        assert_eq!(m["saliency"], (2, 0.75, 3.0));
+        assert_eq!(m["occlusion"], (1, 3.0, 9.0));
+        assert!(method_seconds("").is_empty());
     }
 
     #[test]

@@ -40,6 +40,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import golden  # noqa: E402  (same directory: model, images, targets, Captum calls)
 
 
+def image_perturbation(x_i, d_i, samples):
+    """perturb_func for one image: x_i repeated `samples` times plus its noise d_i (S, C, H, W)."""
+
+    def perturb(inputs_expanded):
+        assert torch.equal(inputs_expanded, x_i.repeat_interleave(samples, dim=0))
+        return inputs_expanded + d_i
+
+    return perturb
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--case", required=True, help="ARCH-cC-f32, e.g. resnet18-c1-f32")
@@ -102,11 +112,9 @@ def main():
     for method, explain in paper_way.items():
         per_image = []
         for i in range(args.n):
-            d_i = noise[:, i]
-
-            def perturb_one(inputs_expanded, d_i=d_i, i=i):
-                assert torch.equal(inputs_expanded, x[i : i + 1].repeat_interleave(args.samples, dim=0))
-                return inputs_expanded + d_i
+            # One parameter only: Captum passes the radius as a second argument when the
+            # function takes one (inspect.signature), which would replace a default-bound d.
+            perturb_one = image_perturbation(x[i : i + 1], noise[:, i], args.samples)
 
             ms = sensitivity_max(
                 explain, x[i : i + 1], perturb_func=perturb_one, n_perturb_samples=args.samples, target=t[i : i + 1]

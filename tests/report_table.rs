@@ -7,16 +7,17 @@ use sarxai::attr::Method;
 use sarxai::report::table::{PaperTable, Table1, TableMeta, PAPER_ORDER};
 use sarxai::report::{ImageRecord, Metric};
 
-const METRICS: [Metric; 5] = [
+const METRICS: [Metric; 6] = [
     Metric::MaxSensitivity,
+    Metric::MaxSensitivityCaptum09,
     Metric::EntropyKb,
     Metric::ShannonBits,
     Metric::Sparseness,
     Metric::PointingGame,
 ];
 
-/// Three images x eight methods of made-up but fixed values. Max-Sensitivity follows the
-/// paper's VH ordering except that Saliency and Input x Gradient swap; image 2 of
+/// Three images x eight methods of made-up but fixed values. Max-Sensitivity (both columns) follows the
+/// paper's reported VH ordering except that Saliency and Input x Gradient swap; image 2 of
 /// Grad-CAM has an undefined pointing game.
 fn records() -> Vec<ImageRecord> {
     let ms = |m: Method| match m {
@@ -45,6 +46,7 @@ fn records() -> Vec<ImageRecord> {
             let d = image as f64 - 1.0;
             let mut values = BTreeMap::new();
             values.insert(Metric::MaxSensitivity, ms(m) * (1.0 + 0.1 * d));
+            values.insert(Metric::MaxSensitivityCaptum09, ms(m) * (1.0 + 0.1 * d));
             values.insert(Metric::EntropyKb, kb(m) + 0.5 * d);
             values.insert(Metric::ShannonBits, 1.0 + k as f64 * 0.25 + 0.125 * d);
             values.insert(Metric::Sparseness, 0.5 + 0.01 * k as f64 * (image as f64));
@@ -71,7 +73,7 @@ fn records() -> Vec<ImageRecord> {
             });
         }
     }
-    // A fourth image beyond N = 3: must not enter the table.
+    // A fourth image, not among the explained ones: the caller leaves it out.
     let mut extra = out[0].clone();
     extra.image = 3;
     extra.values.insert(Metric::MaxSensitivity, 1000.0);
@@ -89,7 +91,8 @@ fn table() -> Table1 {
         notes: vec!["fixed numbers for the snapshot test".into()],
     };
     let paper = PaperTable::embedded();
-    Table1::from_records(&records(), &Method::ALL, &METRICS, meta, Some(&paper))
+    let explained: Vec<ImageRecord> = records().into_iter().filter(|r| r.image < 3).collect();
+    Table1::from_records(&explained, &Method::ALL, &METRICS, meta, Some(&paper))
 }
 
 #[test]
@@ -113,15 +116,16 @@ fn table1_means_and_agreement() {
     // Mean over images 0..3 only (image 3 holds 1000).
     let ms = t.mean(Method::Occlusion, Metric::MaxSensitivity).unwrap();
     assert!((ms - 0.02).abs() < 1e-12, "{ms}");
-    let a = &t.agreement[0];
-    assert_eq!(a.metric, Metric::MaxSensitivity);
+    // Against the paper's reported (Captum 0.9) column, whose order the values follow.
+    let a = &t.agreement[1];
+    assert_eq!(a.metric, Metric::MaxSensitivityCaptum09);
     assert_eq!(a.methods, 8);
     // One swapped pair out of 28: tau = (27 - 1) / 28.
     assert!((a.tau_b.unwrap() - 26.0 / 28.0).abs() < 1e-12);
     assert_eq!(a.ours[0], Method::Occlusion);
     assert_eq!(a.paper.last(), Some(&Method::GradCam));
     // Only the paper's metrics have an agreement row.
-    assert_eq!(t.agreement.len(), 2);
+    assert_eq!(t.agreement.len(), 3);
     // The NaN pointing game is left out and counted.
     let gc = t.rows.iter().find(|r| r.method == Method::GradCam).unwrap();
     let pg = &gc.cells[&Metric::PointingGame].stats;

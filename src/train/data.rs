@@ -174,18 +174,7 @@ pub fn synthetic_dir(cache: &Path, cfg: &SynthConfig) -> PathBuf {
 /// The cache root: `data.cache`, else `$SARXAI_CACHE`, else `$XDG_CACHE_HOME/sarxai`, else
 /// `$HOME/.cache/sarxai`, else `.sarxai-cache`.
 pub fn cache_root(configured: Option<&Path>) -> PathBuf {
-    if let Some(p) = configured {
-        return p.to_path_buf();
-    }
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    env("SARXAI_CACHE")
-        .or_else(|| env("XDG_CACHE_HOME").map(|p| p.join("sarxai")))
-        .or_else(|| env("HOME").map(|p| p.join(".cache").join("sarxai")))
-        .unwrap_or_else(|| PathBuf::from(".sarxai-cache"))
+    configured.map_or_else(crate::data::archive::default_cache_root, Path::to_path_buf)
 }
 
 /// Generates the synthetic dataset into the cache unless an intact copy is there (checked

@@ -609,6 +609,21 @@ struct PinRow {
     platform_bound: bool,
 }
 
+/// The keys `keys` gives of the recorded pins, then those only the pinned ones have.
+fn keys_of_both(
+    recorded: Option<&Pins>,
+    pinned: Option<&Pins>,
+    keys: impl Fn(&Pins) -> Vec<String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = recorded.map(&keys).unwrap_or_default();
+    for k in pinned.map(&keys).unwrap_or_default() {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    out
+}
+
 fn pin_rows(recorded: Option<&Pins>, pinned: Option<&Pins>) -> Vec<PinRow> {
     let mut rows = Vec::new();
     let get = |p: Option<&Pins>, f: &dyn Fn(&Pins) -> Option<String>| p.and_then(f);
@@ -619,14 +634,7 @@ fn pin_rows(recorded: Option<&Pins>, pinned: Option<&Pins>) -> Vec<PinRow> {
         how: "root digest of the data directory's manifest, recomputed from the files and compared with the run's record and the pin",
         platform_bound: false,
     });
-    let mut pols: Vec<String> = recorded
-        .map(|p| p.splits.keys().cloned().collect())
-        .unwrap_or_default();
-    for p in pinned.iter().flat_map(|p| p.splits.keys()) {
-        if !pols.contains(p) {
-            pols.push(p.clone());
-        }
-    }
+    let pols = keys_of_both(recorded, pinned, |p| p.splits.keys().cloned().collect());
     for pol in &pols {
         for part in ["train", "val", "test"] {
             let f = |p: &Pins| p.splits.get(pol).and_then(|s| s.get(part)).cloned();
@@ -639,14 +647,7 @@ fn pin_rows(recorded: Option<&Pins>, pinned: Option<&Pins>) -> Vec<PinRow> {
             });
         }
     }
-    let mut seeds: Vec<String> = recorded
-        .map(|p| p.seeds.keys().cloned().collect())
-        .unwrap_or_default();
-    for s in pinned.iter().flat_map(|p| p.seeds.keys()) {
-        if !seeds.contains(s) {
-            seeds.push(s.clone());
-        }
-    }
+    let seeds = keys_of_both(recorded, pinned, |p| p.seeds.keys().cloned().collect());
     for s in &seeds {
         let f = |p: &Pins| p.seeds.get(s).map(|v| v.to_string());
         rows.push(PinRow {
@@ -657,14 +658,9 @@ fn pin_rows(recorded: Option<&Pins>, pinned: Option<&Pins>) -> Vec<PinRow> {
             platform_bound: false,
         });
     }
-    let mut pols: Vec<String> = recorded
-        .map(|p| p.model_hashes.keys().cloned().collect())
-        .unwrap_or_default();
-    for p in pinned.iter().flat_map(|p| p.model_hashes.keys()) {
-        if !pols.contains(p) {
-            pols.push(p.clone());
-        }
-    }
+    let pols = keys_of_both(recorded, pinned, |p| {
+        p.model_hashes.keys().cloned().collect()
+    });
     for pol in &pols {
         let f = |p: &Pins| p.model_hashes.get(pol).cloned();
         rows.push(PinRow {

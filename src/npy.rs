@@ -399,45 +399,16 @@ pub fn decode(bytes: &[u8], path: &Path, expect: &Expect) -> Result<NpyArray, Np
     Ok(NpyArray { shape, values })
 }
 
-/// The bytes of a version-1.0 `.npy` file in C order (little-endian).
+/// The bytes of a version-1.0 `.npy` file in C order (little-endian), written by the data
+/// layer's encoder ([`crate::data::encode::npy_raw`]).
 pub fn encode(shape: &[u64], values: &NpyValues) -> Vec<u8> {
-    let descr = match values {
-        NpyValues::F32(_) => "<f4",
-        NpyValues::F64(_) => "<f8",
-        NpyValues::I64(_) => "<i8",
+    let (descr, raw): (&str, Vec<u8>) = match values {
+        NpyValues::F32(v) => ("<f4", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        NpyValues::F64(v) => ("<f8", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        NpyValues::I64(v) => ("<i8", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
     };
-    let dims = match shape {
-        [d] => format!("({d},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {dims}, }}");
-    // Magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
-    let unpadded = 10 + header.len() + 1;
-    header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
-    header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len());
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    match values {
-        NpyValues::F32(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        NpyValues::F64(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-        NpyValues::I64(v) => v
-            .iter()
-            .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-    }
-    out
+    let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+    crate::data::encode::npy_raw(&shape, descr, &raw)
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `sarxai model hash|info|logits`.
+//! `sarxai model hash|info|logits|flops`.
 
 use std::path::PathBuf;
 
@@ -38,6 +38,31 @@ pub enum ModelCommand {
         dtype: Dtype,
         #[command(flatten)]
         compute: ComputeArgs,
+    },
+    /// Print the FLOP model of occlusion: per layer, full re-inference of every occluded
+    /// image against exact incremental inference (changed regions only) and the plan that
+    /// incremental occlusion runs (fixed crops, then full maps from the switch layer).
+    Flops {
+        #[arg(long, default_value = "resnet18")]
+        arch: Arch,
+        /// Input height and width.
+        #[arg(long, num_args = 2, value_names = ["H", "W"], default_values_t = [100, 100])]
+        size: Vec<i64>,
+        /// Occlusion window (square), in pixels.
+        #[arg(long, default_value_t = 15)]
+        window: i64,
+        /// Occlusion stride, in pixels.
+        #[arg(long, default_value_t = 5)]
+        stride: i64,
+        /// Input channels (2: VH and VV).
+        #[arg(long, default_value_t = 2)]
+        channels: i64,
+        /// Classes of the fc layer.
+        #[arg(long, default_value_t = 10)]
+        classes: i64,
+        /// Only the totals, not every layer.
+        #[arg(long)]
+        totals: bool,
     },
 }
 
@@ -92,6 +117,86 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             };
             write_npy(&out, &logits).with_context(|| format!("writing {}", out.display()))?;
         }
+        ModelCommand::Flops {
+            arch,
+            size,
+            window,
+            stride,
+            channels,
+            classes,
+            totals,
+        } => print_flops(
+            arch,
+            (size[0], size[1]),
+            window,
+            stride,
+            channels,
+            classes,
+            totals,
+        )?,
     }
+    Ok(())
+}
+
+/// `sarxai model flops`: the FLOP table as Markdown.
+fn print_flops(
+    arch: Arch,
+    (h, w): (i64, i64),
+    window: i64,
+    stride: i64,
+    channels: i64,
+    classes: i64,
+    totals: bool,
+) -> Result<()> {
+    if window < 1 || stride < 1 || window > h.min(w) {
+        anyhow::bail!("window {window} and stride {stride} must be positive and fit {h}x{w}");
+    }
+    model::ResNetConfig::new(arch, channels, classes)?;
+    let ws = crate::attr::OcclusionConfig {
+        window: (window, window),
+        stride: (stride, stride),
+        baseline: 0.0,
+    }
+    .windows(h, w);
+    let g = model::graph::Graph::resnet(arch, channels);
+    let t = model::flops::flop_table(&g, h, w, &ws, classes);
+    let gf = |x: f64| x / 1e9;
+    println!(
+        "{arch}, {h}x{w}, {channels} channels, {} windows of {window}x{window} stride {stride} \
+         (GFLOPs per image, a multiply-add = 2)\n",
+        t.windows
+    );
+    if !totals {
+        println!("| layer | map | largest region | full | exact incremental | plan |");
+        println!("|---|---|---|---:|---:|---:|");
+        for l in &t.layers {
+            println!(
+                "| {} | {}x{} | {}x{} | {:.3} | {:.3} | {:.3} |",
+                l.name,
+                l.map.0,
+                l.map.1,
+                l.region.0,
+                l.region.1,
+                gf(l.full),
+                gf(l.exact),
+                gf(l.planned)
+            );
+        }
+    }
+    let (full, exact, planned) = t.totals();
+    println!(
+        "| total (+ the unoccluded pass {:.3}) | | | {:.2} | {:.2} | {:.2} |",
+        gf(t.base),
+        gf(full),
+        gf(exact),
+        gf(planned)
+    );
+    println!(
+        "\nspeed-up exactness allows: {:.2}x (exact regions), {:.2}x (plan: crops up to {}, \
+         then full maps)",
+        full / exact,
+        full / planned,
+        t.switch_layer.as_deref().unwrap_or("the end")
+    );
     Ok(())
 }

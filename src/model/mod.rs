@@ -1,6 +1,8 @@
 //! The classifier: torchvision-exact ResNets, their ReLU rule points and checkpoints.
 
 pub mod checkpoint;
+pub mod flops;
+pub mod graph;
 pub mod layers;
 pub mod relu;
 pub mod resnet;

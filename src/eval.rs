@@ -1,5 +1,5 @@
 //! Evaluation of a classifier on one split: overall accuracy with 95 % confidence
-//! intervals, balanced accuracy, per-class precision / recall / F1 and the confusion
+//! intervals ([`crate::stats`]), balanced accuracy, per-class precision / recall / F1 and the confusion
 //! matrix (text, JSON and PNG).
 //!
 //! Definitions (n samples, k correct, classes c with support n_c > 0 in the split):
@@ -20,69 +20,12 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, Normal};
-use statrs::function::beta::inv_beta_reg;
 use tch::{Device, Kind, Tensor};
 
 use crate::model::ResNet;
+use crate::stats::{clopper_pearson_interval, wilson_interval, Interval};
 use crate::train::data::Samples;
 use crate::train::plot::{text_width, Canvas, BLACK, WHITE};
-
-/// A confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Interval {
-    pub lo: f64,
-    pub hi: f64,
-    /// Confidence level, e.g. 0.95.
-    pub level: f64,
-}
-
-/// Wilson's score interval for `k` successes out of `n` at confidence `level`.
-pub fn wilson_interval(k: u64, n: u64, level: f64) -> Interval {
-    if n == 0 {
-        return Interval {
-            lo: 0.0,
-            hi: 1.0,
-            level,
-        };
-    }
-    let z = Normal::standard().inverse_cdf(0.5 + level / 2.0);
-    let (n_f, p) = (n as f64, k as f64 / n as f64);
-    let z2 = z * z;
-    let denom = 1.0 + z2 / n_f;
-    let centre = (p + z2 / (2.0 * n_f)) / denom;
-    let half = z / denom * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
-    Interval {
-        lo: (centre - half).max(0.0),
-        hi: (centre + half).min(1.0),
-        level,
-    }
-}
-
-/// The exact (Clopper-Pearson) interval for `k` successes out of `n` at confidence
-/// `level`: Beta(k, n - k + 1) and Beta(k + 1, n - k) quantiles.
-pub fn clopper_pearson_interval(k: u64, n: u64, level: f64) -> Interval {
-    if n == 0 {
-        return Interval {
-            lo: 0.0,
-            hi: 1.0,
-            level,
-        };
-    }
-    let alpha = 1.0 - level;
-    let (k_f, n_f) = (k as f64, n as f64);
-    let lo = if k == 0 {
-        0.0
-    } else {
-        inv_beta_reg(k_f, n_f - k_f + 1.0, alpha / 2.0)
-    };
-    let hi = if k == n {
-        1.0
-    } else {
-        inv_beta_reg(k_f + 1.0, n_f - k_f, 1.0 - alpha / 2.0)
-    };
-    Interval { lo, hi, level }
-}
 
 /// Metrics of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -433,26 +376,6 @@ mod tests {
 
     fn names(k: usize) -> Vec<String> {
         (0..k).map(|i| format!("class{i}")).collect()
-    }
-
-    #[test]
-    fn wilson_and_clopper_pearson_match_reference_values() {
-        // Wilson from the closed form with Python's NormalDist; Clopper-Pearson by bisection
-        // on mpmath's regularised incomplete beta (statsmodels' method="beta").
-        let w = wilson_interval(84, 100, 0.95);
-        assert!(
-            (w.lo - 0.755_797_306).abs() < 1e-8 && (w.hi - 0.899_047_115).abs() < 1e-8,
-            "{w:?}"
-        );
-        let e = clopper_pearson_interval(84, 100, 0.95);
-        assert!(
-            (e.lo - 0.753_212_403).abs() < 1e-7 && (e.hi - 0.905_689_710).abs() < 1e-7,
-            "{e:?}"
-        );
-        let all = clopper_pearson_interval(10, 10, 0.95);
-        assert_eq!(all.hi, 1.0);
-        assert!((all.lo - 0.025f64.powf(0.1)).abs() < 1e-9);
-        assert_eq!(wilson_interval(0, 0, 0.95).hi, 1.0);
     }
 
     #[test]

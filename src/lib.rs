@@ -27,4 +27,5 @@ pub mod recompute;
 pub mod report;
 pub mod reproduce;
 pub mod shim;
+pub mod stats;
 pub mod train;

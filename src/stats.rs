@@ -1,8 +1,11 @@
-//! Statistics of Table 1: the mean with a Student-t confidence interval, and Kendall's
-//! tau-b with an exact permutation p-value.
+//! The statistics every layer below the report uses, in one place: the mean with a
+//! Student-t confidence interval (Table 1's cells), Kendall's tau-b with an exact
+//! permutation p-value (the paper's rankings against ours), and Wilson's and
+//! Clopper-Pearson's intervals of a proportion (test accuracy). Quantiles come from statrs.
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, StudentsT};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use statrs::function::beta::inv_beta_reg;
 
 /// Mean, standard deviation and confidence interval of one method x metric cell.
 ///
@@ -26,6 +29,11 @@ pub struct CellStats {
     pub level: f64,
 }
 
+/// The arithmetic mean `sum(v) / n`, summed in order; `None` for no values.
+pub fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
 /// Statistics of `values` with a Student-t interval at `level` (see [`CellStats`]).
 pub fn t_interval(values: &[f64], level: f64) -> CellStats {
     let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
@@ -43,7 +51,7 @@ pub fn t_interval(values: &[f64], level: f64) -> CellStats {
     if n == 0 {
         return s;
     }
-    let mean = finite.iter().sum::<f64>() / n as f64;
+    let mean = mean(&finite).expect("n > 0");
     s.mean = Some(mean);
     if n < 2 {
         return s;
@@ -133,9 +141,85 @@ pub fn kendall_exact_p(x: &[f64], y: &[f64]) -> Option<f64> {
     Some(hits as f64 / total as f64)
 }
 
+/// A confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub lo: f64,
+    pub hi: f64,
+    /// Confidence level, e.g. 0.95.
+    pub level: f64,
+}
+
+/// Wilson's score interval for `k` successes out of `n` at confidence `level`.
+pub fn wilson_interval(k: u64, n: u64, level: f64) -> Interval {
+    if n == 0 {
+        return Interval {
+            lo: 0.0,
+            hi: 1.0,
+            level,
+        };
+    }
+    let z = Normal::standard().inverse_cdf(0.5 + level / 2.0);
+    let (n_f, p) = (n as f64, k as f64 / n as f64);
+    let z2 = z * z;
+    let denom = 1.0 + z2 / n_f;
+    let centre = (p + z2 / (2.0 * n_f)) / denom;
+    let half = z / denom * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt();
+    Interval {
+        lo: (centre - half).max(0.0),
+        hi: (centre + half).min(1.0),
+        level,
+    }
+}
+
+/// The exact (Clopper-Pearson) interval for `k` successes out of `n` at confidence
+/// `level`: Beta(k, n - k + 1) and Beta(k + 1, n - k) quantiles.
+pub fn clopper_pearson_interval(k: u64, n: u64, level: f64) -> Interval {
+    if n == 0 {
+        return Interval {
+            lo: 0.0,
+            hi: 1.0,
+            level,
+        };
+    }
+    let alpha = 1.0 - level;
+    let (k_f, n_f) = (k as f64, n as f64);
+    let lo = if k == 0 {
+        0.0
+    } else {
+        inv_beta_reg(k_f, n_f - k_f + 1.0, alpha / 2.0)
+    };
+    let hi = if k == n {
+        1.0
+    } else {
+        inv_beta_reg(k_f + 1.0, n_f - k_f, 1.0 - alpha / 2.0)
+    };
+    Interval { lo, hi, level }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_and_clopper_pearson_match_reference_values() {
+        // Wilson from the closed form with Python's NormalDist; Clopper-Pearson by bisection
+        // on mpmath's regularised incomplete beta (statsmodels' method="beta").
+        let w = wilson_interval(84, 100, 0.95);
+        assert!(
+            (w.lo - 0.755_797_306).abs() < 1e-8 && (w.hi - 0.899_047_115).abs() < 1e-8,
+            "{w:?}"
+        );
+        let e = clopper_pearson_interval(84, 100, 0.95);
+        assert!(
+            (e.lo - 0.753_212_403).abs() < 1e-7 && (e.hi - 0.905_689_710).abs() < 1e-7,
+            "{e:?}"
+        );
+        let all = clopper_pearson_interval(10, 10, 0.95);
+        assert_eq!(all.hi, 1.0);
+        assert!((all.lo - 0.025f64.powf(0.1)).abs() < 1e-9);
+        assert_eq!(wilson_interval(0, 0, 0.95).hi, 1.0);
+    }
 
     #[test]
     fn t_interval_matches_a_hand_computation() {

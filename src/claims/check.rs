@@ -141,7 +141,7 @@ fn decide(rule: &Rule, r: &Results, paper: &Results) -> (String, Verdict) {
                 return missing(&format!("table1.{pol}.*.{metric}"));
             };
             let (x, y): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
-            match crate::report::stats::kendall_tau_b(&x, &y) {
+            match crate::stats::kendall_tau_b(&x, &y) {
                 Some(t) => (
                     format!("tau = {t:.3}"),
                     if t >= *tau {

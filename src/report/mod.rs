@@ -1,7 +1,7 @@
 //! The study's report: scoring every image of a test split with every method
 //! ([`scoring`]), the per-image results file ([`records`]), Table 1 in Markdown, CSV and
 //! JSON with means, 95 % confidence intervals, the paper's values and rank agreement
-//! ([`table`], statistics in [`stats`]), and Figure 1, the input patch and its eight
+//! ([`table`], statistics in [`crate::stats`]), and Figure 1, the input patch and its eight
 //! heatmaps ([`figure`]).
 //!
 //! Entry points:
@@ -20,7 +20,6 @@ pub mod metric;
 pub mod records;
 pub mod scoring;
 pub mod selection;
-pub mod stats;
 pub mod svg;
 pub mod table;
 

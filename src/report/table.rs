@@ -1,8 +1,8 @@
 //! Table 1: per method and metric the mean over the scored images with its 95 % Student-t
-//! confidence interval ([`super::stats::t_interval`]), the paper's value side by side, the
+//! confidence interval ([`crate::stats::t_interval`]), the paper's value side by side, the
 //! rank of the method (1 = lowest mean) in our results and in the paper's, and per metric
 //! the rank agreement between the two orderings, Kendall's tau-b with its exact permutation
-//! p-value ([`super::stats`]). Written as Markdown, CSV and JSON.
+//! p-value ([`crate::stats`]). Written as Markdown, CSV and JSON.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::metric::Metric;
 use super::records::{field, ImageRecord};
-use super::stats::{kendall_exact_p, kendall_tau_b, t_interval, CellStats};
 use super::ReportError;
 use crate::attr::Method;
+use crate::stats::{kendall_exact_p, kendall_tau_b, t_interval, CellStats};
 
 /// Confidence level of Table 1's intervals.
 pub const LEVEL: f64 = 0.95;

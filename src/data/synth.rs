@@ -309,200 +309,241 @@ fn crossing_segment(cx: f32, cy: f32, theta: f32, s: f32, hw: f32) -> Shape {
     }
 }
 
+/// Paint the structure of `class` into the scene (the table in the module docs), with
+/// strength `k` on every gain. Each class has its own painter below; each painter takes
+/// its random draws from `rng` in a fixed order (the pinned dataset digest depends on it).
 fn draw_class(sc: &mut Scene, class: usize, k: f32, rng: &mut ChaCha8Rng) {
     let s = sc.s();
     let u = s / 100.0; // geometry scales with the patch size
     match OPENSARURBAN_CLASSES[class] {
         "DenseLowRise" => lattice_region(sc, k, rng, 4.0 * u, 7.0 * u, false),
         "GeneralResidential" => lattice_region(sc, k, rng, 8.0 * u, 13.0 * u, true),
-        "HighBuildings" => {
-            let n = rng.random_range(3..=6);
-            for _ in 0..n {
-                let (cx, cy) = centre(rng, s, 0.8);
-                let hl = rng.random_range(6.0..12.0) * u;
-                let hw = rng.random_range(4.0..8.0) * u;
-                building(sc, cx, cy, hl, hw, k, rng);
-            }
+        "HighBuildings" => high_buildings(sc, k, u, rng),
+        "SingleBuilding" => single_building(sc, k, u, rng),
+        "Skyscraper" => skyscrapers(sc, k, u, rng),
+        "StorageArea" => storage_tanks(sc, k, u, rng),
+        "Vegetation" => vegetation(sc, k, rng),
+        "Highway" => highway(sc, k, u, rng),
+        "Railway" => railway(sc, k, u, rng),
+        "Airport" => airport(sc, k, u, rng),
+        other => unreachable!("class table and generator disagree on {other}"),
+    }
+}
+
+/// HighBuildings: 3-6 large blocks (centres in the central 80%), each with a bright
+/// double-bounce edge and a shadow (see [`building`]).
+fn high_buildings(sc: &mut Scene, k: f32, u: f32, rng: &mut ChaCha8Rng) {
+    let s = sc.s();
+    let n = rng.random_range(3..=6);
+    for _ in 0..n {
+        let (cx, cy) = centre(rng, s, 0.8);
+        let hl = rng.random_range(6.0..12.0) * u;
+        let hw = rng.random_range(4.0..8.0) * u;
+        building(sc, cx, cy, hl, hw, k, rng);
+    }
+}
+
+/// SingleBuilding: one block near the centre (central 50%) with bright edge and shadow.
+fn single_building(sc: &mut Scene, k: f32, u: f32, rng: &mut ChaCha8Rng) {
+    let s = sc.s();
+    let (cx, cy) = centre(rng, s, 0.5);
+    let hl = rng.random_range(5.0..10.0) * u;
+    let hw = rng.random_range(3.0..7.0) * u;
+    building(sc, cx, cy, hl, hw, k, rng);
+}
+
+/// Skyscraper: 1-3 very bright towers, each with a layover streak towards near range (-x)
+/// and a long shadow towards far range (+x); mask: tower, streak and shadow.
+fn skyscrapers(sc: &mut Scene, k: f32, u: f32, rng: &mut ChaCha8Rng) {
+    let s = sc.s();
+    let n = rng.random_range(1..=3);
+    for _ in 0..n {
+        let (cx, cy) = centre(rng, s, 0.6);
+        let r = rng.random_range(3.0..5.0) * u;
+        let lay = rng.random_range(12.0..25.0) * u;
+        let shadow = rng.random_range(15.0..30.0) * u;
+        // Layover towards near range (-x), shadow towards far range (+x).
+        let body = Shape::Rect {
+            cx,
+            cy,
+            hl: r,
+            hw: r,
+            theta: 0.0,
+        };
+        let streak = Shape::Rect {
+            cx: cx - r - lay / 2.0,
+            cy,
+            hl: lay / 2.0,
+            hw: r * 0.6,
+            theta: 0.0,
+        };
+        let shade = Shape::Rect {
+            cx: cx + r + shadow / 2.0,
+            cy,
+            hl: shadow / 2.0,
+            hw: r,
+            theta: 0.0,
+        };
+        sc.dark(shade, 0.12, true);
+        sc.bright(streak, k * rng.random_range(5.0..10.0), RHO_DOUBLE, true);
+        sc.bright(body, k * rng.random_range(25.0..60.0), RHO_DOUBLE, true);
+    }
+}
+
+/// StorageArea: a rotated grid of 2-3 rows x 3-5 round tanks, each a faint disc with a
+/// bright rim (double bounce at the tank wall); mask: the tanks.
+fn storage_tanks(sc: &mut Scene, k: f32, u: f32, rng: &mut ChaCha8Rng) {
+    let s = sc.s();
+    let theta = angle(rng);
+    let (sn, cs) = theta.sin_cos();
+    let r = rng.random_range(3.0..5.0) * u;
+    let cols = rng.random_range(3..=5);
+    let rows = rng.random_range(2..=3);
+    let pitch = r * rng.random_range(2.3..3.0);
+    let (cx, cy) = centre(rng, s, 0.4);
+    let rim = k * rng.random_range(8.0..15.0);
+    for j in 0..rows {
+        for i in 0..cols {
+            let a = (i as f32 - (cols - 1) as f32 / 2.0) * pitch;
+            let b = (j as f32 - (rows - 1) as f32 / 2.0) * pitch;
+            let (tx, ty) = (cx + a * cs - b * sn, cy + a * sn + b * cs);
+            let disc = Shape::Disc { cx: tx, cy: ty, r };
+            sc.bright(disc, k * 1.2, RHO_DOUBLE, true);
+            let ring = Shape::Ring {
+                cx: tx,
+                cy: ty,
+                r_in: (r - 1.2 * u).max(0.5),
+                r_out: r,
+            };
+            sc.bright(ring, rim, RHO_DOUBLE, true);
         }
-        "SingleBuilding" => {
-            let (cx, cy) = centre(rng, s, 0.5);
-            let hl = rng.random_range(5.0..10.0) * u;
-            let hw = rng.random_range(3.0..7.0) * u;
-            building(sc, cx, cy, hl, hw, k, rng);
+    }
+}
+
+/// Vegetation: an irregular canopy (a coarse smooth-noise field above a threshold) with
+/// volume scattering (VH/VV = `RHO_VOLUME`) and fine log-normal texture; mask: the canopy.
+fn vegetation(sc: &mut Scene, k: f32, rng: &mut ChaCha8Rng) {
+    let field = smooth_noise(sc.size, 5, rng);
+    let fine = smooth_noise(sc.size, 25, rng);
+    let threshold = rng.random_range(-0.5f32..0.5);
+    let gain = k * rng.random_range(0.8..2.0) * sc.level;
+    for i in 0..sc.size * sc.size {
+        if field[i] > threshold {
+            let t = gain * (0.5 * fine[i]).exp();
+            sc.vv[i] += t;
+            sc.vh[i] += t * RHO_VOLUME;
+            sc.mask[i] = true;
         }
-        "Skyscraper" => {
-            let n = rng.random_range(1..=3);
-            for _ in 0..n {
-                let (cx, cy) = centre(rng, s, 0.6);
-                let r = rng.random_range(3.0..5.0) * u;
-                let lay = rng.random_range(12.0..25.0) * u;
-                let shadow = rng.random_range(15.0..30.0) * u;
-                // Layover towards near range (-x), shadow towards far range (+x).
-                let body = Shape::Rect {
-                    cx,
-                    cy,
-                    hl: r,
-                    hw: r,
-                    theta: 0.0,
-                };
-                let streak = Shape::Rect {
-                    cx: cx - r - lay / 2.0,
-                    cy,
-                    hl: lay / 2.0,
-                    hw: r * 0.6,
-                    theta: 0.0,
-                };
-                let shade = Shape::Rect {
-                    cx: cx + r + shadow / 2.0,
-                    cy,
-                    hl: shadow / 2.0,
-                    hw: r,
-                    theta: 0.0,
-                };
-                sc.dark(shade, 0.12, true);
-                sc.bright(streak, k * rng.random_range(5.0..10.0), RHO_DOUBLE, true);
-                sc.bright(body, k * rng.random_range(25.0..60.0), RHO_DOUBLE, true);
-            }
+    }
+}
+
+/// Highway: a dark (specular) road across the patch, bright rails on both sides
+/// (p = 0.8) and a crossing road (p = 0.3); mask: the road(s) and rails.
+fn highway(sc: &mut Scene, k: f32, u: f32, rng: &mut ChaCha8Rng) {
+    let s = sc.s();
+    let (cx, cy) = centre(rng, s, 0.6);
+    let theta = angle(rng);
+    let hw = rng.random_range(1.5..3.0) * u;
+    let f = rng.random_range(0.08..0.25);
+    sc.dark(crossing_segment(cx, cy, theta, s, hw), f, true);
+    if rng.random_bool(0.8) {
+        let (sn, cs) = theta.sin_cos();
+        let g = k * rng.random_range(2.0..4.0);
+        for side in [-1.0f32, 1.0] {
+            let off = side * (hw + 0.8 * u);
+            let rail = crossing_segment(cx - off * sn, cy + off * cs, theta, s, 0.5 * u);
+            sc.bright(rail, g, RHO_DOUBLE, true);
         }
-        "StorageArea" => {
-            let theta = angle(rng);
-            let (sn, cs) = theta.sin_cos();
-            let r = rng.random_range(3.0..5.0) * u;
-            let cols = rng.random_range(3..=5);
-            let rows = rng.random_range(2..=3);
-            let pitch = r * rng.random_range(2.3..3.0);
-            let (cx, cy) = centre(rng, s, 0.4);
-            let rim = k * rng.random_range(8.0..15.0);
-            for j in 0..rows {
-                for i in 0..cols {
-                    let a = (i as f32 - (cols - 1) as f32 / 2.0) * pitch;
-                    let b = (j as f32 - (rows - 1) as f32 / 2.0) * pitch;
-                    let (tx, ty) = (cx + a * cs - b * sn, cy + a * sn + b * cs);
-                    let disc = Shape::Disc { cx: tx, cy: ty, r };
-                    sc.bright(disc, k * 1.2, RHO_DOUBLE, true);
-                    let ring = Shape::Ring {
-                        cx: tx,
-                        cy: ty,
-                        r_in: (r - 1.2 * u).max(0.5),
-                        r_out: r,
-                    };
-                    sc.bright(ring, rim, RHO_DOUBLE, true);
-                }
-            }
+    }
+    if rng.random_bool(0.3) {
+        let theta2 = theta + rng.random_range(0.6..(PI - 0.6));
+        sc.dark(crossing_segment(cx, cy, theta2, s, hw), f, true);
+    }
+}
+
+/// Railway: two parallel bright rails on a faintly bright bed across the patch, and a row
+/// of bright pole points beside it (p = 0.7); mask: the track band and poles.
+fn railway(sc: &mut Scene, k: f32, u: f32, rng: &mut ChaCha8Rng) {
+    let s = sc.s();
+    let (cx, cy) = centre(rng, s, 0.6);
+    let theta = angle(rng);
+    let (sn, cs) = theta.sin_cos();
+    let gap = rng.random_range(3.0..5.0) * u;
+    let g = k * rng.random_range(5.0..10.0);
+    let hw = rng.random_range(0.6..0.9) * u;
+    let track = crossing_segment(cx, cy, theta, s, gap / 2.0 + hw);
+    sc.bright(track, k * 0.6, RHO_DOUBLE, true);
+    for side in [-0.5f32, 0.5] {
+        let off = side * gap;
+        let rail = crossing_segment(cx - off * sn, cy + off * cs, theta, s, hw);
+        sc.bright(rail, g, RHO_DOUBLE, true);
+    }
+    if rng.random_bool(0.7) {
+        let step = rng.random_range(6.0..10.0) * u;
+        let off = gap / 2.0 + 2.0 * u;
+        let mut t = -1.5 * s;
+        while t < 1.5 * s {
+            let (px, py) = (cx + t * cs - off * sn, cy + t * sn + off * cs);
+            let pole = Shape::Disc {
+                cx: px,
+                cy: py,
+                r: 0.9 * u,
+            };
+            sc.bright(pole, g * 1.5, RHO_DOUBLE, true);
+            t += step;
         }
-        "Vegetation" => {
-            let field = smooth_noise(sc.size, 5, rng);
-            let fine = smooth_noise(sc.size, 25, rng);
-            let threshold = rng.random_range(-0.5f32..0.5);
-            let gain = k * rng.random_range(0.8..2.0) * sc.level;
-            for i in 0..sc.size * sc.size {
-                if field[i] > threshold {
-                    let t = gain * (0.5 * fine[i]).exp();
-                    sc.vv[i] += t;
-                    sc.vh[i] += t * RHO_VOLUME;
-                    sc.mask[i] = true;
-                }
-            }
-        }
-        "Highway" => {
-            let (cx, cy) = centre(rng, s, 0.6);
-            let theta = angle(rng);
-            let hw = rng.random_range(1.5..3.0) * u;
-            let f = rng.random_range(0.08..0.25);
-            sc.dark(crossing_segment(cx, cy, theta, s, hw), f, true);
-            if rng.random_bool(0.8) {
-                let (sn, cs) = theta.sin_cos();
-                let g = k * rng.random_range(2.0..4.0);
-                for side in [-1.0f32, 1.0] {
-                    let off = side * (hw + 0.8 * u);
-                    let rail = crossing_segment(cx - off * sn, cy + off * cs, theta, s, 0.5 * u);
-                    sc.bright(rail, g, RHO_DOUBLE, true);
-                }
-            }
-            if rng.random_bool(0.3) {
-                let theta2 = theta + rng.random_range(0.6..(PI - 0.6));
-                sc.dark(crossing_segment(cx, cy, theta2, s, hw), f, true);
-            }
-        }
-        "Railway" => {
-            let (cx, cy) = centre(rng, s, 0.6);
-            let theta = angle(rng);
-            let (sn, cs) = theta.sin_cos();
-            let gap = rng.random_range(3.0..5.0) * u;
-            let g = k * rng.random_range(5.0..10.0);
-            let hw = rng.random_range(0.6..0.9) * u;
-            let track = crossing_segment(cx, cy, theta, s, gap / 2.0 + hw);
-            sc.bright(track, k * 0.6, RHO_DOUBLE, true);
-            for side in [-0.5f32, 0.5] {
-                let off = side * gap;
-                let rail = crossing_segment(cx - off * sn, cy + off * cs, theta, s, hw);
-                sc.bright(rail, g, RHO_DOUBLE, true);
-            }
-            if rng.random_bool(0.7) {
-                let step = rng.random_range(6.0..10.0) * u;
-                let off = gap / 2.0 + 2.0 * u;
-                let mut t = -1.5 * s;
-                while t < 1.5 * s {
-                    let (px, py) = (cx + t * cs - off * sn, cy + t * sn + off * cs);
-                    let pole = Shape::Disc {
-                        cx: px,
-                        cy: py,
-                        r: 0.9 * u,
-                    };
-                    sc.bright(pole, g * 1.5, RHO_DOUBLE, true);
-                    t += step;
-                }
-            }
-        }
-        "Airport" => {
-            let (cx, cy) = centre(rng, s, 0.5);
-            let theta = angle(rng);
-            let (sn, cs) = theta.sin_cos();
-            let hw = rng.random_range(5.0..8.0) * u;
-            let f = rng.random_range(0.05..0.12);
-            let half_len = rng.random_range(35.0..65.0) * u;
-            let runway = Shape::Rect {
-                cx,
-                cy,
-                hl: half_len,
-                hw,
+    }
+}
+
+/// Airport: a dark runway, a parallel taxiway with its link (p = 0.9) and a bright
+/// terminal beside the taxiway (p = 0.6 of those); mask: runway and taxiway.
+fn airport(sc: &mut Scene, k: f32, u: f32, rng: &mut ChaCha8Rng) {
+    let s = sc.s();
+    let (cx, cy) = centre(rng, s, 0.5);
+    let theta = angle(rng);
+    let (sn, cs) = theta.sin_cos();
+    let hw = rng.random_range(5.0..8.0) * u;
+    let f = rng.random_range(0.05..0.12);
+    let half_len = rng.random_range(35.0..65.0) * u;
+    let runway = Shape::Rect {
+        cx,
+        cy,
+        hl: half_len,
+        hw,
+        theta,
+    };
+    sc.dark(runway, f, true);
+    if rng.random_bool(0.9) {
+        let off = hw + rng.random_range(8.0..14.0) * u;
+        let side = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+        let (tx, ty) = (cx - side * off * sn, cy + side * off * cs);
+        let taxi = Shape::Rect {
+            cx: tx,
+            cy: ty,
+            hl: half_len * 0.8,
+            hw: 1.5 * u,
+            theta,
+        };
+        sc.dark(taxi, f * 1.5, true);
+        let link = Shape::Segment {
+            x0: cx,
+            y0: cy,
+            x1: tx,
+            y1: ty,
+            hw: 1.5 * u,
+        };
+        sc.dark(link, f * 1.5, true);
+        if rng.random_bool(0.6) {
+            let (bx, by) = (tx - side * 8.0 * u * sn, ty + side * 8.0 * u * cs);
+            let terminal = Shape::Rect {
+                cx: bx,
+                cy: by,
+                hl: rng.random_range(6.0..12.0) * u,
+                hw: 3.0 * u,
                 theta,
             };
-            sc.dark(runway, f, true);
-            if rng.random_bool(0.9) {
-                let off = hw + rng.random_range(8.0..14.0) * u;
-                let side = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
-                let (tx, ty) = (cx - side * off * sn, cy + side * off * cs);
-                let taxi = Shape::Rect {
-                    cx: tx,
-                    cy: ty,
-                    hl: half_len * 0.8,
-                    hw: 1.5 * u,
-                    theta,
-                };
-                sc.dark(taxi, f * 1.5, true);
-                let link = Shape::Segment {
-                    x0: cx,
-                    y0: cy,
-                    x1: tx,
-                    y1: ty,
-                    hw: 1.5 * u,
-                };
-                sc.dark(link, f * 1.5, true);
-                if rng.random_bool(0.6) {
-                    let (bx, by) = (tx - side * 8.0 * u * sn, ty + side * 8.0 * u * cs);
-                    let terminal = Shape::Rect {
-                        cx: bx,
-                        cy: by,
-                        hl: rng.random_range(6.0..12.0) * u,
-                        hw: 3.0 * u,
-                        theta,
-                    };
-                    sc.bright(terminal, k * rng.random_range(3.0..6.0), RHO_DOUBLE, false);
-                }
-            }
+            sc.bright(terminal, k * rng.random_range(3.0..6.0), RHO_DOUBLE, false);
         }
-        other => unreachable!("class table and generator disagree on {other}"),
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! `cargo bench --bench attr` (all), `cargo bench --bench attr -- floor` (table only),
 //! `SARXAI_BENCH_FULL=1` adds ResNet-101 and batch 16 (slow on a 2-core CPU);
-//! `SARXAI_BENCH_ARCHES=resnet101` picks the floor table's architectures.
+//! `SARXAI_BENCH_ARCHES=resnet101` picks the floor table's architectures,
+//! `SARXAI_BENCH_METHODS=guided-backprop,deconvolution` its methods (default: all).
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,22 @@ fn floor_arches() -> Vec<Arch> {
     }
 }
 
+/// The floor table's methods: `SARXAI_BENCH_METHODS=guided-backprop,...`, else all.
+fn floor_methods() -> Vec<Method> {
+    match std::env::var("SARXAI_BENCH_METHODS") {
+        Ok(list) => list
+            .split(',')
+            .map(|m| {
+                Method::ALL
+                    .into_iter()
+                    .find(|x| x.name() == m.trim())
+                    .unwrap_or_else(|| panic!("SARXAI_BENCH_METHODS: unknown method {m:?}"))
+            })
+            .collect(),
+        Err(_) => Method::ALL.to_vec(),
+    }
+}
+
 fn time<F: FnMut()>(mut f: F, reps: usize) -> f64 {
     f();
     let mut best = f64::INFINITY;
@@ -105,6 +122,7 @@ fn floor_passes(method: Method, n: f64, windows: f64) -> (f64, f64, bool) {
 
 fn floor_table(_c: &mut Criterion) {
     let arches = floor_arches();
+    let methods = floor_methods();
     println!(
         "\nfloor table (CPU, {} threads, 100x100, f32): floor = passes x per-image pass time, \
          measured at the caller's batch for one-pass methods and at batch 32 for IG steps and \
@@ -132,7 +150,7 @@ fn floor_table(_c: &mut Criterion) {
         for n in [1i64, 16] {
             let own = pass_times(&m, n);
             let (x, t) = inputs(n);
-            for method in Method::ALL {
+            for &method in &methods {
                 let a = method.with_defaults(Budget::default());
                 let (f_only, f_b, many) = floor_passes(method, n as f64, 324.0);
                 let reps = if many { 2 } else { 10 };

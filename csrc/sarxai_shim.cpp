@@ -1,6 +1,7 @@
 // sarxai's C++ shim over what tch 0.24 does not expose (see src/shim.rs for the safe
 // Rust side): libtorch's global numerics flags (TF32, cuDNN benchmark and determinism,
-// deterministic algorithms) and torch::autograd::grad with explicit grad_outputs.
+// deterministic algorithms), torch::autograd::grad with explicit grad_outputs, and a ReLU
+// whose backward is a Rust function (a custom autograd node, for the ReLU rules).
 //
 // Compiled by build.rs with the flags torch-sys uses for its own wrapper (C++17,
 // -D_GLIBCXX_USE_CXX11_ABI, the libtorch include dirs). Every entry point catches C++
@@ -13,10 +14,12 @@
 #include <ATen/Context.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -74,6 +77,43 @@ OnceHandler& once_handler() {
   static OnceHandler h;
   return h;
 }
+
+// The Rust side of a rule ReLU's backward: calls the Rust function `fn_ptr` with the
+// rule's `tag`, the upstream gradient g and the ReLU's output y; on success stores a new
+// at::Tensor* (the gradient with respect to the ReLU's input) in *out and returns 0, on
+// error writes a NUL-terminated message of at most err_len bytes into err and returns -1.
+typedef int (*RuleTrampoline)(int64_t fn_ptr, int64_t tag, const at::Tensor* g,
+                              const at::Tensor* y, at::Tensor** out, char* err, int err_len);
+
+// y = relu(x) as one autograd node whose backward is the Rust rule: dx = rule(dy, y).
+// The output is saved (not the input), as autograd's own ReLU does: 1[y > 0] = 1[x > 0].
+struct RuleRelu : public torch::autograd::Function<RuleRelu> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            int64_t tramp, int64_t fn_ptr, int64_t tag) {
+    at::Tensor y = at::relu(x);
+    ctx->save_for_backward({y});
+    ctx->saved_data["tramp"] = tramp;
+    ctx->saved_data["fn"] = fn_ptr;
+    ctx->saved_data["tag"] = tag;
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    at::Tensor y = ctx->get_saved_variables()[0];
+    auto tramp = reinterpret_cast<RuleTrampoline>(ctx->saved_data["tramp"].toInt());
+    char err[512] = {0};
+    at::Tensor* out = nullptr;
+    int rc = tramp(ctx->saved_data["fn"].toInt(), ctx->saved_data["tag"].toInt(), &grads[0],
+                   &y, &out, err, sizeof(err));
+    if (rc != 0 || out == nullptr) {
+      throw std::runtime_error(std::string("ReLU rule backward: ") + err);
+    }
+    at::Tensor dx = std::move(*out);
+    delete out;
+    return {dx, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
 
 }  // namespace
 
@@ -155,6 +195,15 @@ int sarxai_autograd_grad(at::Tensor** outputs, int n_outputs, at::Tensor** input
     for (int i = 0; i < n_inputs; ++i) {
       results[i] = grads[i].defined() ? new at::Tensor(grads[i]) : nullptr;
     }
+  });
+}
+
+// *out = relu(*x) as a RuleRelu node (see above): a new at::Tensor* owned by the caller.
+int sarxai_rule_relu(at::Tensor* x, RuleTrampoline tramp, int64_t fn_ptr, int64_t tag,
+                     at::Tensor** out) {
+  return guarded([&] {
+    at::Tensor y = RuleRelu::apply(*x, reinterpret_cast<int64_t>(tramp), fn_ptr, tag);
+    *out = new at::Tensor(std::move(y));
   });
 }
 

@@ -7,10 +7,15 @@
 //!   CUDA; they change what CUDA kernels do, not CPU results.
 //! * [`grad`]: `torch::autograd::grad(outputs, inputs, grad_outputs, ...)`, a backward
 //!   pass seeded with arbitrary upstream gradients (tch's `run_backward` seeds ones).
+//! * [`rule_relu`]: `relu(x)` as one autograd node whose backward is a Rust function of
+//!   the upstream gradient and the ReLU's output (a C++ `torch::autograd::Function`; tch
+//!   has neither custom autograd functions nor tensor hooks).
 //! * [`nondeterministic_ops`]: the ops that warned they have no deterministic
 //!   implementation (deterministic algorithms in warn-only mode), each printed once.
 
 use std::ffi::{c_char, c_int, CStr};
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use tch::Tensor;
 use torch_sys::C_tensor;
@@ -38,7 +43,29 @@ extern "C" {
         allow_unused: c_int,
         results: *mut *mut C_tensor,
     ) -> c_int;
+    fn sarxai_rule_relu(
+        x: *mut C_tensor,
+        tramp: Trampoline,
+        fn_ptr: i64,
+        tag: i64,
+        out: *mut *mut C_tensor,
+    ) -> c_int;
 }
+
+/// What the C++ `RuleRelu` node calls back in its backward (see csrc/sarxai_shim.cpp).
+type Trampoline = extern "C" fn(
+    fn_ptr: i64,
+    tag: i64,
+    g: *const C_tensor,
+    y: *const C_tensor,
+    out: *mut *mut C_tensor,
+    err: *mut c_char,
+    err_len: c_int,
+) -> c_int;
+
+/// The backward of a [`rule_relu`] node: `(tag, g, y) -> dx`, with `g` the upstream
+/// gradient (d/d y) and `y = relu(x)` the node's output.
+pub type RuleBackward = fn(i64, &Tensor, &Tensor) -> Result<Tensor, tch::TchError>;
 
 /// A C++ exception caught by the shim.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -241,6 +268,79 @@ pub fn grad(
         .collect())
 }
 
+/// Borrows a tensor the C++ side owns, without freeing it on drop.
+///
+/// # Safety
+/// `p` must be a live `at::Tensor*` for the lifetime of the result.
+unsafe fn borrow(p: *const C_tensor) -> ManuallyDrop<Tensor> {
+    ManuallyDrop::new(Tensor::from_ptr(p as *mut C_tensor))
+}
+
+/// Runs the Rust backward `fn_ptr` (a [`RuleBackward`]) for the C++ node, catching errors
+/// and panics (nothing unwinds into C++).
+extern "C" fn trampoline(
+    fn_ptr: i64,
+    tag: i64,
+    g: *const C_tensor,
+    y: *const C_tensor,
+    out: *mut *mut C_tensor,
+    err: *mut c_char,
+    err_len: c_int,
+) -> c_int {
+    // SAFETY: fn_ptr was made from a RuleBackward by `rule_relu`; g and y are live tensors
+    // on the C++ stack for the duration of this call; out and err are valid for writes.
+    let backward: RuleBackward =
+        unsafe { std::mem::transmute::<usize, RuleBackward>(fn_ptr as usize) };
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let (g, y) = unsafe { (borrow(g), borrow(y)) };
+        backward(tag, &g, &y)
+    }));
+    let message = match result {
+        Ok(Ok(mut dx)) => {
+            // SAFETY: the tensor's heap at::Tensor* moves to C++, which deletes it.
+            unsafe { *out = dx.as_mut_ptr() };
+            std::mem::forget(dx);
+            return 0;
+        }
+        Ok(Err(e)) => e.to_string(),
+        Err(p) => p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".to_owned()),
+    };
+    let n = message.len().min(err_len.max(1) as usize - 1);
+    // SAFETY: err has err_len bytes; n + 1 <= err_len.
+    unsafe {
+        std::ptr::copy_nonoverlapping(message.as_ptr(), err.cast::<u8>(), n);
+        *err.add(n) = 0;
+    }
+    -1
+}
+
+/// `relu(x)` as one autograd node whose backward is `backward(tag, g, relu(x))`: the
+/// gradient with respect to `x` given the upstream gradient `g`. The node saves its output
+/// (as autograd's own ReLU does), so it holds no more memory than `x.relu()`. An error in
+/// `backward` makes the backward pass fail with it.
+pub fn rule_relu(x: &Tensor, backward: RuleBackward, tag: i64) -> Result<Tensor, ShimError> {
+    let mut out: *mut C_tensor = std::ptr::null_mut();
+    // SAFETY: x is a live tensor; the shim writes a new at::Tensor* into `out` on success.
+    check(
+        unsafe {
+            sarxai_rule_relu(
+                x.as_ptr() as *mut C_tensor,
+                trampoline,
+                backward as usize as i64,
+                tag,
+                &mut out,
+            )
+        },
+        "rule_relu",
+    )?;
+    // SAFETY: out is a new at::Tensor* owned by nobody else.
+    Ok(unsafe { Tensor::from_ptr(out) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +412,43 @@ mod tests {
         let d1 = grad(&[&c], &[&s], &[&Tensor::ones([2], opts)], false, true).unwrap();
         let d2 = grad(&[&d1[0]], &[&s], &[&Tensor::ones([2], opts)], false, false).unwrap();
         assert!(d2[0].allclose(&(&s.detach() * 6.0), 1e-12, 1e-12, false));
+    }
+
+    fn times_tag_masked(tag: i64, g: &Tensor, y: &Tensor) -> Result<Tensor, tch::TchError> {
+        y.f_threshold_backward(&(g * tag as f64), 0.0)
+    }
+
+    fn failing(_tag: i64, g: &Tensor, _y: &Tensor) -> Result<Tensor, tch::TchError> {
+        g.f_view([7, 7])
+    }
+
+    fn panicking(_tag: i64, _g: &Tensor, _y: &Tensor) -> Result<Tensor, tch::TchError> {
+        panic!("rule panicked on purpose")
+    }
+
+    /// A rule ReLU computes relu(x) and runs the Rust backward with the upstream gradient
+    /// and its output, in one autograd pass with the surrounding ops; errors and panics in
+    /// the Rust backward come back as errors of the pass.
+    #[test]
+    fn rule_relu_runs_the_rust_backward() {
+        let opts = (Kind::Double, Device::Cpu);
+        let x = Tensor::from_slice(&[-1.0f64, 0.5, 2.0, 0.0]).set_requires_grad(true);
+        let y = rule_relu(&(&x * 2.0), times_tag_masked, 3).unwrap();
+        assert!(y.detach().equal(&(&x.detach() * 2.0).relu()));
+        let v = Tensor::from_slice(&[1.0f64, -1.0, 4.0, 5.0]);
+        let g = grad(&[&(&y + 1.0)], &[&x], &[&v], false, false).unwrap();
+        // d/dx = 2 * 3 * v * 1[2x > 0]
+        let want = Tensor::from_slice(&[0.0f64, -6.0, 24.0, 0.0]);
+        assert!(g[0].equal(&want), "{:?}", Vec::<f64>::try_from(&g[0]));
+        let ones = Tensor::ones([4], opts);
+        for (f, text) in [
+            (failing as RuleBackward, "ReLU rule backward"),
+            (panicking, "rule panicked on purpose"),
+        ] {
+            let y = rule_relu(&x, f, 0).unwrap();
+            let e = grad(&[&y], &[&x], &[&ones], false, false).unwrap_err();
+            assert!(e.message.contains(text), "{e}");
+        }
     }
 
     /// C++ exceptions come back as errors, not aborts.

@@ -83,11 +83,11 @@ fn check_axioms(device: Device, seed: i64, channels: i64) {
 
     // The gradient rule walked through the ReLU tape equals plain autograd.
     let xg = x.detach().set_requires_grad(true);
-    let mut tape = ReluTape::new(&xg);
+    let mut tape = ReluTape::new(&xg, ReluRule::Gradient);
     let f = m.features(&xg, &mut tape, false);
     let logits = m.head(&f.value);
     let seed_t = sarxai::attr::gradient::target_seed(&logits, &t);
-    let g_tape = tape.backward(&logits, &seed_t, f.node, ReluRule::Gradient);
+    let g_tape = tape.backward(&logits, &seed_t, f.node).unwrap();
     let e = relative_l2(&g_tape, &g);
     assert!(e < 1e-12, "tape gradient vs autograd: {e}");
 

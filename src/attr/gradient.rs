@@ -35,21 +35,27 @@ pub fn target_logits(model: &ResNet, inputs: &Tensor, targets: &Tensor, budget: 
 }
 
 /// `d/dx sum_i f(x_i)[t_i]` with `rule` at every ReLU, for one chunk. The plain gradient
-/// takes one autograd pass; the guided and deconvolution rules walk the ReLU tape.
-fn input_gradient_chunk(model: &ResNet, x: &Tensor, targets: &Tensor, rule: ReluRule) -> Tensor {
+/// takes autograd's own ReLUs; the guided and deconvolution rules record the forward pass
+/// on a [`ReluTape`]. Either way one forward and one backward pass.
+fn input_gradient_chunk(
+    model: &ResNet,
+    x: &Tensor,
+    targets: &Tensor,
+    rule: ReluRule,
+) -> Result<Tensor, AttrError> {
     let x = x.detach().set_requires_grad(true);
     match rule {
         ReluRule::Gradient => {
             let logits = model.forward(&x);
             let score = (&logits * target_seed(&logits, targets)).sum(logits.kind());
-            Tensor::run_backward(&[score], &[&x], false, false).remove(0)
+            Ok(Tensor::f_run_backward(&[score], &[&x], false, false)?.remove(0))
         }
         _ => {
-            let mut tape = ReluTape::new(&x);
+            let mut tape = ReluTape::new(&x, rule);
             let features = model.features(&x, &mut tape, false);
             let logits = model.head(&features.value);
             let seed = target_seed(&logits, targets);
-            tape.backward(&logits, &seed, features.node, rule)
+            Ok(tape.backward(&logits, &seed, features.node)?)
         }
     }
 }
@@ -65,7 +71,7 @@ pub fn input_gradients(
 ) -> Result<Tensor, AttrError> {
     let s = inputs.size();
     let chunk = budget.chunk(&model.config, s[2], s[3], inputs.kind(), true);
-    let parts: Vec<Tensor> = ranges(s[0] as usize, chunk)
+    let parts = ranges(s[0] as usize, chunk)
         .map(|r| {
             let (a, l) = (r.start as i64, r.len() as i64);
             input_gradient_chunk(
@@ -75,7 +81,7 @@ pub fn input_gradients(
                 rule,
             )
         })
-        .collect();
+        .collect::<Result<Vec<Tensor>, AttrError>>()?;
     Ok(Tensor::cat(&parts, 0))
 }
 
@@ -87,27 +93,27 @@ pub fn guided_and_layer4(
     inputs: &Tensor,
     targets: &Tensor,
     budget: Budget,
-) -> (Tensor, Tensor, Tensor) {
+) -> Result<(Tensor, Tensor, Tensor), AttrError> {
     let s = inputs.size();
     let chunk = budget.chunk(&model.config, s[2], s[3], inputs.kind(), true);
     let (mut guided, mut acts, mut grads) = (Vec::new(), Vec::new(), Vec::new());
     for r in ranges(s[0] as usize, chunk) {
         let (a, l) = (r.start as i64, r.len() as i64);
         let x = inputs.narrow(0, a, l).detach().set_requires_grad(true);
-        let mut tape = ReluTape::new(&x);
+        let mut tape = ReluTape::new(&x, ReluRule::Guided);
         let features = model.features(&x, &mut tape, false);
         let logits = model.head(&features.value);
         let seed = target_seed(&logits, &targets.narrow(0, a, l));
-        let (g, d_act) = tape.backward_with_last(&logits, &seed, features.node, ReluRule::Guided);
+        let (g, d_act) = tape.backward_with_last(&logits, &seed, features.node)?;
         guided.push(g);
         acts.push(features.value.detach());
         grads.push(d_act);
     }
-    (
+    Ok((
         Tensor::cat(&guided, 0),
         Tensor::cat(&acts, 0),
         Tensor::cat(&grads, 0),
-    )
+    ))
 }
 
 /// layer4's output `A` and `dA = d/dA sum_i f(x_i)[t_i]`, both (N, K, h, w), in chunks.

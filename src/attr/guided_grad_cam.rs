@@ -29,7 +29,7 @@ impl Attribution for GuidedGradCam {
         targets: &Tensor,
     ) -> Result<Tensor, AttrError> {
         validate(model, inputs, targets)?;
-        let (guided, act, d_act) = guided_and_layer4(model, inputs, targets, self.budget);
+        let (guided, act, d_act) = guided_and_layer4(model, inputs, targets, self.budget)?;
         let cam = grad_cam_map(&act, &d_act, true);
         let (cs, is) = (cam.size(), inputs.size());
         if cs.len() != 4 || cs[0] != is[0] || cs[1] != 1 || cs[2] < 1 || cs[3] < 1 {

@@ -60,6 +60,8 @@ pub enum AttrError {
     Upsample { cam: Vec<i64>, input: Vec<i64> },
     #[error(transparent)]
     Torch(#[from] tch::TchError),
+    #[error(transparent)]
+    Shim(#[from] crate::shim::ShimError),
 }
 
 /// The eight methods of the study.

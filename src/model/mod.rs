@@ -10,7 +10,7 @@ pub mod resnet;
 use std::path::PathBuf;
 
 pub use checkpoint::{inspect, load, model_hash, save, CheckpointInfo};
-pub use relu::{Act, NodeId, PlainRelu, ReluRule, ReluSite, ReluTape, INPUT};
+pub use relu::{Act, CutTape, NodeId, PlainRelu, ReluRule, ReluSite, ReluTape, INPUT};
 pub use resnet::{Arch, ResNet, ResNetConfig};
 
 /// Errors from building, loading and saving models.

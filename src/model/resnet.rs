@@ -324,7 +324,8 @@ mod tests {
             Device::Cpu,
         );
         let x = Tensor::randn([2, 2, 100, 100], (tch::Kind::Float, Device::Cpu));
-        let mut tape = super::super::relu::ReluTape::new(&x.set_requires_grad(true));
+        let rule = super::super::relu::ReluRule::Guided;
+        let mut tape = super::super::relu::ReluTape::new(&x.set_requires_grad(true), rule);
         let f = m.features(&x, &mut tape, false);
         assert_eq!(f.value.size(), [2, 512, 4, 4]);
         assert_eq!(tape.len(), Arch::Resnet18.relu_count());

@@ -20,7 +20,7 @@ use tch::Tensor;
 
 use super::checkpoint::{self, BestEpoch, CheckpointState};
 use super::config::{json_diff, Select, TrainConfig};
-use super::data::{prepare_data, PreparedData, Samples};
+use super::data::{prepare_data, PreparedData, Samples, View};
 use super::files;
 use super::manifest::{RunData, RunManifest, RunModel, RunStatus, Seeds, Versions};
 use super::metrics::{self, EpochMetrics};
@@ -219,7 +219,11 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     move |e| TrainError::io(path, e)
 }
 
-/// Trains on prepared data into `run_dir` (see the module docs).
+/// Trains on prepared data into `run_dir` (see the module docs), in the stages of the
+/// method: [`prepare`] (checks, model and optimizer, the checkpoint when resuming),
+/// [`begin_outputs`], then per epoch [`train_epoch`], [`validate`], [`log_epoch`] and
+/// [`checkpoint_epoch`], and at the end [`finish`] (final model, hash, test and validation
+/// reports, complete manifest).
 pub fn train(
     cfg: &TrainConfig,
     data: &PreparedData,
@@ -233,8 +237,128 @@ pub fn train(
             return Ok(done);
         }
     }
+    let Prepared {
+        device,
+        mut trainer,
+        mut progress,
+    } = prepare(cfg, data, run_dir, opts)?;
+    let mut manifest = begin_outputs(cfg, data, run_dir, device, &progress)?;
+    let start_epoch = progress.history.len();
+    let classes = data.classes().to_vec();
+    let train_view = data.train();
+    let val_view = data.val();
+    let session = Session {
+        start: Instant::now(),
+        title: curve_title(cfg, data, run_dir),
+        iterations_per_epoch: iterations_per_epoch(train_view.len(), cfg.batch_size),
+        device,
+    };
+    for (session_epochs, epoch) in (start_epoch..cfg.epochs).enumerate() {
+        if opts.stop_after_epoch.is_some_and(|s| epoch >= s) {
+            let train_seconds = session.start.elapsed().as_secs_f64();
+            return stopped(trainer, progress.history, run_dir, train_seconds);
+        }
+        let t0 = Instant::now();
+        let sums = train_epoch(
+            cfg,
+            &mut trainer,
+            &train_view,
+            classes.len(),
+            (epoch, session_epochs),
+            &session,
+            opts.progress,
+        )?;
+        let val = validate(&trainer.model, "val", &classes, &val_view, cfg)?;
+        let m = sums.metrics(epoch, val.as_ref(), t0);
+        if opts.log {
+            log_epoch(&m, cfg.epochs);
+        }
+        progress.history.push(m);
+        checkpoint_epoch(cfg, data, run_dir, &trainer, &mut progress, &session)?;
+        manifest.epochs_done = epoch + 1;
+        manifest.train_seconds = progress.prior_seconds + session.start.elapsed().as_secs_f64();
+        let manifest_path = run_dir.join(files::MANIFEST);
+        manifest
+            .write(&manifest_path)
+            .map_err(write_err(&manifest_path))?;
+    }
+    let train_seconds = session.start.elapsed().as_secs_f64();
+    finish(
+        cfg,
+        data,
+        run_dir,
+        trainer,
+        progress,
+        manifest,
+        train_seconds,
+    )
+}
+
+/// What a run carries from epoch to epoch, and across sessions through the checkpoint.
+struct Progress {
+    /// Metrics of every completed epoch, in order (its length is the epochs done).
+    history: Vec<EpochMetrics>,
+    /// The epoch with the highest validation accuracy so far.
+    best: Option<BestEpoch>,
+    /// That epoch's weights, kept when `select: best_val`.
+    best_tensors: Option<Vec<(String, Tensor)>>,
+    /// Sessions of this run, counting the current one.
+    sessions: usize,
+    /// Seconds spent in epochs by earlier sessions.
+    prior_seconds: f64,
+}
+
+/// What [`prepare`] hands to the epoch loop.
+struct Prepared {
+    device: tch::Device,
+    trainer: Trainer,
+    progress: Progress,
+}
+
+/// The current session's clock and the constants of its epochs.
+struct Session {
+    start: Instant,
+    /// The title of the learning curve (`curve.png`).
+    title: String,
+    iterations_per_epoch: usize,
+    device: tch::Device,
+}
+
+/// Prepare: threads and device, the data checked against the configuration, a fresh model
+/// and optimizer (seeded by `cfg.seed`), and, when resuming, their state restored from
+/// the checkpoint. Nothing is written.
+fn prepare(
+    cfg: &TrainConfig,
+    data: &PreparedData,
+    run_dir: &Path,
+    opts: &RunOptions,
+) -> Result<Prepared, TrainError> {
     crate::device::set_threads(cfg.threads)?;
     let device = cfg.device.resolve()?;
+    check_data_fits(cfg, data)?;
+    let mut trainer = Trainer::new(cfg, data.classes().len(), &data.train_counts(), device)?;
+    let ckpt_path = run_dir.join(files::CHECKPOINT);
+    let progress = if opts.resume && ckpt_path.is_file() {
+        restore(cfg, data, run_dir, &mut trainer)?
+    } else {
+        Progress {
+            history: Vec::new(),
+            best: None,
+            best_tensors: None,
+            sessions: 1,
+            prior_seconds: 0.0,
+        }
+    };
+    Ok(Prepared {
+        device,
+        trainer,
+        progress,
+    })
+}
+
+/// The prepared data suits the configuration: same patch size, and validation data when
+/// the final model is the best on validation.
+fn check_data_fits(cfg: &TrainConfig, data: &PreparedData) -> Result<(), TrainError> {
     if cfg.size() != data.dataset.size() {
         return Err(TrainError::Config {
             reason: format!(
@@ -250,105 +374,131 @@ pub fn train(
                 .into(),
         });
     }
-    let classes = data.classes().to_vec();
-    let k = classes.len();
-    let train_view = data.train();
-    let val_view = data.val();
-    let mut trainer = Trainer::new(cfg, k, &data.train_counts(), device)?;
+    Ok(())
+}
 
-    // Restore the checkpoint, if resuming; every check before anything is written.
+/// Resume: the checkpoint's model, optimizer, metrics and best epoch, after checking that
+/// it was written by this run (architecture, settings, data and split digests, model hash).
+fn restore(
+    cfg: &TrainConfig,
+    data: &PreparedData,
+    run_dir: &Path,
+    trainer: &mut Trainer,
+) -> Result<Progress, TrainError> {
     let ckpt_path = run_dir.join(files::CHECKPOINT);
-    let mut history: Vec<EpochMetrics> = Vec::new();
-    let mut best: Option<BestEpoch> = None;
-    let mut best_tensors: Option<Vec<(String, Tensor)>> = None;
-    let mut sessions = 1;
-    let mut prior_seconds = 0.0;
-    if opts.resume && ckpt_path.is_file() {
-        let loaded = checkpoint::load(&ckpt_path).map_err(|e| resume_err(run_dir, e))?;
-        let st = &loaded.state;
-        let mc = trainer.model.config;
-        if st.model != mc {
-            return Err(resume_err(
-                run_dir,
-                format!(
-                    "{} holds a {} ({} channel(s), {} classes) but the run is a {} ({} channel(s), {} classes)",
-                    ckpt_path.display(),
-                    st.model.arch,
-                    st.model.in_channels,
-                    st.model.num_classes,
-                    mc.arch,
-                    mc.in_channels,
-                    mc.num_classes
-                ),
-            ));
-        }
-        let mut diff = Vec::new();
-        json_diff("", &st.config, &cfg.fingerprint(), &mut diff);
-        if !diff.is_empty() {
-            return Err(resume_err(
-                run_dir,
-                format!(
-                    "the checkpoint was written with other settings: {}",
-                    diff.join("; ")
-                ),
-            ));
-        }
-        if st.data_digest != data.data_digest || st.digests != data.digests {
-            return Err(resume_err(
-                run_dir,
-                format!(
-                    "the data changed since the checkpoint (data digest {} -> {}, train split {} -> {}, test split {} -> {})",
-                    st.data_digest, data.data_digest, st.digests.train, data.digests.train, st.digests.test, data.digests.test
-                ),
-            ));
-        }
-        checkpoint::restore_model(&trainer.model, &loaded.model).map_err(|e| {
-            resume_err(
-                run_dir,
-                format!("{} does not fit the model: {e}", ckpt_path.display()),
-            )
-        })?;
-        let h = model::model_hash(&trainer.model)?;
-        if h != st.model_hash {
-            return Err(resume_err(
-                run_dir,
-                format!(
-                    "{} is corrupt: model hash {h}, recorded {}",
-                    ckpt_path.display(),
-                    st.model_hash
-                ),
-            ));
-        }
-        trainer
-            .opt
-            .load_state(st.optimizer_steps, loaded.optim)
-            .map_err(|e| resume_err(run_dir, e))?;
-        if cfg.select == Select::BestVal && st.best.is_some() {
-            if loaded.best.is_empty() {
-                return Err(resume_err(
-                    run_dir,
-                    "the checkpoint lacks the best model's weights",
-                ));
-            }
-            best_tensors = Some(loaded.best.into_iter().collect());
-        }
-        history = st.metrics.clone();
-        best = st.best.clone();
-        if let Ok(m) = RunManifest::read(&run_dir.join(files::MANIFEST)) {
-            sessions = m.sessions + 1;
-            prior_seconds = m.train_seconds;
-        }
+    let loaded = checkpoint::load(&ckpt_path).map_err(|e| resume_err(run_dir, e))?;
+    let st = &loaded.state;
+    check_checkpoint_matches(st, cfg, data, run_dir, trainer)?;
+    checkpoint::restore_model(&trainer.model, &loaded.model).map_err(|e| {
+        resume_err(
+            run_dir,
+            format!("{} does not fit the model: {e}", ckpt_path.display()),
+        )
+    })?;
+    let h = model::model_hash(&trainer.model)?;
+    if h != st.model_hash {
+        return Err(resume_err(
+            run_dir,
+            format!(
+                "{} is corrupt: model hash {h}, recorded {}",
+                ckpt_path.display(),
+                st.model_hash
+            ),
+        ));
     }
-    let start_epoch = history.len();
+    trainer
+        .opt
+        .load_state(st.optimizer_steps, loaded.optim)
+        .map_err(|e| resume_err(run_dir, e))?;
+    let mut best_tensors = None;
+    if cfg.select == Select::BestVal && st.best.is_some() {
+        if loaded.best.is_empty() {
+            return Err(resume_err(
+                run_dir,
+                "the checkpoint lacks the best model's weights",
+            ));
+        }
+        best_tensors = Some(loaded.best.into_iter().collect());
+    }
+    let (mut sessions, mut prior_seconds) = (1, 0.0);
+    if let Ok(m) = RunManifest::read(&run_dir.join(files::MANIFEST)) {
+        sessions = m.sessions + 1;
+        prior_seconds = m.train_seconds;
+    }
+    Ok(Progress {
+        history: st.metrics.clone(),
+        best: st.best.clone(),
+        best_tensors,
+        sessions,
+        prior_seconds,
+    })
+}
 
-    // Outputs of the start: configuration and a running manifest.
+/// The checkpoint belongs to this run: same architecture, same settings (but device and
+/// threads), same data and split digests.
+fn check_checkpoint_matches(
+    st: &CheckpointState,
+    cfg: &TrainConfig,
+    data: &PreparedData,
+    run_dir: &Path,
+    trainer: &Trainer,
+) -> Result<(), TrainError> {
+    let ckpt_path = run_dir.join(files::CHECKPOINT);
+    let mc = trainer.model.config;
+    if st.model != mc {
+        return Err(resume_err(
+            run_dir,
+            format!(
+                "{} holds a {} ({} channel(s), {} classes) but the run is a {} ({} channel(s), {} classes)",
+                ckpt_path.display(),
+                st.model.arch,
+                st.model.in_channels,
+                st.model.num_classes,
+                mc.arch,
+                mc.in_channels,
+                mc.num_classes
+            ),
+        ));
+    }
+    let mut diff = Vec::new();
+    json_diff("", &st.config, &cfg.fingerprint(), &mut diff);
+    if !diff.is_empty() {
+        return Err(resume_err(
+            run_dir,
+            format!(
+                "the checkpoint was written with other settings: {}",
+                diff.join("; ")
+            ),
+        ));
+    }
+    if st.data_digest != data.data_digest || st.digests != data.digests {
+        return Err(resume_err(
+            run_dir,
+            format!(
+                "the data changed since the checkpoint (data digest {} -> {}, train split {} -> {}, test split {} -> {})",
+                st.data_digest, data.data_digest, st.digests.train, data.digests.train, st.digests.test, data.digests.test
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Outputs of the start: the run directory, `config.yaml` (kept when resuming) and a
+/// `run.json` with status `running`.
+fn begin_outputs(
+    cfg: &TrainConfig,
+    data: &PreparedData,
+    run_dir: &Path,
+    device: tch::Device,
+    progress: &Progress,
+) -> Result<RunManifest, TrainError> {
     std::fs::create_dir_all(run_dir).map_err(write_err(run_dir))?;
     let cfg_path = run_dir.join(files::CONFIG);
     if !cfg_path.is_file() {
         crate::io::write_atomic(&cfg_path, cfg.to_yaml().as_bytes())
             .map_err(write_err(&cfg_path))?;
     }
-    let mut manifest = RunManifest {
+    let manifest = RunManifest {
         format: super::manifest::FORMAT.to_string(),
         status: RunStatus::Running,
         versions: Versions::current(),
@@ -361,9 +511,9 @@ pub fn train(
         },
         config: cfg.clone(),
         data: RunData::of(data),
-        epochs_done: start_epoch,
-        train_seconds: prior_seconds,
-        sessions,
+        epochs_done: progress.history.len(),
+        train_seconds: progress.prior_seconds,
+        sessions: progress.sessions,
         model: None,
         test: None,
         val: None,
@@ -372,8 +522,12 @@ pub fn train(
     manifest
         .write(&manifest_path)
         .map_err(write_err(&manifest_path))?;
+    Ok(manifest)
+}
 
-    let title = format!(
+/// `"<POL> <arch> <run directory name>"`, the learning curve's title.
+fn curve_title(cfg: &TrainConfig, data: &PreparedData, run_dir: &Path) -> String {
+    format!(
         "{} {} {}",
         data.dataset.pol.map(|p| p.to_string()).unwrap_or_default(),
         cfg.model.arch,
@@ -381,176 +535,260 @@ pub fn train(
             .file_name()
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default()
-    );
-    let ipe = iterations_per_epoch(train_view.len(), cfg.batch_size);
-    let session_start = Instant::now();
-    let mut stopped = false;
-    for (session_epochs, epoch) in (start_epoch..cfg.epochs).enumerate() {
-        if opts.stop_after_epoch.is_some_and(|s| epoch >= s) {
-            stopped = true;
-            break;
-        }
-        let t0 = Instant::now();
-        tch::manual_seed(cfg.seed.wrapping_add(epoch as u64 + 1) as i64);
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        rng.set_stream(epoch as u64 + 1);
-        let order = epoch_order(&train_view, k, cfg.balance, &mut rng);
-        let chunks = batches(&order, cfg.batch_size);
-        let bar = if opts.progress {
-            crate::progress::bar(
-                chunks.len() as u64,
-                &format!("epoch {}/{}", epoch + 1, cfg.epochs),
-            )
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
-        let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0i64, 0i64);
-        let (mut lr_first, mut lr_last) = (f64::NAN, f64::NAN);
-        for (b, idx) in chunks.iter().enumerate() {
-            let lr = cfg
-                .schedule
-                .lr_at(cfg.optimizer.lr, cfg.epochs, ipe, epoch * ipe + b);
-            if b == 0 {
-                lr_first = lr;
-            }
-            lr_last = lr;
-            let (x, y) = make_batch(
-                &train_view,
-                idx,
-                Some((&cfg.augment, &mut rng)),
-                cfg.model.channels,
-                device,
-            );
-            let s = trainer.step(&x, &y, lr);
-            if !s.loss.is_finite() {
-                bar.abandon();
-                return Err(TrainError::Diverged {
-                    epoch: epoch + 1,
-                    reason: format!("loss {} at iteration {}", s.loss, b + 1),
-                });
-            }
-            loss_sum += s.loss * s.n as f64;
-            correct += s.correct;
-            seen += s.n;
-            bar.inc(1);
-            if b % 2 == 0 || b + 1 == chunks.len() {
-                let done_epochs = session_epochs as f64 + (b + 1) as f64 / chunks.len() as f64;
-                let per_epoch = session_start.elapsed().as_secs_f64() / done_epochs;
-                let left = per_epoch * (cfg.epochs - epoch) as f64 - t0.elapsed().as_secs_f64();
-                bar.set_message(format!(
-                    "loss {:.3} acc {:.1}% lr {:.2e} run ETA {}",
-                    loss_sum / seen as f64,
-                    100.0 * correct as f64 / seen as f64,
-                    lr,
-                    fmt_secs(left.max(0.0))
-                ));
-            }
-        }
-        let train_secs = t0.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-        let val = if val_view.is_empty() {
-            None
-        } else {
-            Some(evaluate(
-                &trainer.model,
-                "val",
-                &classes,
-                &val_view,
-                cfg.eval_batch_size,
-            )?)
-        };
-        let m = EpochMetrics {
-            epoch: epoch + 1,
-            lr_first,
-            lr_last,
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_accuracy: correct as f64 / seen.max(1) as f64,
-            val_loss: val.as_ref().and_then(|v| v.mean_loss),
-            val_accuracy: val.as_ref().map(|v| v.accuracy),
-            val_balanced_accuracy: val.as_ref().map(|v| v.balanced_accuracy),
-            seconds: t0.elapsed().as_secs_f64(),
-            images_per_second: seen as f64 / train_secs.max(1e-9),
-        };
-        if opts.log {
-            eprintln!(
-                "epoch {:>3}/{}  loss {:.4}  acc {:.2}%{}  lr {:.3e}  {:.1}s ({:.0} img/s)",
-                m.epoch,
-                cfg.epochs,
-                m.train_loss,
-                100.0 * m.train_accuracy,
-                match (&m.val_accuracy, &m.val_loss) {
-                    (Some(a), Some(l)) => format!("  val_loss {l:.4}  val_acc {:.2}%", 100.0 * a),
-                    _ => String::new(),
-                },
-                m.lr_first,
-                m.seconds,
-                m.images_per_second
-            );
-        }
-        let model_hash = model::model_hash(&trainer.model)?;
-        if let Some(acc) = m.val_accuracy {
-            if best.as_ref().is_none_or(|b| acc > b.val_accuracy) {
-                best = Some(BestEpoch {
-                    epoch: m.epoch,
-                    val_accuracy: acc,
-                    model_hash: model_hash.clone(),
-                });
-                if cfg.select == Select::BestVal {
-                    best_tensors = Some(checkpoint::model_tensors(&trainer.model));
-                }
-            }
-        }
-        history.push(m);
-        let state = CheckpointState {
-            format: checkpoint::FORMAT.to_string(),
-            epochs_done: epoch + 1,
-            optimizer_steps: trainer.opt.steps,
-            model: trainer.model.config,
-            model_hash,
-            config: cfg.fingerprint(),
-            data_digest: data.data_digest.clone(),
-            digests: data.digests.clone(),
-            metrics: history.clone(),
-            best: best.clone(),
-        };
-        checkpoint::save(
-            &ckpt_path,
-            &trainer.model,
-            &trainer.opt,
-            best_tensors.as_deref(),
-            &state,
-        )
-        .map_err(|e| TrainError::io(&ckpt_path, std::io::Error::other(e)))?;
-        let mpath = run_dir.join(files::METRICS);
-        metrics::write_jsonl(&mpath, &history).map_err(write_err(&mpath))?;
-        let cpath = run_dir.join(files::CURVE);
-        metrics::curve_canvas(&history, &title.to_uppercase())
-            .save_png(&cpath)
-            .map_err(write_err(&cpath))?;
-        manifest.epochs_done = epoch + 1;
-        manifest.train_seconds = prior_seconds + session_start.elapsed().as_secs_f64();
-        manifest
-            .write(&manifest_path)
-            .map_err(write_err(&manifest_path))?;
-    }
-    let train_seconds = session_start.elapsed().as_secs_f64();
-    if stopped {
-        let model_hash = model::model_hash(&trainer.model)?;
-        return Ok(TrainOutcome {
-            run_dir: run_dir.to_path_buf(),
-            model: trainer.model,
-            model_hash,
-            weights: run_dir.join(files::WEIGHTS),
-            test: None,
-            val: None,
-            epochs_done: history.len(),
-            metrics: history,
-            complete: false,
-            train_seconds,
-        });
-    }
+    )
+}
 
-    // The final model.
+/// Running sums of one epoch's training steps.
+struct EpochSums {
+    loss_sum: f64,
+    correct: i64,
+    seen: i64,
+    lr_first: f64,
+    lr_last: f64,
+    /// Seconds of the training steps (without validation).
+    train_secs: f64,
+}
+
+impl EpochSums {
+    /// The epoch's metrics: sample-weighted mean loss and accuracy, the validation
+    /// report's figures, and the throughput of the training steps.
+    fn metrics(&self, epoch: usize, val: Option<&EvalReport>, t0: Instant) -> EpochMetrics {
+        EpochMetrics {
+            epoch: epoch + 1,
+            lr_first: self.lr_first,
+            lr_last: self.lr_last,
+            train_loss: self.loss_sum / self.seen.max(1) as f64,
+            train_accuracy: self.correct as f64 / self.seen.max(1) as f64,
+            val_loss: val.and_then(|v| v.mean_loss),
+            val_accuracy: val.map(|v| v.accuracy),
+            val_balanced_accuracy: val.map(|v| v.balanced_accuracy),
+            seconds: t0.elapsed().as_secs_f64(),
+            images_per_second: self.seen as f64 / self.train_secs.max(1e-9),
+        }
+    }
+}
+
+/// Epoch: one pass over the training split in an order drawn from a ChaCha8 stream
+/// (seed `cfg.seed`, stream `epoch + 1`; torch seeded with `cfg.seed + epoch + 1`), one
+/// optimizer step per batch at the schedule's learning rate. A non-finite loss stops the
+/// run ([`TrainError::Diverged`]). `epochs` is (epoch of the run, epoch of this session).
+fn train_epoch(
+    cfg: &TrainConfig,
+    trainer: &mut Trainer,
+    train_view: &View<'_>,
+    k: usize,
+    epochs: (usize, usize),
+    session: &Session,
+    progress: bool,
+) -> Result<EpochSums, TrainError> {
+    let (epoch, session_epochs) = epochs;
+    let t0 = Instant::now();
+    tch::manual_seed(cfg.seed.wrapping_add(epoch as u64 + 1) as i64);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    rng.set_stream(epoch as u64 + 1);
+    let order = epoch_order(train_view, k, cfg.balance, &mut rng);
+    let chunks = batches(&order, cfg.batch_size);
+    let bar = if progress {
+        crate::progress::bar(
+            chunks.len() as u64,
+            &format!("epoch {}/{}", epoch + 1, cfg.epochs),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let ipe = session.iterations_per_epoch;
+    let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0i64, 0i64);
+    let (mut lr_first, mut lr_last) = (f64::NAN, f64::NAN);
+    for (b, idx) in chunks.iter().enumerate() {
+        let lr = cfg
+            .schedule
+            .lr_at(cfg.optimizer.lr, cfg.epochs, ipe, epoch * ipe + b);
+        if b == 0 {
+            lr_first = lr;
+        }
+        lr_last = lr;
+        let (x, y) = make_batch(
+            train_view,
+            idx,
+            Some((&cfg.augment, &mut rng)),
+            cfg.model.channels,
+            session.device,
+        );
+        let s = trainer.step(&x, &y, lr);
+        if !s.loss.is_finite() {
+            bar.abandon();
+            return Err(TrainError::Diverged {
+                epoch: epoch + 1,
+                reason: format!("loss {} at iteration {}", s.loss, b + 1),
+            });
+        }
+        loss_sum += s.loss * s.n as f64;
+        correct += s.correct;
+        seen += s.n;
+        bar.inc(1);
+        if b % 2 == 0 || b + 1 == chunks.len() {
+            let done_epochs = session_epochs as f64 + (b + 1) as f64 / chunks.len() as f64;
+            let per_epoch = session.start.elapsed().as_secs_f64() / done_epochs;
+            let left = per_epoch * (cfg.epochs - epoch) as f64 - t0.elapsed().as_secs_f64();
+            bar.set_message(format!(
+                "loss {:.3} acc {:.1}% lr {:.2e} run ETA {}",
+                loss_sum / seen as f64,
+                100.0 * correct as f64 / seen as f64,
+                lr,
+                fmt_secs(left.max(0.0))
+            ));
+        }
+    }
+    let train_secs = t0.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    Ok(EpochSums {
+        loss_sum,
+        correct,
+        seen,
+        lr_first,
+        lr_last,
+        train_secs,
+    })
+}
+
+/// Validate: the model (evaluation mode) on a split, `None` when the split is empty.
+fn validate(
+    model: &ResNet,
+    split: &str,
+    classes: &[String],
+    view: &dyn Samples,
+    cfg: &TrainConfig,
+) -> Result<Option<EvalReport>, TrainError> {
+    if view.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(evaluate(
+        model,
+        split,
+        classes,
+        view,
+        cfg.eval_batch_size,
+    )?))
+}
+
+/// One summary line per epoch on standard error.
+fn log_epoch(m: &EpochMetrics, epochs: usize) {
+    eprintln!(
+        "epoch {:>3}/{}  loss {:.4}  acc {:.2}%{}  lr {:.3e}  {:.1}s ({:.0} img/s)",
+        m.epoch,
+        epochs,
+        m.train_loss,
+        100.0 * m.train_accuracy,
+        match (&m.val_accuracy, &m.val_loss) {
+            (Some(a), Some(l)) => format!("  val_loss {l:.4}  val_acc {:.2}%", 100.0 * a),
+            _ => String::new(),
+        },
+        m.lr_first,
+        m.seconds,
+        m.images_per_second
+    );
+}
+
+/// Checkpoint: the best epoch so far (highest validation accuracy; its weights kept when
+/// `select: best_val`), then `checkpoint.safetensors`, `metrics.jsonl` and `curve.png`
+/// for the epochs in `progress.history` (the last one just pushed).
+fn checkpoint_epoch(
+    cfg: &TrainConfig,
+    data: &PreparedData,
+    run_dir: &Path,
+    trainer: &Trainer,
+    progress: &mut Progress,
+    session: &Session,
+) -> Result<(), TrainError> {
+    let model_hash = model::model_hash(&trainer.model)?;
+    let m = progress
+        .history
+        .last()
+        .expect("the epoch's metrics were pushed");
+    if let Some(acc) = m.val_accuracy {
+        if progress.best.as_ref().is_none_or(|b| acc > b.val_accuracy) {
+            progress.best = Some(BestEpoch {
+                epoch: m.epoch,
+                val_accuracy: acc,
+                model_hash: model_hash.clone(),
+            });
+            if cfg.select == Select::BestVal {
+                progress.best_tensors = Some(checkpoint::model_tensors(&trainer.model));
+            }
+        }
+    }
+    let state = CheckpointState {
+        format: checkpoint::FORMAT.to_string(),
+        epochs_done: progress.history.len(),
+        optimizer_steps: trainer.opt.steps,
+        model: trainer.model.config,
+        model_hash,
+        config: cfg.fingerprint(),
+        data_digest: data.data_digest.clone(),
+        digests: data.digests.clone(),
+        metrics: progress.history.clone(),
+        best: progress.best.clone(),
+    };
+    let ckpt_path = run_dir.join(files::CHECKPOINT);
+    checkpoint::save(
+        &ckpt_path,
+        &trainer.model,
+        &trainer.opt,
+        progress.best_tensors.as_deref(),
+        &state,
+    )
+    .map_err(|e| TrainError::io(&ckpt_path, std::io::Error::other(e)))?;
+    let mpath = run_dir.join(files::METRICS);
+    metrics::write_jsonl(&mpath, &progress.history).map_err(write_err(&mpath))?;
+    let cpath = run_dir.join(files::CURVE);
+    metrics::curve_canvas(&progress.history, &session.title.to_uppercase())
+        .save_png(&cpath)
+        .map_err(write_err(&cpath))?;
+    Ok(())
+}
+
+/// A run stopped by `stop_after_epoch`: the model as it stands, the checkpoint left.
+fn stopped(
+    trainer: Trainer,
+    history: Vec<EpochMetrics>,
+    run_dir: &Path,
+    train_seconds: f64,
+) -> Result<TrainOutcome, TrainError> {
+    let model_hash = model::model_hash(&trainer.model)?;
+    Ok(TrainOutcome {
+        run_dir: run_dir.to_path_buf(),
+        model: trainer.model,
+        model_hash,
+        weights: run_dir.join(files::WEIGHTS),
+        test: None,
+        val: None,
+        epochs_done: history.len(),
+        metrics: history,
+        complete: false,
+        train_seconds,
+    })
+}
+
+/// Finish: the final model (the last epoch's, or the best on validation when
+/// `select: best_val`), `model.safetensors` and `model.sha256`, the test and validation
+/// reports (`eval.json`, `eval.txt`, `confusion.png`), `run.json` with status `complete`,
+/// and the checkpoint removed unless `keep_checkpoint`.
+fn finish(
+    cfg: &TrainConfig,
+    data: &PreparedData,
+    run_dir: &Path,
+    trainer: Trainer,
+    progress: Progress,
+    mut manifest: RunManifest,
+    train_seconds: f64,
+) -> Result<TrainOutcome, TrainError> {
+    let Progress {
+        history,
+        best,
+        best_tensors,
+        prior_seconds,
+        ..
+    } = progress;
     let mut selected_epoch = history.len();
     if cfg.select == Select::BestVal {
         if let (Some(b), Some(t)) = (&best, &best_tensors) {
@@ -572,39 +810,11 @@ pub fn train(
         format!("{model_hash}  {}\n", files::WEIGHTS).as_bytes(),
     )
     .map_err(write_err(&hpath))?;
-
-    let test = if data.test().is_empty() {
-        None
-    } else {
-        Some(evaluate(
-            &model,
-            "test",
-            &classes,
-            data.test(),
-            cfg.eval_batch_size,
-        )?)
-    };
-    let val = if val_view.is_empty() {
-        None
-    } else {
-        Some(evaluate(
-            &model,
-            "val",
-            &classes,
-            &val_view,
-            cfg.eval_batch_size,
-        )?)
-    };
+    let classes = data.classes();
+    let test = validate(&model, "test", classes, data.test(), cfg)?;
+    let val = validate(&model, "val", classes, &data.val(), cfg)?;
     if let Some(t) = &test {
-        let p = run_dir.join(files::EVAL_JSON);
-        let mut bytes = serde_json::to_vec_pretty(t)
-            .map_err(|e| TrainError::io(&p, std::io::Error::other(e)))?;
-        bytes.push(b'\n');
-        crate::io::write_atomic(&p, &bytes).map_err(write_err(&p))?;
-        let p = run_dir.join(files::EVAL_TEXT);
-        crate::io::write_atomic(&p, t.to_text().as_bytes()).map_err(write_err(&p))?;
-        let p = run_dir.join(files::CONFUSION);
-        t.save_confusion_png(&p).map_err(write_err(&p))?;
+        write_test_report(run_dir, t)?;
     }
     manifest.status = RunStatus::Complete;
     manifest.epochs_done = history.len();
@@ -618,9 +828,11 @@ pub fn train(
     });
     manifest.test = test.clone();
     manifest.val = val.clone();
+    let manifest_path = run_dir.join(files::MANIFEST);
     manifest
         .write(&manifest_path)
         .map_err(write_err(&manifest_path))?;
+    let ckpt_path = run_dir.join(files::CHECKPOINT);
     if !cfg.keep_checkpoint && ckpt_path.exists() {
         std::fs::remove_file(&ckpt_path).map_err(write_err(&ckpt_path))?;
     }
@@ -636,6 +848,20 @@ pub fn train(
         complete: true,
         train_seconds,
     })
+}
+
+/// The test report in the run directory: `eval.json`, `eval.txt` and `confusion.png`.
+fn write_test_report(run_dir: &Path, t: &EvalReport) -> Result<(), TrainError> {
+    let p = run_dir.join(files::EVAL_JSON);
+    let mut bytes =
+        serde_json::to_vec_pretty(t).map_err(|e| TrainError::io(&p, std::io::Error::other(e)))?;
+    bytes.push(b'\n');
+    crate::io::write_atomic(&p, &bytes).map_err(write_err(&p))?;
+    let p = run_dir.join(files::EVAL_TEXT);
+    crate::io::write_atomic(&p, t.to_text().as_bytes()).map_err(write_err(&p))?;
+    let p = run_dir.join(files::CONFUSION);
+    t.save_confusion_png(&p).map_err(write_err(&p))?;
+    Ok(())
 }
 
 fn fmt_secs(s: f64) -> String {

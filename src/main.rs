@@ -3,7 +3,9 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use sarxai::cli::{claims, entropy, eval, explain, model, reproduce, score, sensitivity, train};
+use sarxai::cli::{
+    claims, entropy, eval, explain, merge, model, reproduce, score, sensitivity, train,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +57,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Score every method on K test images per class: per-image metrics (resumable), Table 1, Figure 1.
     Score(score::ScoreArgs),
+    /// Combine the shard directories of `score --shard I/N` into one run's Table 1, Figure 1 and results.
+    Merge(merge::MergeArgs),
 }
 
 fn main() {
@@ -99,5 +103,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Score(args) => score::run(args),
+        Command::Merge(args) => merge::run(args),
     }
 }

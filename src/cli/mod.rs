@@ -6,6 +6,7 @@ pub mod entropy;
 pub mod eval;
 pub mod explain;
 pub mod guard;
+pub mod merge;
 pub mod model;
 pub mod reproduce;
 pub mod run_data;

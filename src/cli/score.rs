@@ -18,9 +18,11 @@ use crate::attr::Budget;
 use crate::data::naming::Pol;
 use crate::data::Split;
 use crate::model;
-use crate::report::scoring::{score, ScoreConfig, ScoreData, TargetChoice};
+use crate::report::scoring::{
+    score, score_shard, MethodTiming, ScoreConfig, ScoreData, ShardSummary, TargetChoice,
+};
 use crate::report::selection::Selection;
-use crate::report::{Metric, PaperTable};
+use crate::report::{Metric, PaperTable, Shard};
 use crate::train::files;
 
 /// Which test images are explained (Table 1's sample): K per class, seeded.
@@ -65,12 +67,16 @@ impl std::str::FromStr for MetricSelection {
   sarxai score --run runs/vh --images 100 --out scores/vh-first100
   sarxai score --weights runs/vv/model.safetensors --methods saliency,grad-cam --metrics paper --out scores/vv
   sarxai score --weights w.safetensors --data OpenSARUrban/ --pol vh --size 100 --out scores/vh
+  sarxai score --run runs/vh --per-class 10 --shard 0/4 --out scores/vh-shard0   (then 1/4 .. 3/4; sarxai merge)
 
 Explains one test image of every class by default (--per-class, drawn with --select-seed;
 images.csv lists them). Writes per_image.csv (one row per image x method, appended as images complete: run the same
 command again to resume), timings.csv, entropy_settings.csv, table1.md, table1.csv,
 table1.json, figure1_<pol>.png and score.json. Attributions explain the true label unless
---target predicted.")]
+--target predicted. With --shard I/N (0-based, I < N) the same selection is made and only
+the images at positions p with p mod N = I are scored: per_image.csv, timings.csv and
+shard.json (Figure 1 on the shard of the figure image), no Table 1; sarxai merge
+combines the N shard directories into exactly what one process writes.")]
 pub struct ScoreArgs {
     /// Checkpoint (safetensors); default: RUN_DIR/model.safetensors with --run.
     #[arg(long, required_unless_present = "run")]
@@ -94,6 +100,10 @@ pub struct ScoreArgs {
     /// Output directory (resumed when it holds a per_image.csv of the same model).
     #[arg(long)]
     pub out: PathBuf,
+    /// Score only shard I of N (0-based: 0 <= I < N; images at positions p mod N = I of
+    /// the selection) into --out, for `sarxai merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
     /// Seed of the Max-Sensitivity and infidelity noise (drawn per image).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -162,6 +172,13 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         pol: data.dataset.pol,
         root: Some(&data.dataset.root),
     };
+    if let Some(shard) = args.shard {
+        let s = score_shard(&score_cfg, &model, &sd, &args.out, shard)
+            .with_context(|| format!("scoring shard {shard} of {}", weights.display()))?;
+        report_shard(&s);
+        print_timings(&s.timings, device);
+        return Ok(());
+    }
     let s = score(&score_cfg, &model, &sd, &args.out)
         .with_context(|| format!("scoring {}", weights.display()))?;
     if s.resumed_pairs > 0 {
@@ -172,28 +189,59 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         );
     }
     print!("{}", s.table.to_markdown());
-    if !s.timings.is_empty() {
-        println!("\nSeconds per image ({}):", crate::device::describe(device));
-        println!(
-            "{:<24} {:>10} {:>12} {:>10}",
-            "method", "attribute", "max-sens", "total"
-        );
-        for (m, t) in &s.timings {
-            println!(
-                "{:<24} {:>10.3} {:>12.3} {:>10.3}",
-                m.name(),
-                t.attribution_s,
-                t.metrics_s
-                    .get(&Metric::MaxSensitivity)
-                    .copied()
-                    .unwrap_or(0.0),
-                t.total_s
-            );
-        }
-    }
+    print_timings(&s.timings, device);
     println!();
     for f in &s.files {
         println!("wrote {}", f.display());
     }
     Ok(())
+}
+
+fn report_shard(s: &ShardSummary) {
+    if s.resumed_pairs > 0 {
+        eprintln!(
+            "resumed: {} image x method pair(s) were already in {}",
+            s.resumed_pairs,
+            s.out_dir.join("per_image.csv").display()
+        );
+    }
+    println!(
+        "shard {}: {} of the {} selected image(s) scored into {} ({} pair(s) computed){}",
+        s.shard,
+        s.covered.len(),
+        s.images,
+        s.out_dir.display(),
+        s.computed_pairs,
+        match &s.figure {
+            Some(f) => format!("; Figure 1: {}", f.display()),
+            None => String::new(),
+        }
+    );
+    println!("no Table 1 here: sarxai merge OUT SHARD_DIR... once all shards are complete");
+}
+
+fn print_timings(
+    timings: &std::collections::BTreeMap<crate::attr::Method, MethodTiming>,
+    device: tch::Device,
+) {
+    if timings.is_empty() {
+        return;
+    }
+    println!("\nSeconds per image ({}):", crate::device::describe(device));
+    println!(
+        "{:<24} {:>10} {:>12} {:>10}",
+        "method", "attribute", "max-sens", "total"
+    );
+    for (m, t) in timings {
+        println!(
+            "{:<24} {:>10.3} {:>12.3} {:>10.3}",
+            m.name(),
+            t.attribution_s,
+            t.metrics_s
+                .get(&Metric::MaxSensitivity)
+                .copied()
+                .unwrap_or(0.0),
+            t.total_s
+        );
+    }
 }

@@ -9,6 +9,9 @@
 //!   default) into a directory (resumable) and
 //!   writes `per_image.csv`, `timings.csv`, `entropy_settings.csv`, `table1.{md,csv,json}`,
 //!   `figure1_<pol>.png`, `images.csv` and `score.json`;
+//! * [`scoring::score_shard`] and [`merge::merge`]: shard `i/n` of the same selection into
+//!   its own directory, and the shards combined into exactly what [`scoring::score`] writes
+//!   (both end in [`scoring::finish`]);
 //! * [`table::Table1::from_records`]: Table 1 from per-image records (no model needed);
 //! * [`figure::render_figure1`]: Figure 1 from an input patch and its attributions;
 //! * [`html`]: the static report page of a reproduce run.
@@ -16,6 +19,7 @@
 pub mod figure;
 pub mod font;
 pub mod html;
+pub mod merge;
 pub mod metric;
 pub mod records;
 pub mod scoring;
@@ -26,9 +30,10 @@ pub mod table;
 use std::path::PathBuf;
 
 pub use figure::{render_figure1, Figure, FigureInput, FigurePanel};
+pub use merge::{merge, Shard};
 pub use metric::Metric;
 pub use records::ImageRecord;
-pub use scoring::{score, ScoreConfig, ScoreData, ScoreSummary, TargetChoice};
+pub use scoring::{score, score_shard, ScoreConfig, ScoreData, ScoreSummary, TargetChoice};
 pub use table::{PaperTable, RankAgreement, Table1};
 
 /// Errors of scoring and reporting.
@@ -50,6 +55,8 @@ pub enum ReportError {
     },
     #[error(transparent)]
     Selection(#[from] selection::SelectionError),
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
     #[error("invalid scoring input: {0}")]
     Config(String),
     #[error("the paper's table {path}: {reason}")]

@@ -27,6 +27,17 @@
 //!   `fc` (MPRT fc) or every stage (MPRT all) once, with seed `randomisation_seed`, and
 //!   correlates |attribution| before and after (Spearman).
 //!
+//! # Stages
+//!
+//! [`score`] is [`plan`] (checks, selection, settings; nothing written), [`score_images`]
+//! of every position of the selection (rows appended image by image; Figure 1 and
+//! `entropy_settings.csv` by whoever scores the figure image) and [`finish`] (`images.csv`,
+//! Table 1, `score.json` from `per_image.csv`). [`score_shard`] runs the first two for the
+//! positions of one shard and writes a manifest instead of the third; `sarxai merge`
+//! ([`super::merge`]) checks the shards and runs [`finish`] on their rows, so a merged run
+//! writes the same bytes as one process. `score.json` holds no wall-clock time (the seconds
+//! are in `timings.csv`).
+//!
 //! # Resumption
 //!
 //! `per_image.csv` rows carry the model hash. A run directory that already holds one is
@@ -48,6 +59,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 
 use super::figure::{render_figure1, FigureInput, FigurePanel};
+use super::merge::{Shard, ShardManifest, SHARD_JSON};
 use super::metric::Metric;
 use super::records::{self, ImageRecord};
 use super::selection::{images_csv, select, selection_digest, Selection};
@@ -289,16 +301,71 @@ fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool, digest: &str) -
     v
 }
 
-/// Scores the first N images of `data`'s test split with `cfg.methods` into `out_dir`
-/// (resuming what is there) and writes `per_image.csv`, `timings.csv`,
-/// `entropy_settings.csv`, `table1.{md,csv,json}`, `figure1_<pol>.png` and `score.json`.
-pub fn score(
-    cfg: &ScoreConfig,
-    model: &ResNet,
-    data: &ScoreData,
-    out_dir: &Path,
-) -> Result<ScoreSummary, ReportError> {
-    // Every check before anything is written.
+/// Everything a scoring run fixes before it computes: the explained images, the methods
+/// and metric columns, the settings every value depends on and Table 1's description. A
+/// shard records it in its manifest and [`super::merge`] requires every shard's to be equal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The settings every per-image value depends on (model hash, test split digest,
+    /// classes, seeds, metric settings), checked on resume.
+    pub settings: serde_json::Value,
+    /// The selection rule.
+    pub selection: Selection,
+    /// [`selection_digest`] of the chosen images.
+    pub selection_digest: String,
+    /// Test split indices of the explained images in selection order (`images.csv`).
+    pub chosen: Vec<usize>,
+    /// The text of `images.csv`.
+    pub images_csv: String,
+    /// Sorted, without repeats.
+    pub methods: Vec<Method>,
+    /// Sorted; mask metrics dropped when the data has no masks.
+    pub metrics: Vec<Metric>,
+    /// Position (in `chosen`) of Figure 1's image.
+    pub figure_position: usize,
+    /// `vh`, `vv` or `single` (Figure 1's file name).
+    pub pol: String,
+    /// Table 1's description (model hash, N, target, notes).
+    pub meta: TableMeta,
+    /// The paper's table compared with.
+    pub paper: PaperTable,
+}
+
+/// Where and with what a scoring run computed: recorded in `score.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// [`crate::device::describe`] of the device (with the CPU thread count).
+    pub device: String,
+    /// [`crate::train::manifest::Versions`] as JSON.
+    pub versions: serde_json::Value,
+}
+
+impl Provenance {
+    /// This process on `device`.
+    pub fn current(device: tch::Device) -> Provenance {
+        Provenance {
+            device: crate::device::describe(device),
+            versions: serde_json::to_value(crate::train::manifest::Versions::current())
+                .expect("versions serialise"),
+        }
+    }
+}
+
+/// What the finishing stage records besides the per-image rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishInput {
+    pub provenance: Provenance,
+    /// Image x method pairs found already scored (summed over shards).
+    pub resumed_pairs: usize,
+    /// Image x method pairs computed (summed over shards).
+    pub computed_pairs: usize,
+    /// Figure 1's encoder sweep summary (bytes per method).
+    pub entropy_settings: serde_json::Value,
+}
+
+/// Stage 1, nothing written: checks the input, selects the explained images and fixes the
+/// settings ([`Plan`]).
+pub fn plan(cfg: &ScoreConfig, model: &ResNet, data: &ScoreData) -> Result<Plan, ReportError> {
     if cfg.methods.is_empty() {
         return Err(ReportError::Config("no methods to score".into()));
     }
@@ -335,117 +402,333 @@ pub fn score(
     methods.sort();
     methods.dedup();
     let hash = model::model_hash(model)?;
-    let settings = settings_json(cfg, &metrics, &hash, data);
+    let meta = TableMeta {
+        pol: data.pol.map(|p| p.to_string()),
+        paper_pol: cfg.paper_pol.or(data.pol).map(|p| p.to_string()),
+        model_hash: hash.clone(),
+        images: n,
+        target: cfg.target.key().to_string(),
+        notes: notes(cfg, &metrics, true, &digest),
+    };
+    Ok(Plan {
+        settings: settings_json(cfg, &metrics, &hash, data),
+        selection: cfg.selection,
+        selection_digest: digest,
+        images_csv: images_csv(&chosen, split, data.classes),
+        chosen,
+        methods,
+        metrics,
+        figure_position: cfg.figure_image,
+        pol: pol_name(data.pol),
+        meta,
+        paper: cfg.paper.clone().unwrap_or_else(PaperTable::embedded),
+    })
+}
 
-    let per_image = out_dir.join(files::PER_IMAGE);
-    let timings_path = out_dir.join(files::TIMINGS);
+/// Scores the images chosen by `cfg.selection` of `data`'s test split with `cfg.methods`
+/// into `out_dir` (resuming what is there) and writes `per_image.csv`, `timings.csv`,
+/// `entropy_settings.csv`, `images.csv`, `table1.{md,csv,json}`, `figure1_<pol>.png` and
+/// `score.json`: [`plan`], [`score_images`] of every image, [`finish`] (the stage
+/// `sarxai merge` runs on the shards of [`score_shard`]).
+pub fn score(
+    cfg: &ScoreConfig,
+    model: &ResNet,
+    data: &ScoreData,
+    out_dir: &Path,
+) -> Result<ScoreSummary, ReportError> {
+    let plan = plan(cfg, model, data)?;
     let json_path = out_dir.join(files::SCORE_JSON);
-    let mut done: BTreeSet<(usize, Method)> = BTreeSet::new();
-    let mut torn: Option<usize> = None;
-    if per_image.exists() {
-        let f = records::read(&per_image)?;
-        if let Some(r) = f.records.iter().find(|r| r.model_hash != hash) {
-            return Err(ReportError::OtherModel {
-                path: per_image.clone(),
-                found: r.model_hash.clone(),
-                expected: hash,
-            });
-        }
-        let resume_err = |reason: String| ReportError::Resume {
-            path: per_image.clone(),
-            reason,
-        };
-        if f.metrics != metrics {
-            return Err(resume_err(format!(
-                "its metric columns are [{}] but this run computes [{}]",
-                f.metrics
-                    .iter()
-                    .map(|m| m.key())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                metrics
-                    .iter()
-                    .map(|m| m.key())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        for r in &f.records {
-            if split.members.get(r.image) != Some(&r.member) {
-                return Err(resume_err(format!(
-                    "image {} is {:?} there but {:?} in this test split: the data or split changed",
-                    r.image,
-                    r.member,
-                    split.members.get(r.image)
-                )));
-            }
-            if !done.insert((r.image, r.method)) {
-                return Err(resume_err(format!(
-                    "image {} has two rows for {}",
-                    r.image, r.method
-                )));
-            }
-        }
-        if json_path.is_file() {
-            let old: serde_json::Value = std::fs::read(&json_path)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .ok_or_else(|| resume_err(format!("{} is unreadable", json_path.display())))?;
-            let old_settings = &old["settings"];
-            if old_settings != &settings {
-                let differ: Vec<String> = settings
-                    .as_object()
-                    .map(|o| {
-                        o.iter()
-                            .filter(|(k, v)| old_settings.get(k.as_str()) != Some(v))
-                            .map(|(k, v)| {
-                                format!(
-                                    "{k}: {} -> {v}",
-                                    old_settings
-                                        .get(k.as_str())
-                                        .unwrap_or(&serde_json::Value::Null)
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                return Err(resume_err(format!(
-                    "the settings differ from {}: {}",
-                    json_path.display(),
-                    differ.join("; ")
-                )));
-            }
-        }
-        if f.complete_len < f.file_len {
-            torn = Some(f.complete_len);
+    let shard_json = out_dir.join(SHARD_JSON);
+    if shard_json.exists() {
+        return Err(ReportError::Resume {
+            path: shard_json,
+            reason: "the directory holds a shard (sarxai merge combines shards); a whole run needs its own directory".into(),
+        });
+    }
+    let provenance = Provenance::current(model.device());
+    let resume = resume_state(&plan, data.split, out_dir, &json_path, "/settings")?;
+    prepare_dir(&plan, out_dir, &resume)?;
+    write_score_json(
+        &plan,
+        &json_path,
+        "running",
+        &provenance,
+        serde_json::json!({}),
+    )?;
+    let positions: Vec<usize> = (0..plan.chosen.len()).collect();
+    let scored = score_images(cfg, model, data, &plan, &positions, &resume.done, out_dir)?;
+    let fin = FinishInput {
+        provenance,
+        resumed_pairs: resume.pairs_in(&plan, &positions),
+        computed_pairs: scored.computed_pairs,
+        entropy_settings: scored.entropy_settings.unwrap_or_default(),
+    };
+    let (table, tables) = finish(&plan, out_dir, &fin)?;
+    let figure = out_dir.join(files::figure(&plan.pol));
+    let mut written: Vec<PathBuf> = [files::PER_IMAGE, files::TIMINGS, files::IMAGES]
+        .iter()
+        .map(|f| out_dir.join(f))
+        .collect();
+    written.extend(tables);
+    written.extend([
+        figure.clone(),
+        out_dir.join(files::ENTROPY_SETTINGS),
+        json_path,
+    ]);
+    Ok(ScoreSummary {
+        out_dir: out_dir.to_path_buf(),
+        model_hash: plan.meta.model_hash.clone(),
+        images: plan.chosen.len(),
+        chosen: plan.chosen,
+        selection_digest: plan.selection_digest,
+        resumed_pairs: fin.resumed_pairs,
+        computed_pairs: fin.computed_pairs,
+        metrics: plan.metrics,
+        table,
+        figure,
+        files: written,
+        timings: scored.timings,
+    })
+}
+
+/// What [`score_shard`] did.
+#[derive(Debug, Clone)]
+pub struct ShardSummary {
+    pub out_dir: PathBuf,
+    pub shard: Shard,
+    /// N: the explained images of the whole selection.
+    pub images: usize,
+    /// The test split indices this shard covered.
+    pub covered: Vec<usize>,
+    pub resumed_pairs: usize,
+    pub computed_pairs: usize,
+    /// Figure 1, when the figure image is this shard's.
+    pub figure: Option<PathBuf>,
+    /// Mean seconds per image and method, this session.
+    pub timings: BTreeMap<Method, MethodTiming>,
+}
+
+/// Scores shard `shard` of the selection into `out_dir` (resuming what is there): the
+/// same [`plan`] as [`score`], [`score_images`] of the shard's positions, and
+/// `shard.json` ([`ShardManifest`]) instead of Table 1 and `score.json`; `sarxai merge`
+/// ([`super::merge::merge`]) combines the shards.
+pub fn score_shard(
+    cfg: &ScoreConfig,
+    model: &ResNet,
+    data: &ScoreData,
+    out_dir: &Path,
+    shard: Shard,
+) -> Result<ShardSummary, ReportError> {
+    let plan = plan(cfg, model, data)?;
+    let manifest_path = out_dir.join(SHARD_JSON);
+    let refuse = |path: PathBuf, reason: String| ReportError::Resume { path, reason };
+    if out_dir.join(files::SCORE_JSON).exists() {
+        return Err(refuse(
+            out_dir.join(files::SCORE_JSON),
+            "the directory holds a whole scoring run; a shard needs its own directory".into(),
+        ));
+    }
+    if manifest_path.exists() {
+        let old = ShardManifest::read(out_dir)?;
+        if old.shard != shard {
+            return Err(refuse(
+                manifest_path,
+                format!("the directory holds shard {}, not {shard}", old.shard),
+            ));
         }
     }
-    let resumed_pairs = done
-        .iter()
-        .filter(|(i, m)| chosen.contains(i) && methods.contains(m))
-        .count();
+    let resume = resume_state(&plan, data.split, out_dir, &manifest_path, "/plan/settings")?;
+    let positions = shard.positions(plan.chosen.len());
+    let covered: Vec<usize> = positions.iter().map(|&p| plan.chosen[p]).collect();
+    if let Some((i, _)) = resume.done.iter().find(|(i, _)| !covered.contains(i)) {
+        return Err(refuse(
+            out_dir.join(files::PER_IMAGE),
+            format!("it holds image {i}, which is not in shard {shard}"),
+        ));
+    }
+    prepare_dir(&plan, out_dir, &resume)?;
+    let mut manifest = ShardManifest {
+        format: super::merge::FORMAT.into(),
+        status: "running".into(),
+        shard,
+        provenance: Provenance::current(model.device()),
+        positions: positions.clone(),
+        images: covered.clone(),
+        members: covered
+            .iter()
+            .map(|&i| data.split.members[i].clone())
+            .collect(),
+        resumed_pairs: resume.pairs_in(&plan, &positions),
+        computed_pairs: 0,
+        entropy_settings: None,
+        plan,
+    };
+    manifest.write(out_dir)?;
+    let scored = score_images(
+        cfg,
+        model,
+        data,
+        &manifest.plan,
+        &positions,
+        &resume.done,
+        out_dir,
+    )?;
+    manifest.status = "complete".into();
+    manifest.computed_pairs = scored.computed_pairs;
+    manifest.entropy_settings = scored.entropy_settings;
+    manifest.write(out_dir)?;
+    let figure = manifest
+        .entropy_settings
+        .is_some()
+        .then(|| out_dir.join(files::figure(&manifest.plan.pol)));
+    Ok(ShardSummary {
+        out_dir: out_dir.to_path_buf(),
+        shard,
+        images: manifest.plan.chosen.len(),
+        covered,
+        resumed_pairs: manifest.resumed_pairs,
+        computed_pairs: manifest.computed_pairs,
+        figure,
+        timings: scored.timings,
+    })
+}
 
-    // Write: the directory, the header or the cut of a torn row, score.json.
+/// What [`resume_state`] found in a directory.
+pub(crate) struct Resume {
+    /// Image x method pairs already in `per_image.csv`.
+    pub done: BTreeSet<(usize, Method)>,
+    /// Bytes of complete rows when the last row was torn.
+    torn: Option<usize>,
+}
+
+impl Resume {
+    /// Pairs of `positions` x the plan's methods already done.
+    pub(crate) fn pairs_in(&self, plan: &Plan, positions: &[usize]) -> usize {
+        positions
+            .iter()
+            .map(|&p| {
+                let i = plan.chosen[p];
+                plan.methods
+                    .iter()
+                    .filter(|&&m| self.done.contains(&(i, m)))
+                    .count()
+            })
+            .sum()
+    }
+}
+
+/// Checks what `out_dir` already holds against `plan` (same model hash, metric columns,
+/// test split members and, at `pointer` in `settings_file`, the same settings) and returns
+/// the pairs already scored. Writes nothing.
+pub(crate) fn resume_state(
+    plan: &Plan,
+    split: &SplitData,
+    out_dir: &Path,
+    settings_file: &Path,
+    pointer: &str,
+) -> Result<Resume, ReportError> {
+    let per_image = out_dir.join(files::PER_IMAGE);
+    let mut done: BTreeSet<(usize, Method)> = BTreeSet::new();
+    if !per_image.exists() {
+        return Ok(Resume { done, torn: None });
+    }
+    let hash = &plan.meta.model_hash;
+    let f = records::read(&per_image)?;
+    if let Some(r) = f.records.iter().find(|r| &r.model_hash != hash) {
+        return Err(ReportError::OtherModel {
+            path: per_image.clone(),
+            found: r.model_hash.clone(),
+            expected: hash.clone(),
+        });
+    }
+    let resume_err = |reason: String| ReportError::Resume {
+        path: per_image.clone(),
+        reason,
+    };
+    if f.metrics != plan.metrics {
+        let keys = |m: &[Metric]| m.iter().map(|m| m.key()).collect::<Vec<_>>().join(", ");
+        return Err(resume_err(format!(
+            "its metric columns are [{}] but this run computes [{}]",
+            keys(&f.metrics),
+            keys(&plan.metrics)
+        )));
+    }
+    for r in &f.records {
+        if split.members.get(r.image) != Some(&r.member) {
+            return Err(resume_err(format!(
+                "image {} is {:?} there but {:?} in this test split: the data or split changed",
+                r.image,
+                r.member,
+                split.members.get(r.image)
+            )));
+        }
+        if !done.insert((r.image, r.method)) {
+            return Err(resume_err(format!(
+                "image {} has two rows for {}",
+                r.image, r.method
+            )));
+        }
+    }
+    if settings_file.is_file() {
+        let old: serde_json::Value = std::fs::read(settings_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| resume_err(format!("{} is unreadable", settings_file.display())))?;
+        let old_settings = old.pointer(pointer).unwrap_or(&serde_json::Value::Null);
+        let differ = settings_diff(old_settings, &plan.settings);
+        if !differ.is_empty() {
+            return Err(resume_err(format!(
+                "the settings differ from {}: {}",
+                settings_file.display(),
+                differ.join("; ")
+            )));
+        }
+    }
+    let torn = (f.complete_len < f.file_len).then_some(f.complete_len);
+    Ok(Resume { done, torn })
+}
+
+/// The keys of `new` (an object) whose values differ in `old`, as `key: old -> new`.
+pub(crate) fn settings_diff(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
+    let null = serde_json::Value::Null;
+    let Some(o) = new.as_object() else {
+        return if old == new {
+            Vec::new()
+        } else {
+            vec![format!("{old} -> {new}")]
+        };
+    };
+    let mut keys: BTreeSet<&String> = o.keys().collect();
+    if let Some(oo) = old.as_object() {
+        keys.extend(oo.keys());
+    }
+    keys.into_iter()
+        .filter(|k| old.get(k.as_str()) != o.get(k.as_str()))
+        .map(|k| {
+            format!(
+                "{k}: {} -> {}",
+                old.get(k.as_str()).unwrap_or(&null),
+                o.get(k.as_str()).unwrap_or(&null)
+            )
+        })
+        .collect()
+}
+
+/// Creates `out_dir`, cuts a torn row, writes the `per_image.csv` and `timings.csv`
+/// headers where missing and cuts a torn timings row.
+pub(crate) fn prepare_dir(plan: &Plan, out_dir: &Path, resume: &Resume) -> Result<(), ReportError> {
+    let per_image = out_dir.join(files::PER_IMAGE);
+    let timings_path = out_dir.join(files::TIMINGS);
     std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
-    if let Some(len) = torn {
+    if let Some(len) = resume.torn {
         records::truncate(&per_image, len)?;
     }
     if !per_image.exists() {
-        crate::io::write_atomic(&per_image, records::header(&metrics).as_bytes())
+        crate::io::write_atomic(&per_image, records::header(&plan.metrics).as_bytes())
             .map_err(|e| ReportError::io(&per_image, e))?;
     }
-    let images_path = out_dir.join(files::IMAGES);
-    crate::io::write_atomic(
-        &images_path,
-        images_csv(&chosen, split, data.classes).as_bytes(),
-    )
-    .map_err(|e| ReportError::io(&images_path, e))?;
-    let timing_cols: Vec<String> = std::iter::once("attribution_s".to_string())
-        .chain(metrics.iter().map(|m| format!("{}_s", m.key())))
-        .collect();
     if !timings_path.exists() {
-        let head = format!("image,method,{},total_s,device\n", timing_cols.join(","));
-        crate::io::write_atomic(&timings_path, head.as_bytes())
+        crate::io::write_atomic(&timings_path, timings_header(&plan.metrics).as_bytes())
             .map_err(|e| ReportError::io(&timings_path, e))?;
     } else {
         // Cut a row torn by an interruption (timings are informative, not resumed from).
@@ -455,204 +738,160 @@ pub fn score(
             records::truncate(&timings_path, keep)?;
         }
     }
-    let write_json = |status: &str, extra: serde_json::Value| -> Result<(), ReportError> {
-        let mut j = serde_json::json!({
-            "format": "sarxai-score-1",
-            "status": status,
-            "settings": settings,
-            "images": n,
-            "selection": cfg.selection,
-            "selection_digest": digest,
-            "methods": methods,
-            "device": crate::device::describe(model.device()),
-            "versions": crate::train::manifest::Versions::current(),
-        });
-        if let (Some(o), Some(e)) = (j.as_object_mut(), extra.as_object()) {
-            o.extend(e.clone());
-        }
-        let mut bytes = serde_json::to_vec_pretty(&j).expect("score.json serialises");
-        bytes.push(b'\n');
-        crate::io::write_atomic(&json_path, &bytes).map_err(|e| ReportError::io(&json_path, e))
-    };
-    write_json("running", serde_json::json!({}))?;
+    Ok(())
+}
 
-    // The randomised models, once.
-    let mprt_fc = if metrics.contains(&Metric::MprtFc) {
-        Some(randomised_copy(
-            model,
-            &[Stage::Fc],
-            cfg.randomisation_seed,
-        )?)
-    } else {
-        None
+/// `timings.csv`'s header line for `metrics`.
+pub(crate) fn timings_header(metrics: &[Metric]) -> String {
+    let cols: Vec<String> = std::iter::once("attribution_s".to_string())
+        .chain(metrics.iter().map(|m| format!("{}_s", m.key())))
+        .collect();
+    format!("image,method,{},total_s,device\n", cols.join(","))
+}
+
+/// Writes `score.json` with `status` and `extra` keys.
+fn write_score_json(
+    plan: &Plan,
+    path: &Path,
+    status: &str,
+    provenance: &Provenance,
+    extra: serde_json::Value,
+) -> Result<(), ReportError> {
+    let mut j = serde_json::json!({
+        "format": "sarxai-score-1",
+        "status": status,
+        "settings": plan.settings,
+        "images": plan.chosen.len(),
+        "selection": plan.selection,
+        "selection_digest": plan.selection_digest,
+        "methods": plan.methods,
+        "device": provenance.device,
+        "versions": provenance.versions,
+    });
+    if let (Some(o), Some(e)) = (j.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    write_json(path, &j)
+}
+
+/// Writes `value` as pretty JSON with a final newline, atomically.
+pub(crate) fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), ReportError> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("JSON values serialise");
+    bytes.push(b'\n');
+    crate::io::write_atomic(path, &bytes).map_err(|e| ReportError::io(path, e))
+}
+
+/// What [`score_images`] did.
+pub struct Scored {
+    pub computed_pairs: usize,
+    /// Mean seconds per image and method of this session.
+    pub timings: BTreeMap<Method, MethodTiming>,
+    /// Figure 1's encoder sweep summary, when the figure image was among the positions.
+    pub entropy_settings: Option<serde_json::Value>,
+}
+
+/// Stage 2: scores the images at `positions` of the plan's selection (pairs in `done`
+/// skipped), appending to `per_image.csv` and `timings.csv` one image at a time, then,
+/// when the figure image is among them, writes Figure 1 and `entropy_settings.csv`.
+pub fn score_images(
+    cfg: &ScoreConfig,
+    model: &ResNet,
+    data: &ScoreData,
+    plan: &Plan,
+    positions: &[usize],
+    done: &BTreeSet<(usize, Method)>,
+    out_dir: &Path,
+) -> Result<Scored, ReportError> {
+    let metrics = &plan.metrics;
+    let randomised = |stages: &[Stage], k: Metric| -> Result<Option<ResNet>, ReportError> {
+        Ok(if metrics.contains(&k) {
+            Some(randomised_copy(model, stages, cfg.randomisation_seed)?)
+        } else {
+            None
+        })
     };
-    let mprt_all = if metrics.contains(&Metric::MprtAll) {
-        Some(randomised_copy(
-            model,
-            &Stage::TOP_DOWN,
-            cfg.randomisation_seed,
-        )?)
-    } else {
-        None
-    };
+    let mprt_fc = randomised(&[Stage::Fc], Metric::MprtFc)?;
+    let mprt_all = randomised(&Stage::TOP_DOWN, Metric::MprtAll)?;
     let ctx = Ctx {
         cfg,
         model,
         data,
-        metrics: &metrics,
+        metrics,
         mprt_fc: mprt_fc.as_ref(),
         mprt_all: mprt_all.as_ref(),
     };
-
-    let pending: usize = chosen
-        .iter()
-        .map(|&i| methods.iter().filter(|&&m| !done.contains(&(i, m))).count())
-        .sum();
-    let bar = if cfg.progress {
-        crate::progress::bar(pending as u64, "score")
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let attributors: BTreeMap<Method, Box<dyn Attribution>> = methods
+    let attributors: BTreeMap<Method, Box<dyn Attribution>> = plan
+        .methods
         .iter()
         .map(|&m| (m, m.with_defaults(cfg.budget)))
         .collect();
-    let mut timings: BTreeMap<Method, MethodTiming> = BTreeMap::new();
-    let mut computed_pairs = 0;
-    let device_desc = crate::device::describe(model.device());
-    for (position, &i) in chosen.iter().enumerate() {
-        let todo: Vec<Method> = methods
-            .iter()
-            .copied()
-            .filter(|&m| !done.contains(&(i, m)))
+    let (computed_pairs, timings) =
+        ctx.score_positions(plan, positions, done, &attributors, out_dir)?;
+    let entropy_settings = if positions.contains(&plan.figure_position) {
+        let i = plan.chosen[plan.figure_position];
+        let all: Vec<ImageRecord> = records::read(&out_dir.join(files::PER_IMAGE))?
+            .records
+            .into_iter()
+            .filter(|r| r.image == i)
             .collect();
-        if todo.is_empty() {
-            continue;
-        }
-        let img = ctx.image(i)?;
-        let (mut rows, mut trows) = (String::new(), String::new());
-        for m in todo {
-            bar.set_message(format!("image {}/{n} {}", position + 1, m.name()));
-            let (values, secs) = ctx
-                .score_pair(&img, attributors[&m].as_ref())
-                .map_err(|e| ReportError::Scoring {
-                    image: i,
-                    member: split.members[i].clone(),
-                    method: m,
-                    source: Box::new(e),
-                })?;
-            let rec = ImageRecord {
-                image: i,
-                member: split.members[i].clone(),
-                file: ctx.file_of(i),
-                label: img.label,
-                label_name: data.classes[img.label as usize].clone(),
-                predicted: img.predicted,
-                predicted_name: data.classes[img.predicted as usize].clone(),
-                target: img.target,
-                method: m,
-                values,
-                model_hash: hash.clone(),
-            };
-            rows.push_str(&rec.to_csv_row(&metrics));
-            let total: f64 = secs.attribution + secs.metrics.values().sum::<f64>();
-            trows.push_str(&format!(
-                "{i},{},{},{},{total},{}\n",
-                m.name(),
-                secs.attribution,
-                metrics
-                    .iter()
-                    .map(|k| secs.metrics.get(k).copied().unwrap_or(0.0).to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                records::field(&device_desc)
-            ));
-            let t = timings.entry(m).or_default();
-            t.images += 1;
-            t.attribution_s += secs.attribution;
-            for (k, v) in &secs.metrics {
-                *t.metrics_s.entry(*k).or_default() += v;
-            }
-            t.total_s += total;
-            computed_pairs += 1;
-            bar.inc(1);
-        }
-        records::append(&per_image, &rows)?;
-        records::append(&timings_path, &trows)?;
-    }
-    bar.finish_and_clear();
-    for t in timings.values_mut() {
-        let k = t.images.max(1) as f64;
-        t.attribution_s /= k;
-        t.total_s /= k;
-        for v in t.metrics_s.values_mut() {
-            *v /= k;
-        }
-    }
+        let (_, _, summary) = ctx.figure_and_sweep(
+            &attributors,
+            &plan.methods,
+            &all,
+            i,
+            &plan.meta.model_hash,
+            out_dir,
+        )?;
+        Some(summary)
+    } else {
+        None
+    };
+    Ok(Scored {
+        computed_pairs,
+        timings,
+        entropy_settings,
+    })
+}
 
+/// Stage 3, shared by [`score`] and `sarxai merge`: from the complete `per_image.csv` in
+/// `out_dir` writes `images.csv`, Table 1 (`table1.{md,csv,json}`) and the complete
+/// `score.json`. Figure 1 and `entropy_settings.csv` are already there.
+pub fn finish(
+    plan: &Plan,
+    out_dir: &Path,
+    input: &FinishInput,
+) -> Result<(Table1, Vec<PathBuf>), ReportError> {
+    let images_path = out_dir.join(files::IMAGES);
+    crate::io::write_atomic(&images_path, plan.images_csv.as_bytes())
+        .map_err(|e| ReportError::io(&images_path, e))?;
     // Table 1 from the file, so that a resumed run gives the uninterrupted table.
-    let all: Vec<ImageRecord> = records::read(&per_image)?
+    let chosen: BTreeSet<usize> = plan.chosen.iter().copied().collect();
+    let all: Vec<ImageRecord> = records::read(&out_dir.join(files::PER_IMAGE))?
         .records
         .into_iter()
         .filter(|r| chosen.contains(&r.image))
         .collect();
-    let paper_pol = cfg.paper_pol.or(data.pol).map(|p| p.to_string());
-    let embedded;
-    let paper = match &cfg.paper {
-        Some(p) => p,
-        None => {
-            embedded = PaperTable::embedded();
-            &embedded
-        }
-    };
-    let meta = TableMeta {
-        pol: data.pol.map(|p| p.to_string()),
-        paper_pol,
-        model_hash: hash.clone(),
-        images: n,
-        target: cfg.target.key().to_string(),
-        notes: notes(cfg, &metrics, true, &digest),
-    };
-    let table = Table1::from_records(&all, &methods, &metrics, meta, Some(paper));
-    let mut written = vec![per_image.clone(), timings_path.clone(), images_path];
-    written.extend(table.write(out_dir)?);
-
-    // Figure 1 and the encoder settings, from the figure image's attributions.
-    let (figure, sweep_path, sweep_summary) = ctx.figure_and_sweep(
-        &attributors,
-        &methods,
+    let table = Table1::from_records(
         &all,
-        chosen[cfg.figure_image],
-        &hash,
-        out_dir,
-    )?;
-    written.push(figure.clone());
-    written.push(sweep_path);
-    written.push(json_path.clone());
-    write_json(
+        &plan.methods,
+        &plan.metrics,
+        plan.meta.clone(),
+        Some(&plan.paper),
+    );
+    let written = table.write(out_dir)?;
+    write_score_json(
+        plan,
+        &out_dir.join(files::SCORE_JSON),
         "complete",
+        &input.provenance,
         serde_json::json!({
-            "resumed_pairs": resumed_pairs,
-            "computed_pairs": computed_pairs,
-            "seconds_per_image_this_session": timings,
-            "entropy_settings": sweep_summary,
+            "resumed_pairs": input.resumed_pairs,
+            "computed_pairs": input.computed_pairs,
+            "entropy_settings": input.entropy_settings,
             "table1_means": table.means(),
         }),
     )?;
-    Ok(ScoreSummary {
-        out_dir: out_dir.to_path_buf(),
-        model_hash: hash,
-        images: n,
-        chosen,
-        selection_digest: digest,
-        resumed_pairs,
-        computed_pairs,
-        metrics,
-        table,
-        figure,
-        files: written,
-        timings,
-    })
+    Ok((table, written))
 }
 
 /// The paper's metrics of one (image, method) pair recomputed exactly as [`score`] computed
@@ -769,6 +1008,110 @@ impl Ctx<'_> {
             target,
             index: i,
         })
+    }
+
+    /// Scores `positions` of the plan's selection (pairs in `done` skipped), appending each
+    /// image's rows to `per_image.csv` and `timings.csv`. Returns the pairs computed and
+    /// the mean seconds per image and method.
+    fn score_positions(
+        &self,
+        plan: &Plan,
+        positions: &[usize],
+        done: &BTreeSet<(usize, Method)>,
+        attributors: &BTreeMap<Method, Box<dyn Attribution>>,
+        out_dir: &Path,
+    ) -> Result<(usize, BTreeMap<Method, MethodTiming>), ReportError> {
+        let (split, classes, metrics) = (self.data.split, self.data.classes, self.metrics);
+        let (per_image, timings_path) =
+            (out_dir.join(files::PER_IMAGE), out_dir.join(files::TIMINGS));
+        let todo_of = |i: usize| -> Vec<Method> {
+            plan.methods
+                .iter()
+                .copied()
+                .filter(|&m| !done.contains(&(i, m)))
+                .collect()
+        };
+        let pending: usize = positions
+            .iter()
+            .map(|&p| todo_of(plan.chosen[p]).len())
+            .sum();
+        let bar = if self.cfg.progress {
+            crate::progress::bar(pending as u64, "score")
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let n = plan.chosen.len();
+        let hash = &plan.meta.model_hash;
+        let mut timings: BTreeMap<Method, MethodTiming> = BTreeMap::new();
+        let mut computed_pairs = 0;
+        let device_desc = crate::device::describe(self.model.device());
+        for &position in positions {
+            let i = plan.chosen[position];
+            let todo = todo_of(i);
+            if todo.is_empty() {
+                continue;
+            }
+            let img = self.image(i)?;
+            let (mut rows, mut trows) = (String::new(), String::new());
+            for m in todo {
+                bar.set_message(format!("image {}/{n} {}", position + 1, m.name()));
+                let (values, secs) =
+                    self.score_pair(&img, attributors[&m].as_ref())
+                        .map_err(|e| ReportError::Scoring {
+                            image: i,
+                            member: split.members[i].clone(),
+                            method: m,
+                            source: Box::new(e),
+                        })?;
+                let rec = ImageRecord {
+                    image: i,
+                    member: split.members[i].clone(),
+                    file: self.file_of(i),
+                    label: img.label,
+                    label_name: classes[img.label as usize].clone(),
+                    predicted: img.predicted,
+                    predicted_name: classes[img.predicted as usize].clone(),
+                    target: img.target,
+                    method: m,
+                    values,
+                    model_hash: hash.clone(),
+                };
+                rows.push_str(&rec.to_csv_row(metrics));
+                let total: f64 = secs.attribution + secs.metrics.values().sum::<f64>();
+                trows.push_str(&format!(
+                    "{i},{},{},{},{total},{}\n",
+                    m.name(),
+                    secs.attribution,
+                    metrics
+                        .iter()
+                        .map(|k| secs.metrics.get(k).copied().unwrap_or(0.0).to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    records::field(&device_desc)
+                ));
+                let t = timings.entry(m).or_default();
+                t.images += 1;
+                t.attribution_s += secs.attribution;
+                for (k, v) in &secs.metrics {
+                    *t.metrics_s.entry(*k).or_default() += v;
+                }
+                t.total_s += total;
+                computed_pairs += 1;
+                bar.inc(1);
+            }
+            records::append(&per_image, &rows)?;
+            records::append(&timings_path, &trows)?;
+        }
+        bar.finish_and_clear();
+        for t in timings.values_mut() {
+            let k = t.images.max(1) as f64;
+            t.attribution_s /= k;
+            t.total_s /= k;
+            for v in t.metrics_s.values_mut() {
+                *v /= k;
+            }
+        }
+        Ok((computed_pairs, timings))
     }
 
     fn file_of(&self, i: usize) -> String {

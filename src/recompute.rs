@@ -25,9 +25,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::attr::Method;
-use crate::claims::Results;
+use crate::claims::pins::members_digest;
+use crate::claims::{Pins, Results};
 use crate::report::records::{self, ImageRecord};
 use crate::report::scoring::{files, rescore_pair, ScoreConfig, ScoreData};
+use crate::report::selection::{select, selection_digest, Selection};
 use crate::report::table::{Table1, TableMeta};
 use crate::report::Metric;
 
@@ -140,14 +142,88 @@ fn table_rows(
     rows
 }
 
+/// What claims check loads once per polarization of a run: its training configuration,
+/// its data (re-read from the data directory through the same loader as training) and its
+/// model. The data pins ([`PolContext::derive_pins`]) and the recomputation both use it.
+pub struct PolContext {
+    pub cfg: crate::train::TrainConfig,
+    pub data: crate::train::data::PreparedData,
+    pub model: crate::model::ResNet,
+}
+
+impl PolContext {
+    /// Loads `RUN/<pol>`'s configuration, data and weights.
+    pub fn load(run_dir: &Path, pol: &str, device: tch::Device) -> Result<PolContext> {
+        let train_dir = run_dir.join(pol);
+        let cfg = crate::train::resume_config(&train_dir)?;
+        let data = crate::train::prepare_data(&cfg)
+            .with_context(|| format!("loading the data of {}", train_dir.display()))?;
+        let model =
+            crate::model::load(&train_dir.join(crate::train::files::WEIGHTS), None, device)?;
+        Ok(PolContext { cfg, data, model })
+    }
+
+    /// Re-derives the data pins of `pol` into `pins`: the chosen members' digest (from the
+    /// files' content), the split digests (from the re-loaded split) and the Table 1
+    /// image-selection digest (the rule recorded in `score-<pol>/score.json` applied to the
+    /// re-loaded test split and model).
+    pub fn derive_pins(&self, run_dir: &Path, pol: &str, pins: &mut Pins) -> Result<()> {
+        let d = &self.data.dataset;
+        let files = [&d.train, &d.val, &d.test]
+            .into_iter()
+            .flat_map(|s| s.files.iter().map(|f| f.as_path()));
+        pins.members
+            .insert(pol.to_string(), members_digest(&d.root, files)?);
+        let u = &self.data.digests;
+        pins.splits.insert(
+            pol.to_string(),
+            [("train", &u.train), ("val", &u.val), ("test", &u.test)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        );
+        let score_json = run_dir.join(format!("score-{pol}")).join(files::SCORE_JSON);
+        if !score_json.is_file() {
+            return Ok(());
+        }
+        let recorded: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(&score_json)
+                .with_context(|| format!("reading {}", score_json.display()))?,
+        )
+        .with_context(|| format!("parsing {}", score_json.display()))?;
+        let rule: Selection = serde_json::from_value(recorded["selection"].clone())
+            .with_context(|| format!("{}: unreadable selection", score_json.display()))?;
+        let test = &d.test;
+        let correct: Vec<bool> = match rule {
+            Selection::Stratified {
+                correct_only: true, ..
+            } => {
+                let (preds, _) = crate::eval::predict(&self.model, test, self.cfg.eval_batch_size)?;
+                preds
+                    .iter()
+                    .zip(&test.labels)
+                    .map(|(p, l)| p == l)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let chosen = select(&rule, test, &d.classes, |i| correct.get(i) == Some(&true))
+            .with_context(|| format!("re-deriving the selection of {pol}"))?;
+        pins.selection
+            .insert(pol.to_string(), selection_digest(&chosen, test));
+        Ok(())
+    }
+}
+
 /// Recomputes `k` seeded (image, method) pairs, the Table 1 means and the accuracies of
-/// the run in `run_dir` (see the module documentation).
+/// the run in `run_dir` (see the module documentation), with each polarization's data and
+/// model from `contexts`.
 pub fn recompute(
     run_dir: &Path,
     results: &Results,
     k: usize,
     seed: u64,
-    device: tch::Device,
+    contexts: &BTreeMap<String, PolContext>,
 ) -> Result<Recomputation> {
     let mut out = Recomputation::default();
     let mut candidates: Vec<(String, ImageRecord)> = Vec::new();
@@ -173,9 +249,12 @@ pub fn recompute(
     }
     for pol in results.accuracy.keys() {
         let picked = by_pol.remove(pol).unwrap_or_default();
+        let ctx = contexts
+            .get(pol)
+            .with_context(|| format!("no data and model loaded for {pol}"))?;
         out.pairs += picked.len();
         out.rows
-            .extend(recompute_pol(run_dir, pol, results, &picked, device)?);
+            .extend(recompute_pol(run_dir, pol, results, &picked, ctx)?);
     }
     Ok(out)
 }
@@ -186,15 +265,11 @@ fn recompute_pol(
     pol: &str,
     results: &Results,
     picked: &[ImageRecord],
-    device: tch::Device,
+    ctx: &PolContext,
 ) -> Result<Vec<RecomputeRow>> {
-    let train_dir = run_dir.join(pol);
-    let cfg = crate::train::resume_config(&train_dir)?;
-    let data = crate::train::prepare_data(&cfg)
-        .with_context(|| format!("loading the data of {}", train_dir.display()))?;
-    let model = crate::model::load(&train_dir.join(crate::train::files::WEIGHTS), None, device)?;
+    let (cfg, data, model) = (&ctx.cfg, &ctx.data, &ctx.model);
     let test = &data.dataset.test;
-    let (preds, _) = crate::eval::predict(&model, test, cfg.eval_batch_size)?;
+    let (preds, _) = crate::eval::predict(model, test, cfg.eval_batch_size)?;
     let correct = preds
         .iter()
         .zip(&test.labels)
@@ -225,7 +300,7 @@ fn recompute_pol(
         root: Some(&data.dataset.root),
     };
     for r in picked {
-        let values = rescore_pair(&scfg, &model, &sdata, r.image, r.method)
+        let values = rescore_pair(&scfg, model, &sdata, r.image, r.method)
             .with_context(|| format!("recomputing {pol} image {} {}", r.image, r.method))?;
         for (k, v) in values {
             let Some(&old) = r.values.get(&k) else {

@@ -6,8 +6,14 @@
 //!    resumed from their checkpoint);
 //! 3. score K test images per class of each polarization with the eight methods
 //!    (`RUN/score-vh`, `RUN/score-vv`: Table 1, Figure 1, per-image CSV, resumable);
-//! 4. `RUN/results.json` (accuracies and Table 1 means), `RUN/claims.txt|json` (verdicts
-//!    against fixtures/claims.yaml after the pins check) and `RUN/report.html`.
+//! 4. `RUN/pins.json` (archive, data manifest, chosen members, splits, image selection,
+//!    seeds, versions, device and numerics, model hashes, budget: [`crate::claims::pins`]),
+//!    `RUN/results.json` (accuracies and Table 1 means, with the marks every verdict
+//!    carries), `RUN/claims.txt|json` (verdicts against fixtures/claims.yaml after the
+//!    pins are re-derived and checked) and `RUN/report.html`.
+//!
+//! `--smoke` runs the same stages through the same functions at [`Budget::SMOKE`] (only
+//! the numbers differ); every verdict is then marked "smoke: not comparable".
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,9 +21,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::claims::{render_table, Results, VerdictRow};
+use crate::claims::{render_table, Pins, Results, VerdictRow};
 use crate::data::Pol;
 use crate::device::DeviceChoice;
+use crate::model::Arch;
 use crate::report::scoring::{score, ScoreConfig, ScoreData};
 use crate::report::selection::Selection;
 use crate::train::{self, RunOptions, TrainConfig};
@@ -41,6 +48,89 @@ impl ReproduceProfile {
     }
 }
 
+/// The numbers a profile's protocol runs at. `--smoke` changes only these: the archive's
+/// pin check and extraction, the format choice, the data loader, the training loop,
+/// scoring, the pins and the claims are the same functions as in a full run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Budget {
+    /// Architecture (`None`: the profile's).
+    pub arch: Option<Arch>,
+    /// Training epochs (`None`: the profile's).
+    pub epochs: Option<usize>,
+    /// Input side in pixels after preprocessing (`None`: the profile's, 100).
+    pub size: Option<usize>,
+    /// Test images explained per class and polarization.
+    pub per_class: usize,
+}
+
+impl Budget {
+    /// `--smoke`: ResNet-18, one epoch, 32x32 inputs (a 100x100 ResNet-18 scoring pass is
+    /// about 10x the work: occlusion covers 4x4 instead of 18x18 windows), one test image per
+    /// class. Minutes on a CPU; the numbers are not comparable with the paper's.
+    pub const SMOKE: Budget = Budget {
+        arch: Some(Arch::Resnet18),
+        epochs: Some(1),
+        size: Some(32),
+        per_class: 1,
+    };
+
+    /// The budget of `profile`, or [`Budget::SMOKE`]. Images per class: 1 on the quick
+    /// profile (10 images: the CPU time budget, Max-Sensitivity of Occlusion alone is 3,240
+    /// forward passes per image), 10 on the paper profile (100 images).
+    pub fn of(profile: ReproduceProfile, smoke: bool) -> Budget {
+        let full = |per_class| Budget {
+            arch: None,
+            epochs: None,
+            size: None,
+            per_class,
+        };
+        match (smoke, profile) {
+            (true, _) => Budget::SMOKE,
+            (false, ReproduceProfile::Quick) => full(1),
+            (false, ReproduceProfile::Paper) => full(10),
+        }
+    }
+
+    /// Sets the budget's numbers in a profile's training configuration. Fewer epochs
+    /// scale the warm-up with them (the schedule keeps its shape: the paper profile's 2 of
+    /// 60 epochs become 1/30 of one).
+    pub fn apply(&self, c: &mut TrainConfig) {
+        if let Some(a) = self.arch {
+            c.model.arch = a;
+        }
+        if let Some(e) = self.epochs {
+            if c.epochs > 0 {
+                c.schedule.warmup_epochs *= e as f64 / c.epochs as f64;
+            }
+            c.epochs = e;
+        }
+        if let Some(s) = self.size {
+            c.dataset.preprocess.size = s;
+        }
+    }
+
+    /// The budget in words.
+    pub fn describe(&self) -> String {
+        let or = |v: Option<String>| v.unwrap_or_else(|| "the profile's".into());
+        format!(
+            "architecture {}, epochs {}, input {} px, {} test image(s) per class",
+            or(self.arch.map(|a| a.to_string())),
+            or(self.epochs.map(|e| e.to_string())),
+            or(self.size.map(|s| s.to_string())),
+            self.per_class
+        )
+    }
+
+    /// Whether a training configuration has the smoke budget's numbers (how claims check
+    /// re-derives that a run was a smoke run).
+    pub fn is_smoke(c: &TrainConfig) -> bool {
+        let s = Budget::SMOKE;
+        s.arch == Some(c.model.arch)
+            && s.epochs == Some(c.epochs)
+            && s.size == Some(c.dataset.preprocess.size)
+    }
+}
+
 /// The paper profile's pinned format when the data holds several (the real archive holds
 /// four formats per patch; the paper does not say which it trained on): single-band
 /// float32 TIFF, the calibrated amplitude.
@@ -49,6 +139,9 @@ pub const PAPER_FORMAT: &str = "tiff:f32";
 #[derive(Debug, Clone)]
 pub struct ReproduceConfig {
     pub profile: ReproduceProfile,
+    /// The profile's protocol at [`Budget::SMOKE`]; every verdict marked
+    /// [`crate::claims::SMOKE_MARK`].
+    pub smoke: bool,
     /// A directory, or a zip archive (pin-checked and extracted by [`reproduce`]).
     pub data: Option<PathBuf>,
     /// Format group (`--format`); default [`PAPER_FORMAT`] on the paper profile.
@@ -63,16 +156,6 @@ pub struct ReproduceConfig {
 }
 
 impl ReproduceConfig {
-    /// Test images explained per class and polarization by default: 1 on the quick profile
-    /// (10 images: the CPU time budget, Max-Sensitivity of Occlusion alone is 3,240 forward
-    /// passes per image), 10 on the paper profile (100 images).
-    pub fn default_per_class(profile: ReproduceProfile) -> usize {
-        match profile {
-            ReproduceProfile::Quick => 1,
-            ReproduceProfile::Paper => 10,
-        }
-    }
-
     /// The training configuration of one polarization.
     pub fn train_config(&self, pol: Pol) -> Result<TrainConfig> {
         let mut c = match self.profile {
@@ -92,6 +175,7 @@ impl ReproduceConfig {
                 c.data.cache = Some(self.out.join("data"));
             }
         }
+        Budget::of(self.profile, self.smoke).apply(&mut c);
         c.dataset.pol = Some(pol);
         if let Some(f) = self.format.clone().or(match self.profile {
             ReproduceProfile::Paper => Some(PAPER_FORMAT.to_string()),
@@ -121,108 +205,170 @@ fn stage(name: &str) {
     eprintln!("\n== {name}");
 }
 
+/// What one polarization's stages give the run: accuracies, Table 1 means, the chosen
+/// members' digest, stage seconds.
+struct PolOutcome {
+    accuracy: f64,
+    balanced_accuracy: f64,
+    table1: BTreeMap<crate::attr::Method, BTreeMap<String, f64>>,
+    members: String,
+}
+
+/// Checks and extracts a zip archive given as the data (its pin before any work), records
+/// how in `RUN/archive.json`, and returns the configuration reading the extraction.
+fn resolve_archive(cfg: &ReproduceConfig) -> Result<ReproduceConfig> {
+    let mut out = cfg.clone();
+    if let Some(data) = cfg
+        .data
+        .as_ref()
+        .filter(|d| crate::data::archive::is_archive(d))
+    {
+        stage("data: archive pin check and extraction");
+        let (dir, record) = crate::data::archive::resolve_data(data, &cfg.archive)?;
+        if let Some(r) = &record {
+            eprintln!("{}", crate::cli_data::archive_summary(r));
+            crate::data::archive::write_record(&cfg.out, r)?;
+        }
+        out.data = Some(dir);
+    }
+    Ok(out)
+}
+
+/// Trains (or resumes) and scores one polarization.
+fn run_pol(
+    cfg: &ReproduceConfig,
+    pol: Pol,
+    seconds: &mut BTreeMap<String, f64>,
+) -> Result<PolOutcome> {
+    let p = pol.to_string().to_lowercase();
+    let tcfg = cfg.train_config(pol)?;
+    let run_dir = cfg.out.join(&p);
+    stage(&format!(
+        "train {p} ({} on {}, {} epoch(s), {} px)",
+        tcfg.model.arch,
+        if tcfg.data.synthetic {
+            "synthetic data"
+        } else {
+            "the given data"
+        },
+        tcfg.epochs,
+        tcfg.dataset.preprocess.size
+    ));
+    let t0 = Instant::now();
+    let resume = run_dir.join(train::files::CONFIG).is_file();
+    let outcome = train::run(
+        &tcfg,
+        &run_dir,
+        &RunOptions {
+            resume,
+            ..Default::default()
+        },
+    )
+    .with_context(|| format!("training {p} in {}", run_dir.display()))?;
+    seconds.insert(format!("train_{p}"), t0.elapsed().as_secs_f64());
+    let test = outcome
+        .test
+        .as_ref()
+        .context("training produced no test evaluation")?;
+    eprintln!(
+        "{p}: test accuracy {:.4} (balanced {:.4}), model {}",
+        test.accuracy, test.balanced_accuracy, outcome.model_hash
+    );
+
+    stage(&format!(
+        "score {p} ({}, eight methods)",
+        cfg.selection.describe()
+    ));
+    let t0 = Instant::now();
+    let data = train::prepare_data(&tcfg).context("loading the data to score")?;
+    let d = &data.dataset;
+    let members = crate::claims::pins::members_digest(
+        &d.root,
+        [&d.train, &d.val, &d.test]
+            .into_iter()
+            .flat_map(|s| s.files.iter().map(|f| f.as_path())),
+    )?;
+    let scfg = ScoreConfig {
+        selection: cfg.selection,
+        ..ScoreConfig::default()
+    };
+    let sdata = ScoreData {
+        split: &d.test,
+        classes: &d.classes,
+        pol: Some(pol),
+        root: Some(&d.root),
+    };
+    let summary = score(
+        &scfg,
+        &outcome.model,
+        &sdata,
+        &cfg.out.join(format!("score-{p}")),
+    )
+    .with_context(|| format!("scoring {p}"))?;
+    seconds.insert(format!("score_{p}"), t0.elapsed().as_secs_f64());
+    Ok(PolOutcome {
+        accuracy: test.accuracy,
+        balanced_accuracy: test.balanced_accuracy,
+        table1: summary.table.means(),
+        members,
+    })
+}
+
 /// Runs (or resumes) every stage into `cfg.out`.
 pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
     std::fs::create_dir_all(&cfg.out)
         .with_context(|| format!("cannot create {}", cfg.out.display()))?;
     // A zip archive: its pin is checked before any work, then its verified extraction is
     // the data; RUN/archive.json records how ("pinned" or "unpinned").
-    let resolved;
-    let cfg = match &cfg.data {
-        Some(data) if crate::data::archive::is_archive(data) => {
-            stage("data: archive pin check and extraction");
-            let (dir, record) = crate::data::archive::resolve_data(data, &cfg.archive)?;
-            if let Some(r) = &record {
-                eprintln!("{}", crate::cli_data::archive_summary(r));
-                crate::data::archive::write_record(&cfg.out, r)?;
-            }
-            resolved = ReproduceConfig {
-                data: Some(dir),
-                ..cfg.clone()
-            };
-            &resolved
-        }
-        _ => cfg,
-    };
+    let cfg = &resolve_archive(cfg)?;
     if let Some(f) = cfg.train_config(Pol::Vh)?.dataset.group {
         eprintln!("format: {f}");
+    }
+    if cfg.smoke {
+        eprintln!(
+            "smoke: the {} protocol at a tiny budget ({}); every verdict marked \"{}\"",
+            cfg.profile.name(),
+            Budget::SMOKE.describe(),
+            crate::claims::SMOKE_MARK
+        );
     }
     let mut results = Results {
         profile: cfg.profile.name().to_string(),
         ..Default::default()
     };
     let mut seconds = BTreeMap::new();
+    let mut members = BTreeMap::new();
     for pol in [Pol::Vh, Pol::Vv] {
         let p = pol.to_string().to_lowercase();
-        let tcfg = cfg.train_config(pol)?;
-        let run_dir = cfg.out.join(&p);
-        stage(&format!(
-            "train {p} ({} on {})",
-            tcfg.model.arch,
-            if tcfg.data.synthetic {
-                "synthetic data"
-            } else {
-                "the given data"
-            }
-        ));
-        let t0 = Instant::now();
-        let resume = run_dir.join(train::files::CONFIG).is_file();
-        let outcome = train::run(
-            &tcfg,
-            &run_dir,
-            &RunOptions {
-                resume,
-                ..Default::default()
-            },
-        )
-        .with_context(|| format!("training {p} in {}", run_dir.display()))?;
-        seconds.insert(format!("train_{p}"), t0.elapsed().as_secs_f64());
-        let test = outcome
-            .test
-            .as_ref()
-            .context("training produced no test evaluation")?;
-        results.accuracy.insert(p.clone(), test.accuracy);
+        let o = run_pol(cfg, pol, &mut seconds)?;
+        results.accuracy.insert(p.clone(), o.accuracy);
         results
             .balanced_accuracy
-            .insert(p.clone(), test.balanced_accuracy);
-        eprintln!(
-            "{p}: test accuracy {:.4} (balanced {:.4}), model {}",
-            test.accuracy, test.balanced_accuracy, outcome.model_hash
-        );
-
-        stage(&format!(
-            "score {p} ({}, eight methods)",
-            cfg.selection.describe()
-        ));
-        let t0 = Instant::now();
-        let data = train::prepare_data(&tcfg).context("loading the data to score")?;
-        let scfg = ScoreConfig {
-            selection: cfg.selection,
-            ..ScoreConfig::default()
-        };
-        let sdata = ScoreData {
-            split: &data.dataset.test,
-            classes: &data.dataset.classes,
-            pol: Some(pol),
-            root: Some(&data.dataset.root),
-        };
-        let summary = score(
-            &scfg,
-            &outcome.model,
-            &sdata,
-            &cfg.out.join(format!("score-{p}")),
-        )
-        .with_context(|| format!("scoring {p}"))?;
-        seconds.insert(format!("score_{p}"), t0.elapsed().as_secs_f64());
-        results.table1.insert(p.clone(), summary.table.means());
+            .insert(p.clone(), o.balanced_accuracy);
+        results.table1.insert(p.clone(), o.table1);
+        members.insert(p, o.members);
     }
+
+    stage("pins and claims");
+    let (claims, pins, paper) = crate::cli::claims::load_fixtures(None, None)?;
+    let mut recorded = Pins::measure(&cfg.out, &["vh", "vv"], false)?;
+    recorded.members = members;
+    recorded.write_recorded(&cfg.out)?;
+    results.marks = recorded
+        .marks(pins.profile(&results.profile)?)
+        .into_iter()
+        .map(|m| m.0.to_string())
+        .collect();
     let bytes = serde_json::to_vec_pretty(&results)?;
     crate::io::write_atomic(&cfg.out.join(Results::FILE), &bytes)?;
-
-    stage("claims");
-    let (claims, pins, paper) = crate::cli::claims::load_fixtures(None, None)?;
-    let verdicts = crate::cli::claims::check_run(&cfg.out, &claims, &pins, &paper)?;
-    let table = render_table(&verdicts);
+    let device = cfg.device.resolve()?;
+    let run = crate::cli::claims::check_run(&cfg.out, &claims, &pins, &paper, device)?;
+    let verdicts = run.verdicts.clone();
+    let table = format!(
+        "{}{}",
+        render_table(&verdicts),
+        crate::cli::claims::render_marks(&run)
+    );
     crate::io::write_atomic(&cfg.out.join("claims.txt"), table.as_bytes())?;
     crate::io::write_atomic(
         &cfg.out.join("claims.json"),

@@ -7,7 +7,7 @@ pub mod results;
 pub mod spec;
 
 pub use check::{check_claims, render_table, Verdict, VerdictRow};
-pub use pins::{Pins, PinsFile};
+pub use pins::{Mismatch, Pins, PinsFile, SMOKE_MARK, UNPINNED_MARK};
 pub use results::Results;
 pub use spec::{Claim, ClaimsFile, Rule};
 
@@ -25,8 +25,23 @@ pub enum ClaimsError {
         found: String,
         hint: String,
     },
+    /// Every pin that differs, each named with both values.
+    #[error("{what}: {} pin(s) disagree:\n{}", mismatches.len(), list(mismatches))]
+    Pins {
+        what: String,
+        mismatches: Vec<Mismatch>,
+    },
     #[error("unknown profile '{0}': expected quick or paper")]
     Profile(String),
+}
+
+/// One line per mismatch.
+fn list(mismatches: &[Mismatch]) -> String {
+    mismatches
+        .iter()
+        .map(|m| format!("  {m}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl ClaimsError {

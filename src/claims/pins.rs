@@ -1,5 +1,16 @@
 //! `fixtures/pins.yaml`: what a profile's results depend on, and the same pins measured
 //! from a reproduce run directory. Claims are only compared when every pin agrees.
+//!
+//! A reproduce run records its pins in `RUN/pins.json` ([`RUN_PINS_FILE`]): the archive's
+//! SHA-256 (or none for a directory), the data manifest's root digest, per polarization the
+//! digest of the chosen members ([`members_digest`]: every file of the chosen format group
+//! with its content hash), the train / val / test split digests, the Table 1
+//! image-selection digest and the model hash, the seeds (training, split, selection), the
+//! versions, the device and libtorch numerics settings, and whether the run was a smoke
+//! run. `sarxai claims check` re-derives each one from the files (archive re-hashed, model
+//! hashes from the weights, manifest from the data, members, splits and selection from the
+//! re-loaded data and model) and names every pin that differs ([`Pins::compare`]); the
+//! profile's pinned values are then held to [`Pins::verify`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,6 +19,14 @@ use serde::{Deserialize, Serialize};
 
 use super::ClaimsError;
 use crate::train::manifest::RunManifest;
+
+/// The pins a reproduce run recorded, in the run directory.
+pub const RUN_PINS_FILE: &str = "pins.json";
+
+/// The mark of every verdict of a smoke run (`reproduce --smoke`).
+pub const SMOKE_MARK: &str = "smoke: not comparable";
+/// The mark of every verdict of a run whose data are not the profile's pinned archive.
+pub const UNPINNED_MARK: &str = "unpinned";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PinsFile {
@@ -23,10 +42,25 @@ pub struct PinsFile {
 pub struct Pins {
     /// Root digest of the data directory's manifest.
     pub data_manifest: Option<String>,
+    /// SHA-256 of the zip archive the data were extracted from (`RUN/archive.json`). In
+    /// `fixtures/pins.yaml`: a run on other data (another digest, or a directory) has every
+    /// verdict marked [`UNPINNED_MARK`] instead of being refused.
+    #[serde(default)]
+    pub archive_sha256: Option<String>,
+    /// How reproduce admitted the archive: `pinned` (its digest was the expected one) or
+    /// `unpinned` (`--allow-unpinned-data`).
+    #[serde(default)]
+    pub archive_status: Option<String>,
+    /// Per polarization: [`members_digest`] of the files of the chosen format group.
+    #[serde(default)]
+    pub members: BTreeMap<String, String>,
     /// Per polarization: digests of the train / val / test member lists.
     #[serde(default)]
     pub splits: BTreeMap<String, BTreeMap<String, String>>,
-    /// Training and split seeds.
+    /// Per polarization: digest of the test images Table 1 explains (`images.csv`).
+    #[serde(default)]
+    pub selection: BTreeMap<String, String>,
+    /// Training, split and selection seeds.
     #[serde(default)]
     pub seeds: BTreeMap<String, u64>,
     /// Per polarization: model hash (CPU runs only; see REPRODUCE.md).
@@ -40,9 +74,59 @@ pub struct Pins {
     /// platform with other weights is refused.
     #[serde(default)]
     pub model_platform: Option<String>,
-    /// `tch` and `libtorch` versions.
+    /// `sarxai`, `tch` and `libtorch` versions.
     #[serde(default)]
     pub versions: BTreeMap<String, String>,
+    /// Per polarization: the training device and threads.
+    #[serde(default)]
+    pub device: BTreeMap<String, String>,
+    /// Per polarization: libtorch's numerics flags in force while training (TF32, cuDNN).
+    #[serde(default)]
+    pub numerics: BTreeMap<String, String>,
+    /// Whether the run trained at the smoke budget (`reproduce --smoke`).
+    #[serde(default)]
+    pub smoke: Option<bool>,
+}
+
+/// One pin whose value differs from the expected one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    /// The pin's key, e.g. `archive_sha256`, `model_hashes.vh`, `members.vv`.
+    pub pin: String,
+    pub expected: String,
+    pub found: String,
+    /// What a difference of this pin means.
+    pub hint: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pin '{}' disagrees: expected {}, found {}. {}",
+            self.pin, self.expected, self.found, self.hint
+        )
+    }
+}
+
+/// What a difference of the pin `key` means.
+fn hint(key: &str) -> &'static str {
+    let head = key.split('.').next().unwrap_or(key);
+    match head {
+        "data_manifest" => "a data file was added, removed or altered: run `sarxai data verify DIR --manifest M` to see which",
+        "archive_sha256" => "the archive is not the one the run was made from (altered, replaced or another copy)",
+        "archive_status" => "the archive was admitted otherwise than recorded",
+        "members" => "the files of the chosen format group differ (content, or members added or removed)",
+        "splits" => "the split differs (seed, data or split options)",
+        "selection" => "other test images were explained (selection rule or seed, model, or test split)",
+        "seeds" => "the run used another seed",
+        "model_hashes" => "the weights differ from the pinned model (altered file, other training, or a non-CPU run)",
+        "model_platform" => "the run was trained on another platform than recorded",
+        "versions" => "another library version computed this run",
+        "device" | "numerics" => "the device settings differ from the run's record",
+        "smoke" => "the run's budget (smoke or full) differs from its record",
+        _ => "the value differs",
+    }
 }
 
 impl PinsFile {
@@ -53,134 +137,297 @@ impl PinsFile {
     }
 }
 
+/// SHA-256 over the chosen members' content: one `<path relative to root>\t<SHA-256 of the
+/// file>` line per file, sorted, hashed. Two runs with equal digests read byte-identical
+/// files under the same names.
+pub fn members_digest<'a>(
+    root: &Path,
+    files: impl IntoIterator<Item = &'a Path>,
+) -> Result<String, ClaimsError> {
+    let mut lines: Vec<String> = files
+        .into_iter()
+        .map(|f| {
+            let (hash, _) = crate::io::sha256_file(f).map_err(|e| ClaimsError::file(f, e))?;
+            let rel = f.strip_prefix(root).unwrap_or(f);
+            Ok(format!("{}\t{hash}\n", rel.display()))
+        })
+        .collect::<Result<_, ClaimsError>>()?;
+    lines.sort();
+    Ok(crate::io::sha256_hex(lines.concat().as_bytes()))
+}
+
+/// Inserts `value` under `key` unless another polarization recorded a different one.
+fn agree(
+    slot: &mut Option<String>,
+    key: &str,
+    value: String,
+    pol: &str,
+    path: &Path,
+) -> Result<(), ClaimsError> {
+    match slot {
+        Some(p) if *p != value => Err(ClaimsError::PinMismatch {
+            pin: key.into(),
+            expected: p.clone(),
+            found: value,
+            hint: format!(
+                "the {pol} run ({}) differs from the first polarization",
+                path.display()
+            ),
+        }),
+        _ => {
+            *slot = Some(value);
+            Ok(())
+        }
+    }
+}
+
 impl Pins {
     /// The pins recorded in the training runs of a reproduce directory
-    /// (`RUN/<pol>/run.json`), with the model hashes recomputed from the weights files and
-    /// the data manifest recomputed from the data directory when `rehash` is set.
+    /// (`RUN/<pol>/run.json`), its scoring runs (`RUN/score-<pol>/score.json`) and its
+    /// archive record (`RUN/archive.json`), with the model hashes recomputed from the
+    /// weights files, the data manifest from the data directory and the archive digest from
+    /// the zip when `rehash` is set.
     pub fn measure(run_dir: &Path, pols: &[&str], rehash: bool) -> Result<Pins, ClaimsError> {
-        let mut pins = Pins::default();
-        for pol in pols {
-            let dir = run_dir.join(pol);
-            let path = dir.join(crate::train::files::MANIFEST);
-            let m = RunManifest::read(&path).map_err(|e| ClaimsError::file(&path, e))?;
-            let model = m
-                .model
-                .as_ref()
-                .ok_or_else(|| ClaimsError::file(&path, "training did not complete"))?;
-            let hash = if rehash {
-                let w = dir.join(&model.weights);
-                let loaded = crate::model::load(&w, Some(model.config.arch), tch::Device::Cpu)
-                    .map_err(|e| ClaimsError::file(&w, e))?;
-                crate::model::model_hash(&loaded).map_err(|e| ClaimsError::file(&w, e))?
-            } else {
-                model.hash.clone()
-            };
-            pins.model_hashes.insert(pol.to_string(), hash);
-            let platform = format!(
-                "{}; {}",
-                m.device,
-                m.versions.cpu.as_deref().unwrap_or("unknown cpu")
-            );
-            match &pins.model_platform {
-                Some(p) if *p != platform => {
-                    return Err(ClaimsError::PinMismatch {
-                        pin: "model_platform".into(),
-                        expected: p.clone(),
-                        found: platform,
-                        hint: format!(
-                        "the {pol} run was trained on another platform than the first polarization"
-                    ),
-                    })
-                }
-                _ => pins.model_platform = Some(platform),
-            }
-            let data_digest = if rehash {
-                let data_dir = match &m.data.origin {
-                    crate::train::data::DataOrigin::Dir { dir } => dir.clone(),
-                    crate::train::data::DataOrigin::Synthetic { dir, .. } => dir.clone(),
-                };
-                crate::data::manifest::build_manifest(&data_dir)
-                    .map_err(|e| ClaimsError::file(&data_dir, e))?
-                    .root_digest
-            } else {
-                m.data.manifest_digest.clone()
-            };
-            match &pins.data_manifest {
-                Some(d) if *d != data_digest => {
-                    return Err(ClaimsError::PinMismatch {
-                        pin: "data_manifest".into(),
-                        expected: d.clone(),
-                        found: data_digest,
-                        hint: format!("the {pol} run used other data than the first polarization"),
-                    })
-                }
-                _ => pins.data_manifest = Some(data_digest),
-            }
-            let u = &m.data.used;
-            pins.splits.insert(
-                pol.to_string(),
-                [("train", &u.train), ("val", &u.val), ("test", &u.test)]
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect(),
-            );
-            pins.seeds.insert("train".into(), m.seeds.train);
-            pins.seeds.insert("split".into(), m.seeds.split);
-            pins.versions.insert("tch".into(), m.versions.tch.clone());
-            pins.versions
-                .insert("libtorch".into(), m.versions.libtorch.clone());
-        }
-        Ok(pins)
+        Ok(Pins::measure_with_notes(run_dir, pols, rehash)?.0)
     }
 
-    /// Every pinned value of `self` must equal the measured one; the first disagreement
-    /// is the error, naming the pin. Returns notes on pins that did not apply (model
-    /// hashes pinned on another platform than the run's).
+    /// [`Pins::measure`], with notes on what could not be re-derived (an archive no longer
+    /// where the run read it).
+    pub fn measure_with_notes(
+        run_dir: &Path,
+        pols: &[&str],
+        rehash: bool,
+    ) -> Result<(Pins, Vec<String>), ClaimsError> {
+        let mut pins = Pins::default();
+        for pol in pols {
+            pins.measure_training(run_dir, pol, rehash)?;
+            pins.measure_scoring(run_dir, pol)?;
+        }
+        let notes = pins.measure_archive(run_dir, rehash)?;
+        Ok((pins, notes))
+    }
+
+    /// The pins of `RUN/<pol>/run.json`.
+    fn measure_training(
+        &mut self,
+        run_dir: &Path,
+        pol: &str,
+        rehash: bool,
+    ) -> Result<(), ClaimsError> {
+        let dir = run_dir.join(pol);
+        let path = dir.join(crate::train::files::MANIFEST);
+        let m = RunManifest::read(&path).map_err(|e| ClaimsError::file(&path, e))?;
+        let model = m
+            .model
+            .as_ref()
+            .ok_or_else(|| ClaimsError::file(&path, "training did not complete"))?;
+        let hash = if rehash {
+            let w = dir.join(&model.weights);
+            let loaded = crate::model::load(&w, Some(model.config.arch), tch::Device::Cpu)
+                .map_err(|e| ClaimsError::file(&w, e))?;
+            crate::model::model_hash(&loaded).map_err(|e| ClaimsError::file(&w, e))?
+        } else {
+            model.hash.clone()
+        };
+        self.model_hashes.insert(pol.to_string(), hash);
+        let platform = format!(
+            "{}; {}",
+            m.device,
+            m.versions.cpu.as_deref().unwrap_or("unknown cpu")
+        );
+        agree(
+            &mut self.model_platform,
+            "model_platform",
+            platform,
+            pol,
+            &path,
+        )?;
+        let data_digest = if rehash {
+            let data_dir = match &m.data.origin {
+                crate::train::data::DataOrigin::Dir { dir } => dir.clone(),
+                crate::train::data::DataOrigin::Synthetic { dir, .. } => dir.clone(),
+            };
+            crate::data::manifest::build_manifest(&data_dir)
+                .map_err(|e| ClaimsError::file(&data_dir, e))?
+                .root_digest
+        } else {
+            m.data.manifest_digest.clone()
+        };
+        agree(
+            &mut self.data_manifest,
+            "data_manifest",
+            data_digest,
+            pol,
+            &path,
+        )?;
+        let u = &m.data.used;
+        self.splits.insert(
+            pol.to_string(),
+            [("train", &u.train), ("val", &u.val), ("test", &u.test)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        );
+        self.seeds.insert("train".into(), m.seeds.train);
+        self.seeds.insert("split".into(), m.seeds.split);
+        self.versions
+            .insert("sarxai".into(), m.versions.sarxai.clone());
+        self.versions.insert("tch".into(), m.versions.tch.clone());
+        self.versions
+            .insert("libtorch".into(), m.versions.libtorch.clone());
+        self.device.insert(pol.to_string(), m.device.clone());
+        self.numerics.insert(
+            pol.to_string(),
+            m.versions
+                .numerics
+                .as_ref()
+                .map_or_else(|| "not recorded".to_string(), |n| n.describe()),
+        );
+        let smoke = crate::reproduce::Budget::is_smoke(&m.config);
+        self.smoke = Some(self.smoke.unwrap_or(false) || smoke);
+        Ok(())
+    }
+
+    /// The selection pins of `RUN/score-<pol>/score.json`, when the run scored `pol`.
+    fn measure_scoring(&mut self, run_dir: &Path, pol: &str) -> Result<(), ClaimsError> {
+        let path = run_dir
+            .join(format!("score-{pol}"))
+            .join(crate::report::scoring::files::SCORE_JSON);
+        if !path.is_file() {
+            return Ok(());
+        }
+        let bytes = std::fs::read(&path).map_err(|e| ClaimsError::file(&path, e))?;
+        let j: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| ClaimsError::file(&path, e))?;
+        let digest = j["selection_digest"]
+            .as_str()
+            .ok_or_else(|| ClaimsError::file(&path, "no selection_digest"))?;
+        self.selection.insert(pol.to_string(), digest.to_string());
+        if let Some(seed) = j["selection"]["seed"].as_u64() {
+            self.seeds.insert("selection".into(), seed);
+        }
+        Ok(())
+    }
+
+    /// The archive pins of `RUN/archive.json` (none when the data were a directory), the
+    /// digest re-hashed from the zip when `rehash` is set and the zip is still there.
+    fn measure_archive(
+        &mut self,
+        run_dir: &Path,
+        rehash: bool,
+    ) -> Result<Vec<String>, ClaimsError> {
+        let path = run_dir.join(crate::data::archive::ARCHIVE_RECORD_FILE_NAME);
+        if !path.is_file() {
+            return Ok(Vec::new());
+        }
+        let bytes = std::fs::read(&path).map_err(|e| ClaimsError::file(&path, e))?;
+        let rec: crate::data::archive::ArchiveRecord =
+            serde_json::from_slice(&bytes).map_err(|e| ClaimsError::file(&path, e))?;
+        self.archive_status = Some(rec.status.name().to_string());
+        let mut notes = Vec::new();
+        let digest = if !rehash {
+            rec.sha256
+        } else if rec.archive.is_file() {
+            let pb = indicatif::ProgressBar::hidden();
+            crate::data::archive::sha256_file(&rec.archive, &pb)
+                .map_err(|e| ClaimsError::file(&rec.archive, e))?
+                .0
+        } else {
+            notes.push(format!(
+                "archive_sha256 not re-derived: {} is no longer there (the extracted data are still checked against their manifest)",
+                rec.archive.display()
+            ));
+            rec.sha256
+        };
+        self.archive_sha256 = Some(digest);
+        Ok(notes)
+    }
+
+    /// The pins a run recorded in `RUN/pins.json`, if it has one (runs made before it
+    /// existed record their pins in run.json only).
+    pub fn read_recorded(run_dir: &Path) -> Result<Option<Pins>, ClaimsError> {
+        let path = run_dir.join(RUN_PINS_FILE);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let bytes = std::fs::read(&path).map_err(|e| ClaimsError::file(&path, e))?;
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ClaimsError::file(&path, e))
+    }
+
+    /// Writes `RUN/pins.json` atomically.
+    pub fn write_recorded(&self, run_dir: &Path) -> Result<(), ClaimsError> {
+        let path = run_dir.join(RUN_PINS_FILE);
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| ClaimsError::file(&path, e))?;
+        bytes.push(b'\n');
+        crate::io::write_atomic(&path, &bytes).map_err(|e| ClaimsError::file(&path, e))
+    }
+
+    /// Every pinned value by key (`data_manifest`, `archive_sha256`, `members.vh`,
+    /// `splits.vh.test`, `selection.vh`, `seeds.train`, `model_hashes.vh`,
+    /// `model_platform`, `versions.tch`, `device.vh`, `numerics.vh`, `smoke`).
+    pub fn entries(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        let mut one = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                out.insert(k.to_string(), v.clone());
+            }
+        };
+        one("data_manifest", &self.data_manifest);
+        one("archive_sha256", &self.archive_sha256);
+        one("archive_status", &self.archive_status);
+        one("model_platform", &self.model_platform);
+        one("smoke", &self.smoke.map(|s| s.to_string()));
+        let maps: [(&str, &BTreeMap<String, String>); 6] = [
+            ("members", &self.members),
+            ("selection", &self.selection),
+            ("model_hashes", &self.model_hashes),
+            ("versions", &self.versions),
+            ("device", &self.device),
+            ("numerics", &self.numerics),
+        ];
+        for (name, map) in maps {
+            for (k, v) in map {
+                out.insert(format!("{name}.{k}"), v.clone());
+            }
+        }
+        for (pol, parts) in &self.splits {
+            for (k, v) in parts {
+                out.insert(format!("splits.{pol}.{k}"), v.clone());
+            }
+        }
+        for (k, v) in &self.seeds {
+            out.insert(format!("seeds.{k}"), v.to_string());
+        }
+        out
+    }
+
+    /// Every pin of `self` for which `keep(key)` holds whose value differs from
+    /// `measured`'s (a pin `measured` lacks is found as `(none)`).
+    pub fn compare(&self, measured: &Pins, keep: &dyn Fn(&str) -> bool) -> Vec<Mismatch> {
+        let found = measured.entries();
+        self.entries()
+            .into_iter()
+            .filter(|(k, _)| keep(k))
+            .filter_map(|(k, e)| {
+                let f = found.get(&k).cloned().unwrap_or_else(|| "(none)".into());
+                (e != f).then(|| Mismatch {
+                    hint: hint(&k).to_string(),
+                    pin: k,
+                    expected: e,
+                    found: f,
+                })
+            })
+            .collect()
+    }
+
+    /// Holds `measured` to the profile's pins in `self`: every pinned value must be equal,
+    /// and every disagreement is named in the error. Model hashes are compared only on the
+    /// pinned platform and the archive digest decides [`Pins::marks`] instead (both give a
+    /// note). Returns the notes.
     pub fn verify(&self, measured: &Pins) -> Result<Vec<String>, ClaimsError> {
         let mut notes = Vec::new();
-        let mismatch = |pin: String, e: &str, f: &str, hint: &str| ClaimsError::PinMismatch {
-            pin,
-            expected: e.to_string(),
-            found: f.to_string(),
-            hint: hint.to_string(),
-        };
-        if let Some(e) = &self.data_manifest {
-            let f = measured.data_manifest.as_deref().unwrap_or("(none)");
-            if e != f {
-                return Err(mismatch("data_manifest".into(), e, f, "a data file was added, removed or altered: run `sarxai data verify DIR --manifest M` to see which"));
-            }
-        }
-        for (pol, splits) in &self.splits {
-            for (k, e) in splits {
-                let f = measured
-                    .splits
-                    .get(pol)
-                    .and_then(|s| s.get(k))
-                    .map_or("(none)", String::as_str);
-                if e != f {
-                    return Err(mismatch(
-                        format!("splits.{pol}.{k}"),
-                        e,
-                        f,
-                        "the split differs (seed, data or split options)",
-                    ));
-                }
-            }
-        }
-        for (k, e) in &self.seeds {
-            let f = measured
-                .seeds
-                .get(k)
-                .map_or("(none)".to_string(), u64::to_string);
-            if e.to_string() != f {
-                return Err(mismatch(
-                    format!("seeds.{k}"),
-                    &e.to_string(),
-                    &f,
-                    "the run used another seed",
-                ));
-            }
-        }
         let other_platform = match (&self.model_platform, &measured.model_platform) {
             (Some(pinned), Some(run)) if pinned != run => Some((pinned, run)),
             _ => None,
@@ -190,31 +437,44 @@ impl Pins {
                 "model_hashes not compared: pinned on [{pinned}], this run was trained on [{run}] (bit-identical training needs the same kernels; data, split, seeds and versions still pinned)"
             ));
         }
-        for (pol, e) in self
-            .model_hashes
-            .iter()
-            .filter(|_| other_platform.is_none())
-        {
-            let f = measured
-                .model_hashes
-                .get(pol)
-                .map_or("(none)", String::as_str);
-            if e != f {
-                return Err(mismatch(format!("model_hashes.{pol}"), e, f, "the weights differ from the pinned model (altered file, other training, or a non-CPU run)"));
+        let mismatches = self.compare(measured, &|k| {
+            !(k == "model_platform"
+                || k == "archive_sha256"
+                || (k.starts_with("model_hashes.") && other_platform.is_some()))
+        });
+        if mismatches.is_empty() {
+            Ok(notes)
+        } else {
+            Err(ClaimsError::Pins {
+                what: "the run does not match the profile's pins".into(),
+                mismatches,
+            })
+        }
+    }
+
+    /// The marks every verdict of the run `self` (measured) carries under the profile's
+    /// pins `profile`, each with its reason: [`SMOKE_MARK`] for a smoke run,
+    /// [`UNPINNED_MARK`] when the profile pins an archive and the run's data are not that
+    /// archive (another digest, `--allow-unpinned-data`, or a directory that cannot be
+    /// checked against it).
+    pub fn marks(&self, profile: &Pins) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if self.smoke == Some(true) {
+            out.push((SMOKE_MARK, "a smoke run (reproduce --smoke): the protocol's code path at a tiny budget, so its numbers are not comparable with the paper's; its verdicts do not decide the exit status, its pins and recomputation do".to_string()));
+        }
+        if let Some(pinned) = &profile.archive_sha256 {
+            match &self.archive_sha256 {
+                Some(a) if a == pinned => {}
+                Some(a) => out.push((UNPINNED_MARK, format!(
+                    "the archive's SHA-256 {a} is not the pinned {pinned} (admitted as {}): the data are not the paper's pinned archive",
+                    self.archive_status.as_deref().unwrap_or("unknown")
+                ))),
+                None => out.push((UNPINNED_MARK, format!(
+                    "the data were given as a directory: they cannot be checked against the pinned archive {pinned}"
+                ))),
             }
         }
-        for (k, e) in &self.versions {
-            let f = measured.versions.get(k).map_or("(none)", String::as_str);
-            if e != f {
-                return Err(mismatch(
-                    format!("versions.{k}"),
-                    e,
-                    f,
-                    "another library version computed this run",
-                ));
-            }
-        }
-        Ok(notes)
+        out
     }
 }
 
@@ -238,11 +498,81 @@ mod tests {
             .unwrap()
             .is_empty());
         match pinned.verify(&pins("bbbb", "cpu (2 threads); x86_64 avx2")) {
-            Err(ClaimsError::PinMismatch { pin, .. }) => assert_eq!(pin, "model_hashes.vh"),
+            Err(ClaimsError::Pins { mismatches, .. }) => {
+                assert_eq!(mismatches.len(), 1);
+                assert_eq!(mismatches[0].pin, "model_hashes.vh");
+            }
             other => panic!("same platform, other weights must be refused: {other:?}"),
         }
         let notes = pinned.verify(&pins("bbbb", "cuda:0; x86_64 avx2")).unwrap();
         assert_eq!(notes.len(), 1);
         assert!(notes[0].contains("model_hashes not compared"), "{notes:?}");
+    }
+
+    #[test]
+    fn every_mismatch_is_named_with_both_values() {
+        let mut a = pins("aaaa", "cpu");
+        a.archive_sha256 = Some("1111".into());
+        a.members.insert("vv".into(), "m1".into());
+        a.seeds.insert("selection".into(), 0);
+        let mut b = a.clone();
+        b.archive_sha256 = Some("2222".into());
+        b.members.insert("vv".into(), "m2".into());
+        b.seeds.clear();
+        let m = a.compare(&b, &|_| true);
+        let named: Vec<(&str, &str, &str)> = m
+            .iter()
+            .map(|m| (m.pin.as_str(), m.expected.as_str(), m.found.as_str()))
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("archive_sha256", "1111", "2222"),
+                ("members.vv", "m1", "m2"),
+                ("seeds.selection", "0", "(none)")
+            ]
+        );
+        let text = ClaimsError::Pins {
+            what: "x".into(),
+            mismatches: m,
+        }
+        .to_string();
+        assert!(text.contains("1111") && text.contains("2222") && text.contains("members.vv"));
+        // Only the kept keys are compared.
+        assert!(a.compare(&b, &|k| k.starts_with("model")).is_empty());
+    }
+
+    #[test]
+    fn the_paper_profile_pins_the_archive_of_the_data_fixture() {
+        let file: PinsFile = serde_saphyr::from_str(crate::cli::claims::PINS_YAML).unwrap();
+        assert_eq!(
+            file.profile("paper").unwrap().archive_sha256.as_deref(),
+            Some(crate::data::manifest::opensarurban_pin().sha256.as_str())
+        );
+    }
+
+    #[test]
+    fn marks_follow_the_archive_pin_and_the_budget() {
+        let profile = Pins {
+            archive_sha256: Some("real".into()),
+            ..Pins::default()
+        };
+        let mut run = Pins {
+            archive_sha256: Some("real".into()),
+            smoke: Some(false),
+            ..Pins::default()
+        };
+        assert!(run.marks(&profile).is_empty());
+        run.smoke = Some(true);
+        run.archive_sha256 = Some("mock".into());
+        let m: Vec<&str> = run.marks(&profile).iter().map(|m| m.0).collect();
+        assert_eq!(m, [SMOKE_MARK, UNPINNED_MARK]);
+        run.archive_sha256 = None;
+        run.smoke = None;
+        let m = run.marks(&profile);
+        assert_eq!(m.len(), 1);
+        assert!(m[0].1.contains("directory"), "{m:?}");
+        // A profile without an archive pin (quick) marks nothing.
+        assert!(run.marks(&Pins::default()).is_empty());
     }
 }

@@ -16,6 +16,11 @@ pub struct Results {
     pub balanced_accuracy: BTreeMap<String, f64>,
     /// `table1[pol][method][metric]`: the mean over the scored images.
     pub table1: BTreeMap<String, BTreeMap<Method, BTreeMap<String, f64>>>,
+    /// Marks every verdict of the run carries ([`super::SMOKE_MARK`],
+    /// [`super::UNPINNED_MARK`]), as reproduce derived them from the run's pins (claims
+    /// check derives them again from the re-measured pins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<String>,
 }
 
 impl Results {

@@ -1,5 +1,6 @@
 //! `sarxai claims check|list`: the paper's claims against a reproduce run directory.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -7,6 +8,7 @@ use anyhow::{Context, Result};
 use crate::claims::{
     self, check_claims, render_table, ClaimsFile, Pins, PinsFile, Results, Verdict,
 };
+use crate::recompute::PolContext;
 
 /// The embedded fixtures (overridable with --claims / --pins).
 pub const CLAIMS_YAML: &str = include_str!("../../fixtures/claims.yaml");
@@ -71,36 +73,130 @@ pub fn load_fixtures(
     Ok((c, p, paper))
 }
 
-/// Verifies the pins of a run directory (against the profile's pinned values and the
-/// run's own recorded ones, with hashes recomputed from the files) and decides every claim.
+/// A run directory after its pins were verified: the verdicts (each carrying the run's
+/// marks), the marks with their reasons, notes, and each polarization's re-loaded data and
+/// model (for the recomputation).
+pub struct CheckedRun {
+    pub results: Results,
+    pub verdicts: Vec<claims::VerdictRow>,
+    pub marks: Vec<(&'static str, String)>,
+    pub notes: Vec<String>,
+    pub contexts: BTreeMap<String, PolContext>,
+}
+
+impl CheckedRun {
+    /// Whether a FAIL verdict fails the check: not on a smoke run, whose numbers are not
+    /// comparable (its pins and recomputation still decide).
+    pub fn verdicts_decide(&self) -> bool {
+        !self.marks.iter().any(|(m, _)| *m == claims::SMOKE_MARK)
+    }
+}
+
+/// Refuses the run when any pin differs, naming each one once.
+fn refuse(what: &str, all: Vec<claims::Mismatch>) -> Result<()> {
+    let mut mismatches: Vec<claims::Mismatch> = Vec::new();
+    for m in all {
+        if !mismatches.contains(&m) {
+            mismatches.push(m);
+        }
+    }
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    Err(claims::ClaimsError::Pins {
+        what: what.to_string(),
+        mismatches,
+    }
+    .into())
+}
+
+/// Verifies the pins of a run directory and decides every claim:
+/// 1. from the files alone: the weights' model hashes, the data manifest, the archive's
+///    digest (re-hashed from the zip), against what the run recorded (`RUN/pins.json` and
+///    each `RUN/<pol>/run.json`) and the profile's pins;
+/// 2. from the re-loaded data and model of each polarization: the chosen members', split
+///    and image-selection digests, against the run's record.
+///
+/// Every pin that differs is named (with both values) before anything is decided.
 pub fn check_run(
     run_dir: &Path,
     claims: &ClaimsFile,
     pins: &PinsFile,
     paper: &Results,
-) -> Result<Vec<claims::VerdictRow>> {
+    device: tch::Device,
+) -> Result<CheckedRun> {
     let results = Results::read(&run_dir.join(Results::FILE))?;
     let pols = ["vh", "vv"];
-    let recorded = Pins::measure(run_dir, &pols, false)?;
-    let measured = Pins::measure(run_dir, &pols, true)
+    let (measured, mut notes) = Pins::measure_with_notes(run_dir, &pols, true)
         .with_context(|| format!("re-measuring the pins of {}", run_dir.display()))?;
-    recorded
-        .verify(&measured)
-        .context("the run directory no longer matches what it recorded")?;
-    let notes = pins
-        .profile(&results.profile)?
-        .verify(&measured)
-        .with_context(|| {
-            format!(
-                "{} does not match the pins of the {} profile",
-                run_dir.display(),
-                results.profile
-            )
-        })?;
-    for note in notes {
-        eprintln!("note: {note}");
+    let run_json = Pins::measure(run_dir, &pols, false)?;
+    let recorded = Pins::read_recorded(run_dir)?;
+    let from_files = |k: &str| !k.starts_with("members.");
+    let mut mismatches = run_json.compare(&measured, &from_files);
+    if let Some(r) = &recorded {
+        mismatches.extend(r.compare(&measured, &from_files));
     }
-    Ok(check_claims(claims, &results, paper))
+    refuse(
+        &format!("{} no longer matches what it recorded", run_dir.display()),
+        mismatches,
+    )?;
+    let profile = pins.profile(&results.profile)?;
+    notes.extend(profile.verify(&measured).with_context(|| {
+        format!(
+            "{} does not match the pins of the {} profile",
+            run_dir.display(),
+            results.profile
+        )
+    })?);
+    let mut derived = Pins::default();
+    let mut contexts = BTreeMap::new();
+    for pol in pols {
+        let ctx = PolContext::load(run_dir, pol, device)?;
+        ctx.derive_pins(run_dir, pol, &mut derived)?;
+        contexts.insert(pol.to_string(), ctx);
+    }
+    let data_pins = |k: &str| {
+        ["members.", "splits.", "selection."]
+            .iter()
+            .any(|p| k.starts_with(p))
+    };
+    refuse(
+        &format!(
+            "{}: the data and model re-loaded do not give the recorded pins",
+            run_dir.display()
+        ),
+        recorded
+            .as_ref()
+            .unwrap_or(&run_json)
+            .compare(&derived, &data_pins),
+    )?;
+    let marks = measured.marks(profile);
+    let mut verdicts = check_claims(claims, &results, paper);
+    if !marks.is_empty() {
+        let label: Vec<&str> = marks.iter().map(|m| m.0).collect();
+        for v in &mut verdicts {
+            v.measured = format!("{} [{}]", v.measured, label.join("; "));
+        }
+    }
+    Ok(CheckedRun {
+        results,
+        verdicts,
+        marks,
+        notes,
+        contexts,
+    })
+}
+
+/// The run's marks and their reasons, then the notes, one line each.
+pub fn render_marks(run: &CheckedRun) -> String {
+    let mut s = String::new();
+    for (m, why) in &run.marks {
+        s.push_str(&format!("every verdict marked \"{m}\": {why}\n"));
+    }
+    for n in &run.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
 }
 
 /// What was recomputed, in words, and every value that differs.
@@ -152,29 +248,40 @@ pub fn run(cmd: ClaimsCommand) -> Result<()> {
             json,
         } => {
             let (c, p, paper) = load_fixtures(claims.as_deref(), pins.as_deref())?;
-            let rows = check_run(&run_dir, &c, &p, &paper)?;
             let device = compute.setup()?;
-            let results = Results::read(&run_dir.join(Results::FILE))?;
+            let run = check_run(&run_dir, &c, &p, &paper, device)?;
             let re = crate::recompute::recompute(
                 &run_dir,
-                &results,
+                &run.results,
                 usize::try_from(recompute).unwrap_or(usize::MAX),
                 recompute_seed,
-                device,
+                &run.contexts,
             )
             .with_context(|| format!("recomputing the results of {}", run_dir.display()))?;
+            let marks: Vec<&str> = run.marks.iter().map(|m| m.0).collect();
             if json {
-                let j = serde_json::json!({ "verdicts": rows, "recomputed": re });
+                let j = serde_json::json!({
+                    "verdicts": run.verdicts,
+                    "marks": marks,
+                    "notes": run.notes,
+                    "recomputed": re,
+                });
                 println!("{}", serde_json::to_string_pretty(&j)?);
             } else {
-                print!("{}", render_table(&rows));
+                print!("{}", render_table(&run.verdicts));
+                print!("{}", render_marks(&run));
                 print!("{}", render_recomputation(&re));
             }
-            let failed = rows.iter().filter(|r| r.verdict == Verdict::Fail).count();
+            let failed = run
+                .verdicts
+                .iter()
+                .filter(|r| r.verdict == Verdict::Fail)
+                .count();
+            let decisive = if run.verdicts_decide() { failed } else { 0 };
             let differ = re.failures().count();
-            if failed > 0 || differ > 0 {
+            if decisive > 0 || differ > 0 {
                 anyhow::bail!(
-                    "{failed} claim(s) failed, {differ} recomputed value(s) differ from the run's"
+                    "{decisive} claim(s) failed, {differ} recomputed value(s) differ from the run's"
                 );
             }
         }

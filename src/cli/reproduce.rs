@@ -6,13 +6,15 @@ use anyhow::Result;
 
 use crate::device::DeviceChoice;
 use crate::report::selection::Selection;
-use crate::reproduce::{default_out, reproduce, ReproduceConfig, ReproduceProfile};
+use crate::reproduce::{default_out, reproduce, Budget, ReproduceConfig, ReproduceProfile};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai reproduce                                  # quick profile, synthetic data, CPU
   sarxai reproduce --profile paper --data OpenSARUrbanDataset.zip --device cuda --out runs/paper
   sarxai reproduce --profile paper --data /data/OpenSARUrban --format tiff:f32 --out runs/paper
+  sarxai data mock-opensarurban --out mock.zip --size 32 --per-class 5
+  sarxai reproduce --profile paper --smoke --data mock.zip --allow-unpinned-data --out runs/smoke
   sarxai claims check runs/quick                    # verdicts again, after the pins check
 
 An interrupted run resumes: training from its last epoch checkpoint, scoring from the
@@ -21,6 +23,11 @@ pub struct ReproduceArgs {
     /// quick: ResNet-18 on the embedded synthetic data; paper: ResNet-101 on OpenSARUrban.
     #[arg(long, value_enum, default_value = "quick")]
     pub profile: ReproduceProfile,
+    /// The profile's protocol end to end at a tiny budget (ResNet-18, one epoch, 32x32
+    /// inputs, one test image per class): the same stages and functions as the full run,
+    /// minutes on a CPU; every verdict marked "smoke: not comparable".
+    #[arg(long)]
+    pub smoke: bool,
     /// OpenSARUrbanDataset.zip (checked against its pin, extracted once into a verified
     /// cache) or a directory of it (paper profile; default $OPENSARURBAN_DIR).
     #[arg(long, value_name = "ZIP|DIR")]
@@ -35,7 +42,8 @@ pub struct ReproduceArgs {
     /// Run directory (default runs/<profile>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Test images explained per class and polarization (default: 1 quick, 10 paper).
+    /// Test images explained per class and polarization (default: 1 quick, 10 paper, 1
+    /// smoke).
     #[arg(long, value_name = "K")]
     pub per_class: Option<usize>,
     /// Seed of the per-class draw of the explained test images.
@@ -60,6 +68,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     };
     let cfg = ReproduceConfig {
         profile: args.profile,
+        smoke: args.smoke,
         data,
         format: args.format,
         archive: args.archive.options(),
@@ -69,7 +78,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
         selection: Selection::Stratified {
             per_class: args
                 .per_class
-                .unwrap_or_else(|| ReproduceConfig::default_per_class(args.profile)),
+                .unwrap_or_else(|| Budget::of(args.profile, args.smoke).per_class),
             seed: args.select_seed,
             correct_only: args.correct_only,
         },

@@ -836,6 +836,13 @@ pub fn render_page(d: &ReportData) -> String {
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>sarxai reproduce: {profile}</title><style>{STYLE}</style></head><body>\n<h1>sarxai reproduce: {profile} profile</h1>\n"
     );
+    for m in &d.results.marks {
+        let _ = writeln!(
+            h,
+            "<p class=\"marks\"><strong>Every verdict of this run is marked \u{201c}{}\u{201d}</strong> (see the claims and pins below).</p>",
+            escape(m)
+        );
+    }
     let count = |v: Verdict| d.verdicts.iter().filter(|r| r.verdict == v).count();
     let _ = writeln!(
         h,

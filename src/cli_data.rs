@@ -221,6 +221,10 @@ pub struct InspectArgs {
     /// Test fraction of the split preview.
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
+    /// What the files hold, for the per-group assumption line: auto (by sample type),
+    /// amplitude, intensity or display.
+    #[arg(long, default_value = "auto", value_parser = parse_input)]
+    pub radiometry: InputQuantity,
     /// Print the discovery as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -250,8 +254,9 @@ pub struct LoadArgs {
     /// Validation fraction per class.
     #[arg(long, default_value_t = 0.0)]
     pub val_fraction: f64,
-    /// Stored quantity: amplitude or intensity.
-    #[arg(long, default_value = "amplitude", value_parser = parse_input)]
+    /// Stored quantity: auto (by sample type: float is amplitude, 8/16-bit unsigned a
+    /// display render), amplitude, intensity or display (used as stored, no dB).
+    #[arg(long, alias = "radiometry", default_value = "auto", value_parser = parse_input)]
     pub input: InputQuantity,
     /// Model scale: amplitude, intensity or db.
     #[arg(long, default_value = "db", value_parser = parse_scale)]
@@ -296,9 +301,11 @@ pub struct VerifyArchiveArgs {
 
 fn parse_input(s: &str) -> Result<InputQuantity, String> {
     match s.to_ascii_lowercase().as_str() {
+        "auto" => Ok(InputQuantity::Auto),
         "amplitude" => Ok(InputQuantity::Amplitude),
         "intensity" => Ok(InputQuantity::Intensity),
-        _ => Err(format!("{s:?}: use amplitude or intensity")),
+        "display" => Ok(InputQuantity::Display),
+        _ => Err(format!("{s:?}: use auto, amplitude, intensity or display")),
     }
 }
 
@@ -502,7 +509,7 @@ fn inspect(a: InspectArgs) -> Result<()> {
         println!("                 test  {}", plan.digests.test);
         println!("                 all   {}", plan.digests.combined);
         if !a.no_probe {
-            probe_group(&samples, &disc.root);
+            probe_group(&samples, &disc.root, a.radiometry);
         }
     }
     if !disc.skipped.is_empty() {
@@ -530,15 +537,22 @@ fn inspect(a: InspectArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads every image header of a group and prints the (size, bands, type) histogram.
-fn probe_group(samples: &[&crate::data::discover::SampleFiles], root: &Path) {
+/// Reads every image header of a group and prints the (size, bands, type) histogram and
+/// what preprocessing assumes the files hold (`radiometry`, resolved per sample type).
+fn probe_group(
+    samples: &[&crate::data::discover::SampleFiles],
+    root: &Path,
+    radiometry: InputQuantity,
+) {
     let files: Vec<&Path> = samples.iter().flat_map(|s| s.files.paths()).collect();
     let pb = bar(files.len() as u64, "headers");
     let mut hist: BTreeMap<String, usize> = BTreeMap::new();
+    let mut types: BTreeMap<crate::data::decode::SampleType, usize> = BTreeMap::new();
     let mut bad = Vec::new();
     for f in &files {
         match probe(f) {
             Ok(i) => {
+                *types.entry(i.dtype).or_default() += 1;
                 *hist
                     .entry(format!(
                         "{}x{} {} band(s) {} {}",
@@ -566,6 +580,27 @@ fn probe_group(samples: &[&crate::data::discover::SampleFiles], root: &Path) {
     }
     for b in &bad {
         println!("    unreadable header: {b}");
+    }
+    let pre = crate::data::preprocess::PreprocessConfig {
+        input: radiometry,
+        ..Default::default()
+    };
+    let types: Vec<_> = types.into_iter().collect();
+    for r in crate::data::preprocess::RadiometryRecord::list(&pre, &types) {
+        let hint = match (r.setting, r.assumed) {
+            (InputQuantity::Auto, InputQuantity::Display) => {
+                "; --radiometry amplitude if they hold amplitude"
+            }
+            (InputQuantity::Auto, _) => "; --radiometry display if they are renders",
+            _ => "",
+        };
+        println!(
+            "  radiometry ({}): {} files assumed {}: {}{hint}",
+            r.setting.name(),
+            r.sample_type.name(),
+            r.assumed.name(),
+            r.treatment
+        );
     }
     let pair_count = samples
         .iter()

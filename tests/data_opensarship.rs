@@ -230,3 +230,60 @@ fn every_format_loads_as_a_dataset() {
     let err = Dataset::load(&root, &no_pol).unwrap_err();
     assert!(err.to_string().contains("--pol"), "{err}");
 }
+
+#[test]
+#[cfg_attr(
+    not(sarxai_require_shared),
+    ignore = "needs the real OpenSARShip chips in ../shared/data (research data, not in the repository); set SARXAI_REQUIRE_SHARED=1 to require them"
+)]
+fn radiometry_is_assumed_by_sample_type_and_recorded() {
+    use sarxai::data::preprocess::{InputQuantity, PreprocessConfig};
+    let root = sample_dir();
+    let load = |group: &str, input: InputQuantity| {
+        let mut cfg = DatasetConfig {
+            pol: Some(Pol::Vh),
+            group: Some(group.to_string()),
+            ..Default::default()
+        };
+        cfg.preprocess.input = input;
+        cfg.preprocess.normalize = false;
+        Dataset::load(&root, &cfg).unwrap()
+    };
+    // float32 amplitude chips: auto assumes amplitude and converts to dB, as before.
+    let patch = load("Patch", InputQuantity::Auto);
+    let r = &patch.record().radiometry;
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        (r[0].sample_type, r[0].files, r[0].assumed),
+        (SampleType::F32, 38, InputQuantity::Amplitude)
+    );
+    assert_eq!(r[0].treatment, "dB (10 log10 of intensity)");
+    let explicit = load("Patch", InputQuantity::Amplitude);
+    assert_eq!(patch.train.images, explicit.train.images);
+    // uint8 renders: auto assumes display levels (no dB) unless amplitude is given.
+    let visual = load("Patch_Uint8", InputQuantity::Auto);
+    let r = &visual.record().radiometry;
+    assert_eq!(
+        (r[0].sample_type, r[0].files, r[0].setting, r[0].assumed),
+        (
+            SampleType::U8,
+            38,
+            InputQuantity::Auto,
+            InputQuantity::Display
+        )
+    );
+    let file = &visual.train.files[0];
+    let img = read_image(file).unwrap();
+    let display = PreprocessConfig {
+        input: InputQuantity::Display,
+        ..Default::default()
+    };
+    let expect = display.apply(&img.bands[0], img.width, img.height).unwrap();
+    assert_eq!(visual.train.image(0), &expect[..], "{}", file.display());
+    let as_amplitude = load("Patch_Uint8", InputQuantity::Amplitude);
+    assert_eq!(
+        as_amplitude.record().radiometry[0].assumed,
+        InputQuantity::Amplitude
+    );
+    assert_ne!(as_amplitude.train.image(0), visual.train.image(0));
+}

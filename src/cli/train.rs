@@ -10,10 +10,13 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 
 use crate::data::naming::Pol;
+use crate::data::preprocess::InputQuantity;
 use crate::device::DeviceChoice;
 use crate::model::Arch;
+use crate::train::augment::{AugmentPreset, RangeAxis};
 use crate::train::{
-    self, Balance, OptimizerKind, Profile, RunOptions, ScheduleKind, Select, TrainConfig,
+    self, AugmentConfig, Balance, OptimizerKind, Profile, RunOptions, ScheduleKind, Select,
+    TrainConfig,
 };
 
 #[derive(Debug, clap::Args)]
@@ -106,7 +109,21 @@ pub struct TrainArgs {
     /// Class imbalance: none, sampler (class-balanced sampling) or loss-weights.
     #[arg(long, value_enum)]
     pub balance: Option<Balance>,
-    /// Turn every augmentation off.
+    /// Augmentation preset: sar (azimuth flips and 4-pixel translations: keeps the look
+    /// direction; the default for real data), natural (both flips, 90-degree rotations,
+    /// 8-pixel translations; the default with --synthetic) or none.
+    #[arg(long, value_enum)]
+    pub augment: Option<AugmentPreset>,
+    /// The image axis along which range (the look direction) runs: x (columns, Sentinel-1
+    /// GRD chips; default) or y (rows, e.g. MSTAR). The sar preset never flips across it.
+    #[arg(long, value_enum)]
+    pub range_axis: Option<RangeAxis>,
+    /// What the files hold: auto (by sample type: float is amplitude, 8/16-bit unsigned
+    /// is a display render), amplitude, intensity, or display (grey levels used as
+    /// stored, no dB).
+    #[arg(long, value_enum)]
+    pub radiometry: Option<InputQuantity>,
+    /// Turn every augmentation off (the same as --augment none).
     #[arg(long)]
     pub no_augment: bool,
     /// Random-crop translation in pixels (0 disables).
@@ -183,8 +200,16 @@ impl TrainArgs {
         set!(self.schedule => c.schedule.kind);
         set!(self.warmup_epochs => c.schedule.warmup_epochs);
         set!(self.balance => c.balance);
+        set!(self.radiometry => c.dataset.preprocess.input);
+        if let Some(axis) = self.range_axis {
+            c.augment = c.augment.clone().with_range_axis(c.data.range_axis, axis);
+            c.data.range_axis = axis;
+        }
+        if let Some(p) = self.augment {
+            c.augment = AugmentConfig::preset(p, c.data.range_axis);
+        }
         if self.no_augment {
-            c.augment = train::AugmentConfig::none();
+            c.augment = AugmentConfig::none();
         }
         set!(self.crop_padding => c.augment.crop_padding);
         set!(self.rotate_degrees => c.augment.rotate_degrees);
@@ -217,6 +242,21 @@ impl TrainArgs {
             Some(p) => TrainConfig::from_yaml_file(&base, p)?,
             None => base,
         };
+        // Synthetic data keeps the natural-image preset by default (its scenes have no
+        // look direction; the sar preset is the default for real data only).
+        let synthetic = self.synthetic || (cfg.data.synthetic && self.data.is_none());
+        let yaml_augment = match &self.config {
+            Some(p) => TrainConfig::yaml_file_sets_augment(p)?,
+            None => false,
+        };
+        if synthetic
+            && self.resume.is_none()
+            && matches!(self.profile, None | Some(Profile::Default))
+            && self.augment.is_none()
+            && !yaml_augment
+        {
+            cfg.augment = AugmentConfig::natural();
+        }
         self.apply(&mut cfg);
         Ok((cfg, dir))
     }
@@ -243,6 +283,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
         progress: !args.quiet,
         log: !args.quiet,
     };
+    if !args.quiet {
+        eprintln!(
+            "augmentation: {} (range axis {}); radiometry: {} (run.json: dataset.radiometry)",
+            cfg.augment.describe(),
+            cfg.data.range_axis.name(),
+            cfg.dataset.preprocess.input.name()
+        );
+    }
     let out = train::run(&cfg, &dir, &opts)?;
     if let Some(r) = &archive {
         crate::data::archive::write_record(&dir, r)?;

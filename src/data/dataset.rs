@@ -17,7 +17,7 @@ use super::decode::{probe, read_image, FileFormat, Image, SampleType};
 use super::discover::{discover, DiscoverOptions, PolFiles, SampleFiles, SkipReason, Skipped};
 use super::error::{DataError, Result};
 pub use super::naming::Pol;
-use super::preprocess::{NormStats, PreprocessConfig};
+use super::preprocess::{NormStats, PreprocessConfig, RadiometryRecord};
 pub use super::split::Split;
 use super::split::{split_digest, stratified_split, SplitConfig, SplitDigests};
 
@@ -121,6 +121,8 @@ pub struct Dataset {
     pub norm: NormStats,
     /// Files not used, from discovery and loading.
     pub skipped: Vec<Skipped>,
+    /// What the loaded files were assumed to hold, per sample type.
+    pub radiometry: Vec<RadiometryRecord>,
 }
 
 /// The serializable description of a loaded dataset, saved with a run.
@@ -137,6 +139,9 @@ pub struct DatasetRecord {
     pub digests: SplitDigests,
     pub norm: NormStats,
     pub skipped: usize,
+    /// What the loaded files were assumed to hold, per sample type.
+    #[serde(default)]
+    pub radiometry: Vec<RadiometryRecord>,
 }
 
 impl Dataset {
@@ -187,8 +192,9 @@ impl Dataset {
         let size = cfg.preprocess.size;
         let mut parts: [SplitData; 3] = Default::default();
         let mut has_mask = [true; 3];
+        let mut dtypes = std::collections::BTreeMap::new();
         for ((sample, split), result) in samples.iter().zip(&splits).zip(loaded) {
-            let (image, mask, file) = match result {
+            let (image, mask, file, dtype) = match result {
                 Ok(x) => x,
                 Err(reason) => {
                     let path = sample.files.paths()[0].to_path_buf();
@@ -206,6 +212,7 @@ impl Dataset {
                     continue;
                 }
             };
+            *dtypes.entry(dtype).or_insert(0usize) += 1;
             let k = Split::ALL.iter().position(|s| s == split).unwrap_or(0);
             let part = &mut parts[k];
             part.images.extend_from_slice(&image);
@@ -280,6 +287,10 @@ impl Dataset {
             digests,
             norm,
             skipped,
+            radiometry: RadiometryRecord::list(
+                &cfg.preprocess,
+                &dtypes.into_iter().collect::<Vec<_>>(),
+            ),
         })
     }
 
@@ -313,6 +324,7 @@ impl Dataset {
             digests: self.digests.clone(),
             norm: self.norm.clone(),
             skipped: self.skipped.len(),
+            radiometry: self.radiometry.clone(),
         }
     }
 }
@@ -567,7 +579,8 @@ fn refuse_two_band_without_pol(root: &Path, samples: &[&SampleFiles]) -> Result<
     Ok(())
 }
 
-type Loaded = (Vec<f32>, Option<Vec<u8>>, PathBuf);
+/// Pixels, mask, file read and its sample type.
+type Loaded = (Vec<f32>, Option<Vec<u8>>, PathBuf, SampleType);
 
 /// Decodes and preprocesses every sample on all cores; results keep the input order.
 fn load_all(
@@ -637,7 +650,9 @@ fn load_one(
         }
     }
     let band = pick_band(&img, band_of)?;
-    let pixels = pre.apply(band, img.width, img.height)?;
+    let pixels = pre
+        .for_sample_type(img.dtype)
+        .apply(band, img.width, img.height)?;
     let mask = match &s.mask {
         None => None,
         Some(mp) => {
@@ -655,7 +670,7 @@ fn load_one(
             Some(pre.apply_mask(&m.bands[0], m.width, m.height)?)
         }
     };
-    Ok((pixels, mask, path.clone()))
+    Ok((pixels, mask, path.clone(), img.dtype))
 }
 
 /// The band to use: files with a polarization suffix must have one band; unsuffixed files

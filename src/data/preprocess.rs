@@ -2,7 +2,12 @@
 //!
 //! 1. **scale**: from the stored quantity (`input`: amplitude A or intensity I = A^2) to the
 //!    requested one: amplitude `A = sqrt(max(I, 0))`, intensity `I = A^2`, or decibels
-//!    `10 log10(max(I, 1e-10))` (so at least -100 dB);
+//!    `10 log10(max(I, 1e-10))` (so at least -100 dB). A *display* render (`input =
+//!    display`: 8- or 16-bit grey levels already scaled for viewing, e.g. PNG, JPEG, uint8
+//!    TIFF) is used as stored: no square, no logarithm, `scale` does not apply. `input =
+//!    auto` (the default) decides per file by its sample type ([`InputQuantity::resolve`]):
+//!    floating point is amplitude, 8- and 16-bit unsigned integers are display renders,
+//!    other integers amplitude;
 //! 2. **geometry** to `size` x `size` (`resize`): `crop_or_resize` centre-crops when both
 //!    sides are at least `size`, else centre-crops to a square of the shorter side and
 //!    resizes bilinearly; `resize` always centre-crops to a square and resizes; `exact`
@@ -18,15 +23,103 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the stored pixel values are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+use super::decode::SampleType;
+
+/// What the stored pixel values are (the radiometry of the file).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum InputQuantity {
-    /// Amplitude (OpenSARShip `Patch`, sarxai's synthetic data, uint8 renders).
+    /// Decided per file by its sample type ([`InputQuantity::resolve`]).
     #[default]
+    Auto,
+    /// Amplitude (OpenSARShip `Patch`, OpenSARUrban float32 TIFF, sarxai's synthetic data).
     Amplitude,
     /// Intensity, e.g. calibrated sigma0 (OpenSARShip `Patch_Cal`).
     Intensity,
+    /// A display render: grey levels already scaled for viewing (OpenSARShip
+    /// `Patch_Uint8`, PNG/JPEG chips such as MSTAR's): used as stored, no dB.
+    Display,
+}
+
+impl InputQuantity {
+    /// The quantity assumed for a file of sample type `dtype`: the setting itself unless it
+    /// is `auto`; `auto` is `display` for u8 and u16 (PNG, JPEG, 8/16-bit TIFF renders) and
+    /// `amplitude` for every other type (floating point holds physical values; Sentinel-1
+    /// GRD products store amplitude as u16 too, so give `amplitude` explicitly for
+    /// those).
+    pub fn resolve(self, dtype: SampleType) -> InputQuantity {
+        match (self, dtype) {
+            (InputQuantity::Auto, SampleType::U8 | SampleType::U16) => InputQuantity::Display,
+            (InputQuantity::Auto, _) => InputQuantity::Amplitude,
+            (q, _) => q,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputQuantity::Auto => "auto",
+            InputQuantity::Amplitude => "amplitude",
+            InputQuantity::Intensity => "intensity",
+            InputQuantity::Display => "display",
+        }
+    }
+
+    /// What step 1 makes of the values under this (resolved) quantity and `scale`.
+    pub fn treatment(self, scale: Scale) -> &'static str {
+        match (self, scale) {
+            (InputQuantity::Display, _) => "grey levels as stored (no dB)",
+            (_, Scale::Db) => "dB (10 log10 of intensity)",
+            (_, Scale::Amplitude) => "amplitude",
+            (_, Scale::Intensity) => "intensity",
+        }
+    }
+}
+
+/// What one run assumed about the files of one sample type (recorded with the run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RadiometryRecord {
+    /// Sample type of the files.
+    pub sample_type: SampleType,
+    /// Files of that type read.
+    pub files: usize,
+    /// The configured `input` (`auto` or what the user said).
+    pub setting: InputQuantity,
+    /// The quantity assumed ([`InputQuantity::resolve`]).
+    pub assumed: InputQuantity,
+    /// What step 1 makes of the values (e.g. "dB (10 log10 of intensity)").
+    pub treatment: String,
+}
+
+impl RadiometryRecord {
+    /// One record per sample type of `counts` (type, files read) under `pre`.
+    pub fn list(pre: &PreprocessConfig, counts: &[(SampleType, usize)]) -> Vec<RadiometryRecord> {
+        counts
+            .iter()
+            .map(|&(sample_type, files)| {
+                let assumed = pre.input.resolve(sample_type);
+                RadiometryRecord {
+                    sample_type,
+                    files,
+                    setting: pre.input,
+                    assumed,
+                    treatment: assumed.treatment(pre.scale).to_string(),
+                }
+            })
+            .collect()
+    }
 }
 
 /// The scale the model sees.
@@ -68,7 +161,7 @@ pub struct PreprocessConfig {
 impl Default for PreprocessConfig {
     fn default() -> Self {
         PreprocessConfig {
-            input: InputQuantity::Amplitude,
+            input: InputQuantity::Auto,
             scale: Scale::Db,
             clip_percentiles: Some([1.0, 99.0]),
             size: 100,
@@ -94,7 +187,18 @@ impl PreprocessConfig {
         Ok(())
     }
 
-    /// Steps 1-3 on one band of `width` x `height`; returns `size * size` values.
+    /// The configuration for a file of sample type `dtype`: `input` resolved
+    /// ([`InputQuantity::resolve`]), everything else unchanged.
+    pub fn for_sample_type(&self, dtype: SampleType) -> PreprocessConfig {
+        PreprocessConfig {
+            input: self.input.resolve(dtype),
+            ..self.clone()
+        }
+    }
+
+    /// Steps 1-3 on one band of `width` x `height`; returns `size * size` values. An
+    /// unresolved `auto` input is read as amplitude (resolve it first with
+    /// [`PreprocessConfig::for_sample_type`]).
     pub fn apply(&self, band: &[f32], width: usize, height: usize) -> Result<Vec<f32>, String> {
         let scaled: Vec<f32> = band.iter().map(|&v| self.rescale(v)).collect();
         let mut out = self.fit(&scaled, width, height, Interp::Bilinear)?;
@@ -110,16 +214,17 @@ impl PreprocessConfig {
         Ok(fitted.iter().map(|&v| u8::from(v > 0.0)).collect())
     }
 
-    /// Step 1 on one value.
+    /// Step 1 on one value (`auto` is read as amplitude, `display` is returned as is).
     pub fn rescale(&self, v: f32) -> f32 {
         let intensity = match self.input {
-            InputQuantity::Amplitude => v * v,
+            InputQuantity::Display => return v,
+            InputQuantity::Amplitude | InputQuantity::Auto => v * v,
             InputQuantity::Intensity => v,
         };
         match self.scale {
             Scale::Amplitude => match self.input {
-                InputQuantity::Amplitude => v,
                 InputQuantity::Intensity => v.max(0.0).sqrt(),
+                _ => v,
             },
             Scale::Intensity => intensity,
             Scale::Db => 10.0 * intensity.max(1e-10).log10(),
@@ -292,6 +397,71 @@ mod tests {
         assert!((c.rescale(100.0) - 20.0).abs() < 1e-5);
         c.scale = Scale::Amplitude;
         assert_eq!(c.rescale(16.0), 4.0);
+    }
+
+    #[test]
+    fn auto_radiometry_follows_the_sample_type_and_display_skips_db() {
+        use SampleType::*;
+        for t in [F16, F32, F64, U32, I16] {
+            assert_eq!(
+                InputQuantity::Auto.resolve(t),
+                InputQuantity::Amplitude,
+                "{t:?}"
+            );
+        }
+        for t in [U8, U16] {
+            assert_eq!(
+                InputQuantity::Auto.resolve(t),
+                InputQuantity::Display,
+                "{t:?}"
+            );
+        }
+        // What the user says wins over the sample type.
+        assert_eq!(
+            InputQuantity::Amplitude.resolve(U8),
+            InputQuantity::Amplitude
+        );
+        assert_eq!(InputQuantity::Display.resolve(F32), InputQuantity::Display);
+        assert_eq!(
+            InputQuantity::Intensity.resolve(U16),
+            InputQuantity::Intensity
+        );
+        let db = PreprocessConfig::default();
+        assert_eq!(db.input, InputQuantity::Auto);
+        let u8_cfg = db.for_sample_type(U8);
+        assert_eq!(u8_cfg.input, InputQuantity::Display);
+        assert_eq!(
+            u8_cfg.rescale(200.0),
+            200.0,
+            "display levels are not converted"
+        );
+        let f32_cfg = db.for_sample_type(F32);
+        assert!(
+            (f32_cfg.rescale(10.0) - 20.0).abs() < 1e-5,
+            "amplitude 10 is 20 dB"
+        );
+        // A u8 chip: dB of the grey levels (the old default) compresses the bright end;
+        // display keeps the levels linear before the stretch.
+        let band: Vec<f32> = (0..16).map(|i| (i * 16) as f32).collect();
+        let stretch = |c: &PreprocessConfig| c.apply(&band, 4, 4).unwrap();
+        let as_display = stretch(&PreprocessConfig { size: 4, ..u8_cfg });
+        let as_amplitude = stretch(&PreprocessConfig {
+            size: 4,
+            input: InputQuantity::Amplitude,
+            ..db.clone()
+        });
+        let mid = |v: &[f32]| v[8];
+        assert!(
+            (mid(&as_display) - 0.53).abs() < 0.01,
+            "{}",
+            mid(&as_display)
+        );
+        assert!(mid(&as_amplitude) > 0.9, "{}", mid(&as_amplitude));
+        let recs = RadiometryRecord::list(&db, &[(U8, 3), (F32, 2)]);
+        assert_eq!(recs[0].assumed, InputQuantity::Display);
+        assert_eq!(recs[0].treatment, "grey levels as stored (no dB)");
+        assert_eq!(recs[1].assumed, InputQuantity::Amplitude);
+        assert_eq!(recs[1].files, 2);
     }
 
     #[test]

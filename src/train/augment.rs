@@ -14,29 +14,172 @@
 //! an input pixel. The random draws come from the caller's generator in a fixed order
 //! (D4, translation, angle; only the enabled ones), so a seeded generator gives the same
 //! transforms on every platform.
+//!
+//! # Radar geometry
+//!
+//! A SAR image is not rotation-invariant: the sensor looks from one side, so the near/far
+//! range brightness gradient, layover (towards near range) and radar shadow (towards far
+//! range) fall on a side fixed by the acquisition. One image axis is *range* (the look
+//! direction, [`RangeAxis`], a property of the dataset), the other *azimuth* (the flight
+//! direction). What each transform does to that geometry:
+//!
+//! | transform | radar geometry |
+//! |---|---|
+//! | flip across the azimuth axis (mirror of azimuth) | keeps the look direction: the mirrored scene seen from the same side (a pass in the opposite flight direction); shadows stay on the far-range side |
+//! | flip across the range axis (mirror of range) | reverses the look direction: near and far range swap, shadows and layover move to the other side; no sensor looking from the original side produces it |
+//! | 90-degree rotation | exchanges range and azimuth: the look direction turns by 90 degrees (or 270), a geometry the acquisition cannot produce |
+//! | translation (`crop_padding`) | keeps the geometry: the target moves within the chip by a few pixels (range and azimuth offsets) |
+//! | small rotation (`rotate_degrees`) | turns the look direction by a few degrees (an aspect-angle change of the scene; resamples the speckle bilinearly) |
+//!
+//! # Presets ([`AugmentPreset`])
+//!
+//! * `sar` (the default for real data): azimuth flips and translations of up to
+//!   [`SAR_CROP_PADDING`] pixels only; no range flips, no 90-degree rotations, no small
+//!   rotations: every augmented chip is one the sensor could have produced;
+//! * `natural` (the natural-image recipe, sarxai's default before presets; the quick
+//!   profile's synthetic data, whose scenes have no look direction, keeps it): both flips,
+//!   90-degree rotations and 8-pixel translations;
+//! * `none`: no augmentation.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+/// The image axis along which slant or ground range increases (the look direction); the
+/// other axis is azimuth. Sentinel-1 GRD chips in radar geometry (OpenSARUrban,
+/// OpenSARShip) have range along the columns (`x`); MSTAR chips are displayed with range
+/// along the rows (`y`: the radar illuminates from the top, shadows fall downwards).
+///
+/// In YAML a bare `y` reads as the boolean true (YAML 1.1), so `true` is accepted as `y`;
+/// `rows` and `columns` are accepted too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RangeAxis {
+    /// Range along x (columns): a range flip is a horizontal flip.
+    #[default]
+    X,
+    /// Range along y (rows): a range flip is a vertical flip.
+    Y,
+}
+
+impl<'de> Deserialize<'de> for RangeAxis {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Name(String),
+            Bool(bool),
+        }
+        let bad = || serde::de::Error::custom("range_axis must be x (columns) or y (rows)");
+        match Raw::deserialize(d)? {
+            Raw::Bool(true) => Ok(RangeAxis::Y),
+            Raw::Bool(false) => Err(bad()),
+            Raw::Name(n) => match n.to_ascii_lowercase().as_str() {
+                "x" | "columns" => Ok(RangeAxis::X),
+                "y" | "rows" => Ok(RangeAxis::Y),
+                _ => Err(bad()),
+            },
+        }
+    }
+}
+
+impl RangeAxis {
+    /// Lower-case name (`x`, `y`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RangeAxis::X => "x",
+            RangeAxis::Y => "y",
+        }
+    }
+}
+
+/// A named augmentation policy (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AugmentPreset {
+    /// Azimuth flips and small translations: keeps the look direction.
+    Sar,
+    /// Both flips, 90-degree rotations, 8-pixel translations (the natural-image recipe).
+    #[default]
+    Natural,
+    /// No augmentation.
+    None,
+}
+
+impl AugmentPreset {
+    /// Lower-case name (`sar`, `natural`, `none`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AugmentPreset::Sar => "sar",
+            AugmentPreset::Natural => "natural",
+            AugmentPreset::None => "none",
+        }
+    }
+}
+
+/// Translation of the `sar` preset in pixels (4 % of a 100-pixel chip).
+pub const SAR_CROP_PADDING: usize = 4;
+
 /// Which augmentations are applied to training images (never to validation or test).
+///
+/// `preset` names the policy the switches started from (what a run records); the switches
+/// are what is applied, and a configuration may change any of them after the preset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AugmentConfig {
-    /// Horizontal flip with probability 0.5.
+    /// The named policy the switches below started from.
+    pub preset: AugmentPreset,
+    /// Horizontal flip (mirror of x) with probability 0.5: a range flip when range is x
+    /// (reverses the look direction), an azimuth flip when range is y (keeps it).
     pub hflip: bool,
-    /// Vertical flip with probability 0.5.
+    /// Vertical flip (mirror of y) with probability 0.5: an azimuth flip when range is x
+    /// (keeps the look direction), a range flip when range is y (reverses it).
     pub vflip: bool,
-    /// Rotation by a uniformly drawn multiple of 90 degrees.
+    /// Rotation by a uniformly drawn multiple of 90 degrees: exchanges range and azimuth.
     pub rot90: bool,
-    /// Random crop: translation by up to this many pixels in x and y (reflect padding).
+    /// Random crop: translation by up to this many pixels in x and y (reflect padding);
+    /// keeps the geometry.
     pub crop_padding: usize,
-    /// Small rotation by up to this many degrees either way (0 disables it).
+    /// Small rotation by up to this many degrees either way (0 disables it): turns the
+    /// look direction by that angle.
     pub rotate_degrees: f32,
 }
 
 impl Default for AugmentConfig {
+    /// The `natural` preset (sarxai's default before presets existed, so that a saved
+    /// configuration without `preset` reads back as it was written).
     fn default() -> Self {
+        AugmentConfig::natural()
+    }
+}
+
+impl AugmentConfig {
+    /// The switches of `preset` for data whose range runs along `range_axis`.
+    pub fn preset(preset: AugmentPreset, range_axis: RangeAxis) -> AugmentConfig {
+        match preset {
+            AugmentPreset::Sar => AugmentConfig::sar(range_axis),
+            AugmentPreset::Natural => AugmentConfig::natural(),
+            AugmentPreset::None => AugmentConfig::none(),
+        }
+    }
+
+    /// The `sar` preset: flips across the azimuth axis only (the one that keeps the look
+    /// direction: `vflip` when range is x, `hflip` when range is y) and translations of up
+    /// to [`SAR_CROP_PADDING`] pixels.
+    pub fn sar(range_axis: RangeAxis) -> AugmentConfig {
         AugmentConfig {
+            preset: AugmentPreset::Sar,
+            hflip: range_axis == RangeAxis::Y,
+            vflip: range_axis == RangeAxis::X,
+            rot90: false,
+            crop_padding: SAR_CROP_PADDING,
+            rotate_degrees: 0.0,
+        }
+    }
+
+    /// The `natural` preset: both flips, 90-degree rotations and 8-pixel translations.
+    pub fn natural() -> AugmentConfig {
+        AugmentConfig {
+            preset: AugmentPreset::Natural,
             hflip: true,
             vflip: true,
             rot90: true,
@@ -44,12 +187,55 @@ impl Default for AugmentConfig {
             rotate_degrees: 0.0,
         }
     }
-}
 
-impl AugmentConfig {
+    /// The same policy for data whose range runs along `to` instead of `from`: the flips
+    /// across range and azimuth keep their radar meaning (x and y flips swap when the axis
+    /// changes; rotations and translations are symmetric).
+    pub fn with_range_axis(mut self, from: RangeAxis, to: RangeAxis) -> AugmentConfig {
+        if from != to {
+            std::mem::swap(&mut self.hflip, &mut self.vflip);
+        }
+        self
+    }
+
+    /// True when some transform can reverse or turn the look direction of data whose range
+    /// runs along `range_axis` (a range flip, a 90-degree or a small rotation).
+    pub fn changes_look_direction(&self, range_axis: RangeAxis) -> bool {
+        let range_flip = match range_axis {
+            RangeAxis::X => self.hflip,
+            RangeAxis::Y => self.vflip,
+        };
+        range_flip || self.rot90 || self.rotate_degrees > 0.0
+    }
+
+    /// One line for logs and reports, e.g. `sar (vflip, crop 4)`.
+    pub fn describe(&self) -> String {
+        let mut on = Vec::new();
+        for (flag, name) in [
+            (self.hflip, "hflip"),
+            (self.vflip, "vflip"),
+            (self.rot90, "rot90"),
+        ] {
+            if flag {
+                on.push(name.to_string());
+            }
+        }
+        if self.crop_padding > 0 {
+            on.push(format!("crop {}", self.crop_padding));
+        }
+        if self.rotate_degrees > 0.0 {
+            on.push(format!("rotate {} deg", self.rotate_degrees));
+        }
+        if on.is_empty() {
+            on.push("identity".into());
+        }
+        format!("{} ({})", self.preset.name(), on.join(", "))
+    }
+
     /// No augmentation at all.
     pub fn none() -> AugmentConfig {
         AugmentConfig {
+            preset: AugmentPreset::None,
             hflip: false,
             vflip: false,
             rot90: false,
@@ -352,5 +538,128 @@ mod tests {
         }
         .validate()
         .is_err());
+    }
+
+    /// A chip with a look direction along `axis`: bright near range (index 0 of the range
+    /// axis), a brightness falling towards far range and a radar shadow (zeros) on the
+    /// far-range quarter; constant along azimuth.
+    fn look_chip(n: usize, axis: RangeAxis) -> Vec<f32> {
+        let mut img = vec![0.0f32; n * n];
+        for y in 0..n {
+            for x in 0..n {
+                let r = if axis == RangeAxis::X { x } else { y };
+                img[y * n + x] = if r >= 3 * n / 4 { 0.0 } else { (n - r) as f32 };
+            }
+        }
+        img
+    }
+
+    /// Mean of the near-range half minus the mean of the far-range half: positive while
+    /// the bright near range and the shadow keep their acquired sides.
+    fn near_minus_far(img: &[f32], n: usize, axis: RangeAxis) -> f32 {
+        let (mut near, mut far) = (0.0f32, 0.0f32);
+        for y in 0..n {
+            for x in 0..n {
+                let r = if axis == RangeAxis::X { x } else { y };
+                if r < n / 2 {
+                    near += img[y * n + x];
+                } else {
+                    far += img[y * n + x];
+                }
+            }
+        }
+        (near - far) / (n * n / 2) as f32
+    }
+
+    /// Applies 300 seeded draws of `cfg`; counts the outputs whose shadow moved to the
+    /// near-range side.
+    fn reversed_draws(cfg: &AugmentConfig, axis: RangeAxis) -> usize {
+        let n = 16;
+        let src = look_chip(n, axis);
+        assert!(near_minus_far(&src, n, axis) > 0.0);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        (0..300)
+            .filter(|_| {
+                let out = run(cfg.draw(n, &mut rng), &src, n);
+                near_minus_far(&out, n, axis) <= 0.0
+            })
+            .count()
+    }
+
+    #[test]
+    fn sar_preset_never_moves_the_shadow_to_the_near_range_side() {
+        for axis in [RangeAxis::X, RangeAxis::Y] {
+            let sar = AugmentConfig::sar(axis);
+            assert_eq!(sar.preset, AugmentPreset::Sar);
+            assert!(!sar.rot90 && sar.rotate_degrees == 0.0);
+            assert!(sar.crop_padding > 0, "sar translates");
+            assert!(!sar.changes_look_direction(axis));
+            assert_eq!(reversed_draws(&sar, axis), 0, "range axis {}", axis.name());
+            // The azimuth flip is drawn: some outputs differ from translations alone.
+            let flips = AugmentConfig {
+                crop_padding: 0,
+                ..sar.clone()
+            };
+            let src = look_chip(16, axis);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+            let moved = (0..50)
+                .filter(|_| run(flips.draw(16, &mut rng), &src, 16) != src)
+                .count();
+            assert_eq!(
+                moved, 0,
+                "the chip is symmetric in azimuth, a flip keeps it"
+            );
+        }
+        // Range along x: the azimuth flip is vflip; along y: hflip.
+        assert!(AugmentConfig::sar(RangeAxis::X).vflip && !AugmentConfig::sar(RangeAxis::X).hflip);
+        assert!(AugmentConfig::sar(RangeAxis::Y).hflip && !AugmentConfig::sar(RangeAxis::Y).vflip);
+    }
+
+    #[test]
+    fn natural_preset_moves_the_shadow_to_the_other_side_and_none_is_identity() {
+        for axis in [RangeAxis::X, RangeAxis::Y] {
+            let natural = AugmentConfig::preset(AugmentPreset::Natural, axis);
+            assert!(natural.changes_look_direction(axis));
+            let reversed = reversed_draws(&natural, axis);
+            // Range flips and quarter turns: about 3/8 + 1/8 of the draws turn it around.
+            assert!(reversed > 60, "{reversed} of 300");
+            let none = AugmentConfig::preset(AugmentPreset::None, axis);
+            assert!(none.is_identity() && !none.changes_look_direction(axis));
+            assert_eq!(reversed_draws(&none, axis), 0);
+        }
+        // A range flip alone reverses the look direction every time it is drawn.
+        let range_flip = AugmentConfig {
+            hflip: true,
+            ..AugmentConfig::none()
+        };
+        let r = reversed_draws(&range_flip, RangeAxis::X);
+        assert!((100..200).contains(&r), "{r} of 300 (p = 0.5)");
+        assert_eq!(
+            reversed_draws(&range_flip, RangeAxis::Y),
+            0,
+            "an azimuth flip for y"
+        );
+    }
+
+    #[test]
+    fn changing_the_range_axis_keeps_the_radar_meaning_of_the_flips() {
+        let sar_x = AugmentConfig::sar(RangeAxis::X);
+        assert_eq!(
+            sar_x.clone().with_range_axis(RangeAxis::X, RangeAxis::Y),
+            AugmentConfig::sar(RangeAxis::Y)
+        );
+        assert_eq!(
+            sar_x.clone().with_range_axis(RangeAxis::X, RangeAxis::X),
+            sar_x
+        );
+        let nat = AugmentConfig::natural();
+        assert_eq!(nat.clone().with_range_axis(RangeAxis::X, RangeAxis::Y), nat);
+        assert_eq!(
+            AugmentConfig::default(),
+            nat,
+            "saved configs without preset"
+        );
+        assert_eq!(sar_x.describe(), "sar (vflip, crop 4)");
+        assert_eq!(AugmentConfig::none().describe(), "none (identity)");
     }
 }

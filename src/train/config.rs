@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::augment::AugmentConfig;
+use super::augment::{AugmentConfig, AugmentPreset, RangeAxis};
 use super::schedule::ScheduleConfig;
 use super::TrainError;
 use crate::data::synth::SynthConfig;
@@ -31,6 +31,11 @@ pub struct DataSource {
     /// (`<cache>/synthetic-<digest of synth>`); default `target/sarxai-cache`, or
     /// `$SARXAI_CACHE` when set.
     pub cache: Option<PathBuf>,
+    /// The image axis along which range (the look direction) runs in this data, a property
+    /// of the dataset: `x` (columns; Sentinel-1 GRD chips such as OpenSARUrban's and
+    /// OpenSARShip's, the default) or `y` (rows; MSTAR). The `sar` augmentation preset
+    /// flips only across the other (azimuth) axis.
+    pub range_axis: RangeAxis,
 }
 
 /// Input channels of the network.
@@ -123,6 +128,14 @@ pub enum Select {
     BestVal,
 }
 
+/// What the paper profile chose where the paper is silent (saved with the run).
+pub const PAPER_CHOICES: [&str; 4] = [
+    "augmentation: the sar preset (azimuth flips and translations of up to 4 pixels; no range flips, no 90-degree rotations): the paper says only that it used data augmentation",
+    "range axis: x (Sentinel-1 GRD chips in radar geometry, range along the columns)",
+    "radiometry: auto (OpenSARUrban's float32 TIFF are amplitude, converted to dB; 8/16-bit renders would be used as display levels): the paper does not state its preprocessing",
+    "preprocessing: per-chip 1-99 percentile stretch to [0, 1], then the training split's mean and standard deviation, 100 x 100 centre crop or resize",
+];
+
 /// Everything that decides a training run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -154,6 +167,10 @@ pub struct TrainConfig {
     /// Keep `checkpoint.safetensors` after the run completes (it is always written while
     /// the run is in progress).
     pub keep_checkpoint: bool,
+    /// Choices this configuration makes where its source is silent (the paper profile:
+    /// augmentation and preprocessing the paper does not state), saved with the run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chosen_where_paper_silent: Vec<String>,
 }
 
 impl Default for TrainConfig {
@@ -168,7 +185,8 @@ impl Default for TrainConfig {
             seed: 0,
             optimizer: OptimizerConfig::default(),
             schedule: ScheduleConfig::default(),
-            augment: AugmentConfig::default(),
+            // Real data by default: augmentations that keep the look direction.
+            augment: AugmentConfig::sar(RangeAxis::X),
             balance: Balance::None,
             label_smoothing: 0.0,
             val_fraction: 0.1,
@@ -176,6 +194,7 @@ impl Default for TrainConfig {
             device: DeviceChoice::Auto,
             threads: None,
             keep_checkpoint: false,
+            chosen_where_paper_silent: Vec::new(),
         }
     }
 }
@@ -207,7 +226,9 @@ impl TrainConfig {
     /// The quick profile: ResNet-18 on the default synthetic dataset, sized to train one
     /// polarization in a few minutes on two CPU cores (see REPRODUCE.md for the numbers):
     /// AdamW (lr 1e-3, weight decay 0.01), cosine schedule with a half-epoch warm-up,
-    /// 6 epochs of batch 32, flips, 90-degree rotations and 4-pixel random crops.
+    /// 6 epochs of batch 32, flips, 90-degree rotations and 4-pixel random crops (the
+    /// `natural` preset with 4-pixel crops: the synthetic scenes have no look direction,
+    /// and the pinned model hashes were trained with exactly these draws).
     pub fn quick() -> TrainConfig {
         let mut c = TrainConfig::default();
         c.data.synthetic = true;
@@ -226,15 +247,17 @@ impl TrainConfig {
         };
         c.augment = AugmentConfig {
             crop_padding: 4,
-            ..AugmentConfig::default()
+            ..AugmentConfig::natural()
         };
         c
     }
 
     /// The paper's setting: ResNet-101 per polarization, SGD with momentum, cosine
-    /// schedule with warm-up, flips and 90-degree rotations, class-balanced sampling
-    /// (OpenSARUrban is imbalanced). The paper does not state its hyper-parameters; these
-    /// are common choices.
+    /// schedule with warm-up, class-balanced sampling (OpenSARUrban is imbalanced). The
+    /// paper trained "by data augmentation and integrating learning rate scheduler
+    /// strategies" without saying which: the augmentation and preprocessing are choices
+    /// made where it is silent, listed in [`TrainConfig::chosen_where_paper_silent`]
+    /// ([`PAPER_CHOICES`]) and saved with the run.
     pub fn paper() -> TrainConfig {
         let mut c = TrainConfig::default();
         c.model.arch = Arch::Resnet101;
@@ -243,11 +266,20 @@ impl TrainConfig {
         c.optimizer.lr = 0.05;
         c.balance = Balance::Sampler;
         c.schedule.warmup_epochs = 2.0;
+        c.data.range_axis = RangeAxis::X;
+        c.augment = AugmentConfig::sar(RangeAxis::X);
+        c.dataset.preprocess.input = crate::data::preprocess::InputQuantity::Auto;
+        c.chosen_where_paper_silent = PAPER_CHOICES.iter().map(|s| s.to_string()).collect();
         c
     }
 
     /// Reads a YAML configuration (unknown keys are errors) on top of `base`: keys absent
     /// from the file keep the values of `base` (merged field by field).
+    ///
+    /// Augmentation presets: `augment: sar` (or `augment: {preset: sar, ...}`) replaces
+    /// `base`'s switches by the preset's for the data's range axis before the file's other
+    /// `augment` keys apply; `data.range_axis` given alone keeps `base`'s policy in radar
+    /// terms ([`AugmentConfig::with_range_axis`]).
     pub fn from_yaml_over(
         base: &TrainConfig,
         text: &str,
@@ -265,7 +297,8 @@ impl TrainConfig {
         if !(overlay.is_object() || overlay.is_null()) {
             return Err(bad("the top level must be a mapping of options".into()));
         }
-        let mut merged = serde_json::to_value(base).map_err(|e| bad(e.to_string()))?;
+        let (overlay, base) = apply_presets(base, overlay).map_err(bad)?;
+        let mut merged = serde_json::to_value(&base).map_err(|e| bad(e.to_string()))?;
         merge_json(&mut merged, overlay);
         serde_json::from_value(merged).map_err(|e| bad(e.to_string()))
     }
@@ -276,6 +309,20 @@ impl TrainConfig {
             reason: format!("cannot read config {}: {e}", path.display()),
         })?;
         TrainConfig::from_yaml_over(base, &text, path)
+    }
+
+    /// True when the YAML file at `path` has an `augment` key (so a default that depends
+    /// on the data source must not replace it).
+    pub fn yaml_file_sets_augment(path: &Path) -> Result<bool, TrainError> {
+        let bad = |reason: String| TrainError::Config {
+            reason: format!("{}: {reason}", path.display()),
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        if text.trim().is_empty() {
+            return Ok(false);
+        }
+        let v: serde_json::Value = serde_saphyr::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        Ok(v.get("augment").is_some_and(|a| !a.is_null()))
     }
 
     /// The configuration as YAML (what `config.yaml` of a run holds).
@@ -393,6 +440,42 @@ impl TrainConfig {
     }
 }
 
+/// The preset and range-axis part of [`TrainConfig::from_yaml_over`]: returns the overlay
+/// (a bare `augment: <preset>` turned into `{preset: <preset>}`) and the base with the
+/// range axis and preset applied.
+fn apply_presets(
+    base: &TrainConfig,
+    mut overlay: serde_json::Value,
+) -> Result<(serde_json::Value, TrainConfig), String> {
+    let mut base = base.clone();
+    let Some(top) = overlay.as_object_mut() else {
+        return Ok((overlay, base));
+    };
+    if let Some(serde_json::Value::String(name)) = top.get("augment").cloned() {
+        top.insert("augment".into(), serde_json::json!({ "preset": name }));
+    }
+    let field = |section: &str, key: &str| {
+        top.get(section)
+            .and_then(|v| v.get(key))
+            .filter(|v| !v.is_null())
+            .cloned()
+    };
+    let axis = field("data", "range_axis");
+    let preset = field("augment", "preset");
+    if let Some(v) = axis {
+        let axis: RangeAxis =
+            serde_json::from_value(v).map_err(|e| format!("data.range_axis: {e} (x or y)"))?;
+        base.augment = base.augment.with_range_axis(base.data.range_axis, axis);
+        base.data.range_axis = axis;
+    }
+    if let Some(v) = preset {
+        let preset: AugmentPreset = serde_json::from_value(v)
+            .map_err(|e| format!("augment.preset: {e} (sar, natural or none)"))?;
+        base.augment = AugmentConfig::preset(preset, base.data.range_axis);
+    }
+    Ok((overlay, base))
+}
+
 /// Recursively overlays `top` on `base`: objects merge key by key, anything else replaces.
 pub(crate) fn merge_json(base: &mut serde_json::Value, top: serde_json::Value) {
     match (base, top) {
@@ -477,6 +560,58 @@ mod tests {
         let e = TrainConfig::from_yaml_over(&base, "model: {arch: vgg16}\n", Path::new("c.yaml"))
             .unwrap_err();
         assert!(e.to_string().contains("vgg16"), "{e}");
+    }
+
+    #[test]
+    fn yaml_presets_follow_the_range_axis_and_switches_override_them() {
+        let base = TrainConfig::default();
+        assert_eq!(base.augment, AugmentConfig::sar(RangeAxis::X));
+        let yaml = |t: &str| TrainConfig::from_yaml_over(&base, t, Path::new("c.yaml")).unwrap();
+        assert_eq!(yaml("augment: natural\n").augment, AugmentConfig::natural());
+        assert_eq!(yaml("augment: none\n").augment, AugmentConfig::none());
+        let c = yaml("augment: {preset: sar, crop_padding: 2}\ndata: {range_axis: y}\n");
+        assert_eq!(c.data.range_axis, RangeAxis::Y);
+        assert_eq!(
+            c.augment,
+            AugmentConfig {
+                crop_padding: 2,
+                ..AugmentConfig::sar(RangeAxis::Y)
+            }
+        );
+        // The range axis alone keeps the (default sar) policy in radar terms.
+        assert_eq!(
+            yaml("data: {range_axis: y}\n").augment,
+            AugmentConfig::sar(RangeAxis::Y)
+        );
+        // Switches alone change the base's switches (the issue's config file).
+        let c = yaml("augment: {vflip: false, rot90: false, crop_padding: 4}\n");
+        assert!(c.augment.hflip == base.augment.hflip && !c.augment.vflip);
+        for bad in ["augment: fancy\n", "data: {range_axis: z}\n"] {
+            let e = TrainConfig::from_yaml_over(&base, bad, Path::new("c.yaml")).unwrap_err();
+            assert!(e.to_string().contains("c.yaml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn profiles_keep_their_augmentation_and_the_paper_records_its_choices() {
+        // The quick profile's pinned model hashes were trained with these draws.
+        let q = TrainConfig::quick();
+        assert_eq!(
+            (q.augment.hflip, q.augment.vflip, q.augment.rot90),
+            (true, true, true)
+        );
+        assert_eq!((q.augment.crop_padding, q.augment.rotate_degrees), (4, 0.0));
+        assert!(q.chosen_where_paper_silent.is_empty());
+        assert!(!q.to_yaml().contains("chosen_where_paper_silent"));
+        let p = TrainConfig::paper();
+        assert_eq!(p.augment, AugmentConfig::sar(RangeAxis::X));
+        assert!(!p.augment.changes_look_direction(p.data.range_axis));
+        assert_eq!(p.chosen_where_paper_silent.len(), PAPER_CHOICES.len());
+        let text = p.to_yaml();
+        assert!(text.contains("chosen_where_paper_silent"), "{text}");
+        let back =
+            TrainConfig::from_yaml_over(&TrainConfig::default(), &text, Path::new("p")).unwrap();
+        assert_eq!(back, p);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use tch::{Device, Kind, Tensor};
 use super::MetricError;
 use crate::attr::batch::ranges;
 use crate::attr::{validate, Budget};
+use crate::model::folded::FoldedResNet;
 use crate::model::ResNet;
 
 /// What replaces deleted pixels, or what insertion starts from.
@@ -91,8 +92,9 @@ pub fn trapezoid(x: &[f64], y: &[f64]) -> f64 {
         .sum()
 }
 
-/// Softmax probability of the target class, in chunks, without gradients.
-fn target_probabilities(model: &ResNet, x: &Tensor, t: &Tensor) -> Tensor {
+/// Softmax probability of the target class, in chunks, without gradients, on the
+/// BatchNorm-folded network (equal to the network's up to rounding).
+fn target_probabilities(model: &FoldedResNet, x: &Tensor, t: &Tensor) -> Tensor {
     tch::no_grad(|| {
         model
             .forward(x)
@@ -160,7 +162,8 @@ pub fn perturbation_curves(
     validate(model, inputs, targets)?;
     let s = inputs.size();
     let rows = budget.chunk(&model.config, s[2], s[3], inputs.kind(), false);
-    let score = |x: &Tensor, t: &Tensor| Ok(target_probabilities(model, x, t));
+    let folded = FoldedResNet::new(model);
+    let score = |x: &Tensor, t: &Tensor| Ok(target_probabilities(&folded, x, t));
     perturbation_curves_with(&score, rows, inputs, targets, attributions, game, cfg)
 }
 

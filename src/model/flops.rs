@@ -177,10 +177,19 @@ fn layer_costs(graph: &Graph, h: i64, w: i64, regs: &[NodeRegions]) -> Vec<(f64,
         .collect()
 }
 
+/// The nodes where the network can switch to full maps: the input, every block input and
+/// layer4's output.
+pub fn cuts(graph: &Graph) -> Vec<usize> {
+    let mut cuts = vec![0];
+    cuts.extend(&graph.block_inputs);
+    cuts.push(graph.layers.len());
+    cuts
+}
+
 /// The plan: crops up to the cut (input or block input node) that minimises the FLOPs of
 /// crops before it plus full maps after it.
 pub fn plan(graph: &Graph, h: i64, w: i64, windows: &[(i64, i64, i64, i64)]) -> Plan {
-    let mut regs = regions(graph, h, w, windows);
+    let regs = regions(graph, h, w, windows);
     let costs = layer_costs(graph, h, w, &regs);
     let cost_with_switch = |s: usize| -> f64 {
         costs
@@ -189,10 +198,7 @@ pub fn plan(graph: &Graph, h: i64, w: i64, windows: &[(i64, i64, i64, i64)]) -> 
             .map(|(i, c)| if i < s { c.2 } else { c.0 })
             .sum()
     };
-    let mut cuts = vec![0];
-    cuts.extend(&graph.block_inputs);
-    cuts.push(graph.layers.len());
-    let switch = cuts
+    let switch = cuts(graph)
         .into_iter()
         .min_by(|&a, &b| {
             cost_with_switch(a)
@@ -200,11 +206,13 @@ pub fn plan(graph: &Graph, h: i64, w: i64, windows: &[(i64, i64, i64, i64)]) -> 
                 .then(a.cmp(&b))
         })
         .unwrap_or(0);
-    regs.truncate(switch + 1);
-    Plan {
-        regions: regs,
-        switch,
-    }
+    plan_at(regs, switch)
+}
+
+/// The plan switching to full maps at `switch` (one of [`cuts`]), given the regions.
+pub fn plan_at(mut regions: Vec<NodeRegions>, switch: usize) -> Plan {
+    regions.truncate(switch + 1);
+    Plan { regions, switch }
 }
 
 /// The FLOP table of occlusion with `windows` at `h` x `w` for `classes` outputs.

@@ -28,6 +28,11 @@ impl Conv2d {
         }
     }
 
+    /// Stride and padding (the same along both axes).
+    pub fn geometry(&self) -> (i64, i64) {
+        (self.stride, self.padding)
+    }
+
     pub fn forward(&self, x: &Tensor) -> Tensor {
         x.conv2d(
             &self.weight,

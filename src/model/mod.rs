@@ -2,7 +2,9 @@
 
 pub mod checkpoint;
 pub mod flops;
+pub mod folded;
 pub mod graph;
+pub mod incremental;
 pub mod layers;
 pub mod relu;
 pub mod resnet;

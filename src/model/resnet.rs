@@ -268,6 +268,24 @@ impl ResNet {
         self.forward_t(x, false)
     }
 
+    /// Every convolution with its BatchNorm, in the order of [`super::graph::Graph::resnet`]'s
+    /// convolution layers: conv1, then per block its main convolutions and its downsample.
+    pub fn conv_bn_pairs(&self) -> Vec<(&Conv2d, &BatchNorm2d)> {
+        let mut out = vec![(&self.conv1, &self.bn1)];
+        for block in self.layers.iter().flatten() {
+            out.extend(block.convs.iter().map(|(c, b)| (c, b)));
+            if let Some(d) = &block.downsample {
+                out.push((&d.conv, &d.bn));
+            }
+        }
+        out
+    }
+
+    /// The fully connected layer's (weight, bias).
+    pub fn fc_parameters(&self) -> (&Tensor, &Tensor) {
+        (&self.fc.weight, &self.fc.bias)
+    }
+
     /// Number of trainable parameters (weights and biases, not BN buffers).
     pub fn parameter_count(&self) -> i64 {
         self.vs

@@ -21,7 +21,8 @@
 #                    are ignored in a plain build, and fail without CUDA when forced.
 #   repeatable       two `sarxai explain --method all` on the device are bitwise equal for
 #                    every method but those listed in NOT_BITWISE (none).
-#   paper smoke      `reproduce --profile paper --smoke`: NOT YET AVAILABLE (issue 14).
+#   paper smoke      `reproduce --profile paper --smoke` on `data mock-opensarurban`'s zip on
+#                    the device, then `claims check --recompute 8` passes.
 #   speed            ci/bench_captum.py on the same device, Captum time / sarxai time per
 #                    method >= the targets of BENCHMARKS.md: >= 0.9 on every method ("at
 #                    least as fast as Captum", 10 % run-to-run noise allowed) and >= 2.0 on
@@ -171,9 +172,20 @@ else
 fi
 
 echo "== paper profile smoke run"
-# NOT YET AVAILABLE: `sarxai reproduce --profile paper --smoke` on the mock archive belongs
-# to issue 14 (paper profile), which is not done. This row is a placeholder, not a check.
-row "reproduce --profile paper --smoke" "$DEV" "NOT YET AVAILABLE (issue 14)" "-" TODO
+# The paper protocol at its smoke budget on the mock archive (the mock is not the pinned
+# archive: --allow-unpinned-data), then claims check recomputing 8 results on the device.
+SMOKE=$W/smoke
+if timeout 600 $B data mock-opensarurban --out "$W/mock.zip" > "$W/smoke.log" 2>&1 \
+   && timeout 900 $B reproduce --profile paper --smoke --data "$W/mock.zip" --allow-unpinned-data \
+        --device $DEV --out "$SMOKE" >> "$W/smoke.log" 2>&1; then
+  if timeout 600 $B claims check "$SMOKE" --recompute 8 --device $DEV > "$W/smoke-check.log" 2>&1; then
+    row "reproduce --profile paper --smoke" "$DEV" "completed; claims check --recompute 8 passed" "exit 0" PASS
+  else
+    row "reproduce --profile paper --smoke" "$DEV" "claims check failed: $(tail -1 "$W/smoke-check.log")" "exit 0" FAIL
+  fi
+else
+  row "reproduce --profile paper --smoke" "$DEV" "failed: $(tail -1 "$W/smoke.log")" "exit 0" FAIL
+fi
 
 echo "== speed: Captum / sarxai on $DEV"
 if [[ $MODE == cuda ]]; then BENCH=(--batch 16 --repeat 3 --repeat-fast 10 --sensitivity-batch 1)

@@ -15,7 +15,7 @@ weights and inputs read), so peak - baseline is what the method itself needs.
 
 Usage: .venv/bin/python ci/bench_captum.py [--arch resnet18] [--batch 16] [--threads 2]
            [--device cpu|cuda] [--repeat 3] [--repeat-fast 10] [--sensitivity-batch 1]
-           [--sarxai target/release/sarxai]
+           [--sarxai target/release/sarxai] [--methods occlusion] [--sensitivity-methods occlusion]
            [--rss] [--cuda-fast]
 Both sides run under the same libtorch numerics flags: sarxai's deterministic default
 (TF32 off, cuDNN deterministic, no benchmark, deterministic algorithms), or with
@@ -122,6 +122,7 @@ def main():
     p.add_argument("--repeat-fast", type=int, default=10, help="timed runs of the one-pass methods")
     p.add_argument("--sensitivity-batch", type=int, default=1)
     p.add_argument("--sensitivity-methods", default="saliency,integrated-gradients,occlusion")
+    p.add_argument("--methods", default=",".join(METHODS), help="the methods timed (default: all eight)")
     p.add_argument("--sarxai", default="target/release/sarxai"); p.add_argument("--out", default="target/bench-captum")
     p.add_argument("--rss", action="store_true", help="also measure peak RSS per method (one process each)")
     p.add_argument("--rss-child", help=argparse.SUPPRESS)
@@ -148,8 +149,9 @@ def main():
     xs, ts = x[:a.sensitivity_batch], t[:a.sensitivity_batch]
     np.save(f"{a.out}/xs.npy", xs.numpy()); np.save(f"{a.out}/ts.npy", ts.numpy())
     m = m.to(a.device); xd, td = x.to(a.device), t.to(a.device); xsd, tsd = xs.to(a.device), ts.to(a.device)
-    reps = {n: a.repeat if n in SLOW else a.repeat_fast for n in METHODS}
-    captum = {n: best(lambda: captum_fn(n, m, 1)(xd, td), reps[n], a.device) for n in METHODS}
+    methods = [n for n in METHODS if n in a.methods.split(",")]
+    reps = {n: a.repeat if n in SLOW else a.repeat_fast for n in methods}
+    captum = {n: best(lambda: captum_fn(n, m, 1)(xd, td), reps[n], a.device) for n in methods}
     sens_methods = a.sensitivity_methods.split(",")
     captum_sens = {n: best(lambda: sensitivity_max(captum_fn(n, m, 1), xsd, target=tsd), max(1, a.repeat - 2), a.device)
                    for n in sens_methods}
@@ -158,7 +160,10 @@ def main():
     if a.cuda_fast:
         common.append("--cuda-fast")
     sx = {}
-    for group, r in ((SLOW, a.repeat), ([n for n in METHODS if n not in SLOW], a.repeat_fast)):
+    for group, r in (([n for n in methods if n in SLOW], a.repeat),
+                     ([n for n in methods if n not in SLOW], a.repeat_fast)):
+        if not group:
+            continue
         subprocess.run([a.sarxai, "explain", *common, "--input", f"{a.out}/x.npy", "--target", f"{a.out}/t.npy",
                         "--method", ",".join(group), "--out", f"{a.out}/sx", "--repeat", str(r)], check=True, env=env,
                        stderr=subprocess.DEVNULL)
@@ -170,7 +175,7 @@ def main():
     print(f"# {a.arch}, batch {a.batch}, 100x100, f32, device {a.device}, {a.threads} threads, "
           f"best of {a.repeat} (IG, occlusion) or {a.repeat_fast} (the others) after one warm-up")
     print(f"| method | Captum s | sarxai s | Captum / sarxai |\n|---|---|---|---|")
-    for n in METHODS:
+    for n in methods:
         print(f"| {n} | {captum[n]:.3f} | {sx[n]:.3f} | {captum[n] / sx[n]:.2f} |")
     print(f"\n# Max-Sensitivity (10 samples), batch {a.sensitivity_batch}")
     print(f"| method | Captum s | sarxai s | Captum / sarxai |\n|---|---|---|---|")

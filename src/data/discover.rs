@@ -282,7 +282,10 @@ fn partition_folders(dirs: &BTreeSet<String>) -> BTreeSet<String> {
         .collect()
 }
 
-/// Discovers the samples under `root` (see the module docs).
+/// Discovers the samples under `root` (see the module docs), in stages: [`walk`] the tree
+/// (each file read by its name alone), [`format_groups`], the class [`Vocabulary`],
+/// [`group_files`] into samples, [`pair_polarizations`] and attach masks, then the checks
+/// that skip orphan masks, empty class folders and samples outside the split layout.
 pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
     if !root.is_dir() {
         return Err(DataError::Config {
@@ -291,13 +294,93 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             fix: "pass the folder that holds the dataset's patches".into(),
         });
     }
-    let mut found = Vec::new();
-    let mut masks: BTreeMap<(String, String), PathBuf> = BTreeMap::new();
-    let mut skipped = Vec::new();
-    let mut ignored = Vec::new();
-    let mut leaf_dirs_without_images: Vec<PathBuf> = Vec::new();
-    let mut dirs_with_images: BTreeSet<PathBuf> = BTreeSet::new();
-    let mut all_rel_dirs: BTreeSet<String> = BTreeSet::new();
+    let Walk {
+        found,
+        masks,
+        mut skipped,
+        ignored,
+        leaf_dirs_without_images,
+        dirs_with_images,
+        all_rel_dirs,
+    } = walk(root)?;
+    let partitions = partition_folders(&all_rel_dirs);
+    let groups = format_groups(&found, &partitions);
+    let vocabulary = Vocabulary::new(&found, &opts.classes);
+    let (partial, class_folder_dirs) = group_files(found, groups, &vocabulary, &mut skipped);
+    let (mut samples, used_masks) = pair_polarizations(partial, &masks, &mut skipped);
+    for (key, path) in &masks {
+        if !used_masks.contains(key) {
+            skipped.push(Skipped {
+                path: path.clone(),
+                reason: SkipReason::OrphanMask,
+            });
+        }
+    }
+    skip_empty_class_folders(
+        &class_folder_dirs,
+        leaf_dirs_without_images,
+        &dirs_with_images,
+        &mut skipped,
+    );
+    skip_mixed_split_layout(&mut samples, &mut skipped);
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let discovery = Discovery {
+        root: root.to_path_buf(),
+        classes: vocabulary.classes,
+        samples,
+        skipped,
+        ignored,
+        partitions: partitions.into_iter().collect(),
+    };
+    if opts.strict {
+        if let Some(first) = discovery.skipped.first() {
+            return Err(DataError::StrictSkips {
+                dir: root.to_path_buf(),
+                count: discovery.skipped.len(),
+                first: first.to_string(),
+            });
+        }
+    }
+    Ok(discovery)
+}
+
+/// What [`walk`] collected from the directory tree.
+struct Walk {
+    /// Image files with a class, in walk order (sorted by file name).
+    found: Vec<Found>,
+    /// Masks by (relative folder without polarization folders, sample stem).
+    masks: BTreeMap<(String, String), PathBuf>,
+    skipped: Vec<Skipped>,
+    ignored: Vec<PathBuf>,
+    leaf_dirs_without_images: Vec<PathBuf>,
+    dirs_with_images: BTreeSet<PathBuf>,
+    /// Every folder below the root, relative, for the partition folders.
+    all_rel_dirs: BTreeSet<String>,
+}
+
+/// How one image file was read by its name and folders.
+enum Entry {
+    /// A ground-truth mask: (relative folder, sample stem).
+    Mask((String, String)),
+    /// A sample's image file.
+    Image(Found),
+    /// Not usable, and why.
+    Skip(SkipReason),
+}
+
+/// Walk: every entry under `root` (symbolic links followed, sorted by file name); folders
+/// are recorded, non-image files ignored, zero-size files skipped, and image files read by
+/// [`read_entry`].
+fn walk(root: &Path) -> Result<Walk> {
+    let mut w = Walk {
+        found: Vec::new(),
+        masks: BTreeMap::new(),
+        skipped: Vec::new(),
+        ignored: Vec::new(),
+        leaf_dirs_without_images: Vec::new(),
+        dirs_with_images: BTreeSet::new(),
+        all_rel_dirs: BTreeSet::new(),
+    };
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name();
@@ -313,10 +396,10 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
         let name = entry.file_name().to_string_lossy();
         if entry.file_type().is_dir() {
             if entry.depth() > 0 {
-                all_rel_dirs.insert(relative_path(root, path)?);
+                w.all_rel_dirs.insert(relative_path(root, path)?);
             }
             if entry.depth() > 0 && dir_is_empty(path) {
-                leaf_dirs_without_images.push(path.to_path_buf());
+                w.leaf_dirs_without_images.push(path.to_path_buf());
             }
             continue;
         }
@@ -324,7 +407,7 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             continue;
         }
         if name.starts_with('.') || !is_image_name(&name) {
-            ignored.push(path.to_path_buf());
+            w.ignored.push(path.to_path_buf());
             continue;
         }
         let size = entry
@@ -332,80 +415,91 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             .map(|m| m.len())
             .map_err(|e| DataError::io(path, std::io::Error::other(e.to_string())))?;
         if size == 0 {
-            skipped.push(Skipped {
+            w.skipped.push(Skipped {
                 path: path.to_path_buf(),
                 reason: SkipReason::EmptyFile,
             });
             continue;
         }
-        let rel = relative_path(root, path)?;
-        let (rel_dir, file_name) = match rel.rsplit_once('/') {
-            Some((d, f)) => (d.to_string(), f.to_string()),
-            None => (String::new(), rel.clone()),
-        };
-        let stem = match file_name.rsplit_once('.') {
-            Some((s, _)) => s.to_string(),
-            None => file_name.clone(),
-        };
-        let parsed = parse_stem(&stem);
-        if let Some(parent) = path.parent() {
-            dirs_with_images.insert(parent.to_path_buf());
-        }
-        // Polarization folders (`vh/`, `vv/`) give the polarization of unsuffixed files and
-        // are left out of the sample's folder, so that `VH/x.tif` and `VV/x.tif` pair up.
-        let all_dirs: Vec<&str> = if rel_dir.is_empty() {
-            Vec::new()
-        } else {
-            rel_dir.split('/').collect()
-        };
-        let pol_from_folder = all_dirs.iter().rev().find_map(|d| d.parse::<Pol>().ok());
-        let dirs: Vec<&str> = all_dirs
-            .iter()
-            .copied()
-            .filter(|d| d.parse::<Pol>().is_err())
-            .collect();
-        let rel_dir = dirs.join("/");
-        if parsed.is_mask {
-            masks.insert((rel_dir, parsed.base), path.to_path_buf());
-            continue;
-        }
-        let split = dirs.iter().rev().find_map(|d| Split::from_folder(d));
-        let parent = dirs.last().copied();
-        let (class_raw, class_from_folder) = match (&parsed.class_in_name, parent) {
-            (Some(c), _) => (c.trim().to_string(), false),
-            (None, Some(p)) if Split::from_folder(p).is_none() => (p.to_string(), true),
-            _ => {
-                skipped.push(Skipped {
-                    path: path.to_path_buf(),
-                    reason: SkipReason::NoClass,
-                });
-                continue;
+        match read_entry(root, path, &mut w.dirs_with_images)? {
+            Entry::Mask(key) => {
+                w.masks.insert(key, path.to_path_buf());
             }
-        };
-        let format = FileFormat::from_path(path).expect("checked by is_image_name");
-        let group_dirs: Vec<(String, String)> = all_dirs
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.parse::<Pol>().is_err())
-            .map(|(i, d)| (d.to_string(), all_dirs[..=i].join("/")))
-            .collect();
-        found.push(Found {
-            rel_dir,
-            path: path.to_path_buf(),
-            base: parsed.base,
-            pol: parsed.pol.or(pol_from_folder),
-            class_raw,
-            class_from_folder,
-            split,
-            dirs: group_dirs,
-            visual: parsed.visual,
-            format,
-        });
+            Entry::Image(f) => w.found.push(f),
+            Entry::Skip(reason) => w.skipped.push(Skipped {
+                path: path.to_path_buf(),
+                reason,
+            }),
+        }
     }
+    Ok(w)
+}
 
-    // Format groups: nearest folder that is not a split, class, polarization or partition
-    // folder.
-    let partitions = partition_folders(&all_rel_dirs);
+/// One image file read by its name ([`parse_stem`]: class, polarization suffix, mask,
+/// `Visual_`) and its folders (split, class folder, polarization folder); its parent is
+/// added to `dirs_with_images`.
+fn read_entry(root: &Path, path: &Path, dirs_with_images: &mut BTreeSet<PathBuf>) -> Result<Entry> {
+    let rel = relative_path(root, path)?;
+    let (rel_dir, file_name) = match rel.rsplit_once('/') {
+        Some((d, f)) => (d.to_string(), f.to_string()),
+        None => (String::new(), rel.clone()),
+    };
+    let stem = match file_name.rsplit_once('.') {
+        Some((s, _)) => s.to_string(),
+        None => file_name.clone(),
+    };
+    let parsed = parse_stem(&stem);
+    if let Some(parent) = path.parent() {
+        dirs_with_images.insert(parent.to_path_buf());
+    }
+    // Polarization folders (`vh/`, `vv/`) give the polarization of unsuffixed files and
+    // are left out of the sample's folder, so that `VH/x.tif` and `VV/x.tif` pair up.
+    let all_dirs: Vec<&str> = if rel_dir.is_empty() {
+        Vec::new()
+    } else {
+        rel_dir.split('/').collect()
+    };
+    let pol_from_folder = all_dirs.iter().rev().find_map(|d| d.parse::<Pol>().ok());
+    let dirs: Vec<&str> = all_dirs
+        .iter()
+        .copied()
+        .filter(|d| d.parse::<Pol>().is_err())
+        .collect();
+    let rel_dir = dirs.join("/");
+    if parsed.is_mask {
+        return Ok(Entry::Mask((rel_dir, parsed.base)));
+    }
+    let split = dirs.iter().rev().find_map(|d| Split::from_folder(d));
+    let parent = dirs.last().copied();
+    let (class_raw, class_from_folder) = match (&parsed.class_in_name, parent) {
+        (Some(c), _) => (c.trim().to_string(), false),
+        (None, Some(p)) if Split::from_folder(p).is_none() => (p.to_string(), true),
+        _ => return Ok(Entry::Skip(SkipReason::NoClass)),
+    };
+    let format = FileFormat::from_path(path).expect("checked by is_image_name");
+    let group_dirs: Vec<(String, String)> = all_dirs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.parse::<Pol>().is_err())
+        .map(|(i, d)| (d.to_string(), all_dirs[..=i].join("/")))
+        .collect();
+    Ok(Entry::Image(Found {
+        rel_dir,
+        path: path.to_path_buf(),
+        base: parsed.base,
+        pol: parsed.pol.or(pol_from_folder),
+        class_raw,
+        class_from_folder,
+        split,
+        dirs: group_dirs,
+        visual: parsed.visual,
+        format,
+    }))
+}
+
+/// Format groups, one per found file: the nearest folder that is not a split, class,
+/// polarization or partition folder, then `/Visual_` for visual files, then `:<format>`.
+fn format_groups(found: &[Found], partitions: &BTreeSet<String>) -> Vec<String> {
     let group_of = |f: &Found| -> String {
         let ckey = class_key(&f.class_raw);
         let mut collection = "";
@@ -426,79 +520,111 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             f.format.name()
         )
     };
-    let groups: Vec<String> = found.iter().map(group_of).collect();
+    found.iter().map(group_of).collect()
+}
 
-    // Classes: canonical spelling, vocabulary check.
-    let mut spellings: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for f in &found {
-        let name = opensarurban_canonical(&f.class_raw)
-            .map(str::to_string)
-            .unwrap_or_else(|| f.class_raw.clone());
-        spellings.entry(class_key(&name)).or_default().insert(name);
-    }
-    let canonical: BTreeMap<String, String> = spellings
-        .iter()
-        .map(|(k, names)| (k.clone(), names.iter().next().cloned().unwrap_or_default()))
-        .collect();
-    let (classes, accepted): (Vec<String>, Option<BTreeSet<String>>) = match &opts.classes {
-        ClassVocabulary::Any => {
-            let all_urban = !canonical.is_empty()
-                && canonical
-                    .values()
-                    .all(|c| opensarurban_canonical(c).is_some());
-            let mut cs: Vec<String> = canonical.values().cloned().collect();
-            if all_urban {
-                cs.sort_by_key(|c| OPENSARURBAN_CLASSES.iter().position(|u| u == c));
+/// The classes: label order and which names are accepted (see [`ClassVocabulary`]), with
+/// OpenSARUrban aliases mapped to their canonical names.
+struct Vocabulary {
+    /// Class names in label order.
+    classes: Vec<String>,
+    /// Accepted [`class_key`]s; `None`: any name found.
+    accepted: Option<BTreeSet<String>>,
+    /// Canonical spelling by class key, of the names found.
+    canonical: BTreeMap<String, String>,
+}
+
+impl Vocabulary {
+    fn new(found: &[Found], vocabulary: &ClassVocabulary) -> Self {
+        let mut spellings: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in found {
+            let name = opensarurban_canonical(&f.class_raw)
+                .map(str::to_string)
+                .unwrap_or_else(|| f.class_raw.clone());
+            spellings.entry(class_key(&name)).or_default().insert(name);
+        }
+        let canonical: BTreeMap<String, String> = spellings
+            .iter()
+            .map(|(k, names)| (k.clone(), names.iter().next().cloned().unwrap_or_default()))
+            .collect();
+        let (classes, accepted): (Vec<String>, Option<BTreeSet<String>>) = match vocabulary {
+            ClassVocabulary::Any => {
+                let all_urban = !canonical.is_empty()
+                    && canonical
+                        .values()
+                        .all(|c| opensarurban_canonical(c).is_some());
+                let mut cs: Vec<String> = canonical.values().cloned().collect();
+                if all_urban {
+                    cs.sort_by_key(|c| OPENSARURBAN_CLASSES.iter().position(|u| u == c));
+                }
+                (cs, None)
             }
-            (cs, None)
+            ClassVocabulary::OpenSarUrban => {
+                let cs: Vec<String> = OPENSARURBAN_CLASSES.iter().map(|c| c.to_string()).collect();
+                let keys = cs.iter().map(|c| class_key(c)).collect();
+                (cs, Some(keys))
+            }
+            ClassVocabulary::Only(list) => {
+                let cs: Vec<String> = list
+                    .iter()
+                    .map(|c| {
+                        opensarurban_canonical(c)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| c.clone())
+                    })
+                    .collect();
+                let keys = cs.iter().map(|c| class_key(c)).collect();
+                (cs, Some(keys))
+            }
+        };
+        Vocabulary {
+            classes,
+            accepted,
+            canonical,
         }
-        ClassVocabulary::OpenSarUrban => {
-            let cs: Vec<String> = OPENSARURBAN_CLASSES.iter().map(|c| c.to_string()).collect();
-            let keys = cs.iter().map(|c| class_key(c)).collect();
-            (cs, Some(keys))
-        }
-        ClassVocabulary::Only(list) => {
-            let cs: Vec<String> = list
-                .iter()
-                .map(|c| {
-                    opensarurban_canonical(c)
-                        .map(str::to_string)
-                        .unwrap_or_else(|| c.clone())
-                })
-                .collect();
-            let keys = cs.iter().map(|c| class_key(c)).collect();
-            (cs, Some(keys))
-        }
-    };
-    let class_of = |raw: &str| -> Option<String> {
+    }
+
+    /// The canonical class of a raw name, `None` when outside the vocabulary.
+    fn class_of(&self, raw: &str) -> Option<String> {
         let name = opensarurban_canonical(raw)
             .map(str::to_string)
             .unwrap_or_else(|| raw.to_string());
         let key = class_key(&name);
-        match &accepted {
-            None => canonical.get(&key).cloned(),
+        match &self.accepted {
+            None => self.canonical.get(&key).cloned(),
             Some(keys) if keys.contains(&key) => {
-                classes.iter().find(|c| class_key(c) == key).cloned()
+                self.classes.iter().find(|c| class_key(c) == key).cloned()
             }
             Some(_) => None,
         }
-    };
-
-    // Group files into samples: key (group, rel_dir, base).
-    struct Partial {
-        class: String,
-        split: Option<Split>,
-        format: FileFormat,
-        vh: Option<PathBuf>,
-        vv: Option<PathBuf>,
-        unsuffixed: Option<PathBuf>,
-        rel_dir: String,
-        base: String,
     }
+}
+
+/// A sample's files as they are gathered, before pairing.
+struct Partial {
+    class: String,
+    split: Option<Split>,
+    format: FileFormat,
+    vh: Option<PathBuf>,
+    vv: Option<PathBuf>,
+    unsuffixed: Option<PathBuf>,
+    rel_dir: String,
+    base: String,
+}
+
+/// Group files into samples keyed by (format group, id), the id being the relative folder
+/// and the stem; files of unknown classes and second files for one polarization are
+/// skipped. Also returns the class folders that hold samples.
+fn group_files(
+    found: Vec<Found>,
+    groups: Vec<String>,
+    vocabulary: &Vocabulary,
+    skipped: &mut Vec<Skipped>,
+) -> (BTreeMap<(String, String), Partial>, BTreeSet<PathBuf>) {
     let mut partial: BTreeMap<(String, String), Partial> = BTreeMap::new();
     let mut class_folder_dirs: BTreeSet<PathBuf> = BTreeSet::new();
     for (f, group) in found.into_iter().zip(groups) {
-        let Some(class) = class_of(&f.class_raw) else {
+        let Some(class) = vocabulary.class_of(&f.class_raw) else {
             skipped.push(Skipped {
                 path: f.path,
                 reason: SkipReason::UnknownClass { class: f.class_raw },
@@ -538,8 +664,17 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             None => *slot = Some(f.path),
         }
     }
+    (partial, class_folder_dirs)
+}
 
-    // Which polarizations each group holds.
+/// Pair polarizations: a VH/VV pair, a lone polarization in a group that holds only that
+/// one, or an unsuffixed file (suffixed files beside it are duplicates); a lone file in a
+/// group with both is unpaired. Each sample gets its mask; the used mask keys are returned.
+fn pair_polarizations(
+    partial: BTreeMap<(String, String), Partial>,
+    masks: &BTreeMap<(String, String), PathBuf>,
+    skipped: &mut Vec<Skipped>,
+) -> (Vec<SampleFiles>, BTreeSet<(String, String)>) {
     let mut group_pols: BTreeMap<String, (bool, bool)> = BTreeMap::new();
     for ((group, _), p) in &partial {
         let e = group_pols.entry(group.clone()).or_default();
@@ -593,15 +728,16 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             mask,
         });
     }
-    for (key, path) in &masks {
-        if !used_masks.contains(key) {
-            skipped.push(Skipped {
-                path: path.clone(),
-                reason: SkipReason::OrphanMask,
-            });
-        }
-    }
-    // Empty class folders: empty leaf folders next to class folders that hold samples.
+    (samples, used_masks)
+}
+
+/// Empty class folders: empty leaf folders next to class folders that hold samples.
+fn skip_empty_class_folders(
+    class_folder_dirs: &BTreeSet<PathBuf>,
+    leaf_dirs_without_images: Vec<PathBuf>,
+    dirs_with_images: &BTreeSet<PathBuf>,
+    skipped: &mut Vec<Skipped>,
+) {
     let class_parents: BTreeSet<PathBuf> = class_folder_dirs
         .iter()
         .filter_map(|d| d.parent().map(Path::to_path_buf))
@@ -614,9 +750,13 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             });
         }
     }
-    // Split folders: all samples of a group in them, or none.
+}
+
+/// Split folders: all samples of a group in them, or none; in a group that mixes both,
+/// the samples outside split folders are skipped.
+fn skip_mixed_split_layout(samples: &mut Vec<SampleFiles>, skipped: &mut Vec<Skipped>) {
     let mut by_group: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for s in &samples {
+    for s in samples.iter() {
         let e = by_group.entry(s.group.as_str()).or_default();
         if s.split.is_some() {
             e.0 += 1;
@@ -644,25 +784,6 @@ pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
             }
         });
     }
-    skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    let discovery = Discovery {
-        root: root.to_path_buf(),
-        classes,
-        samples,
-        skipped,
-        ignored,
-        partitions: partitions.into_iter().collect(),
-    };
-    if opts.strict {
-        if let Some(first) = discovery.skipped.first() {
-            return Err(DataError::StrictSkips {
-                dir: root.to_path_buf(),
-                count: discovery.skipped.len(),
-                first: first.to_string(),
-            });
-        }
-    }
-    Ok(discovery)
 }
 
 fn dir_is_empty(path: &Path) -> bool {

@@ -223,14 +223,37 @@ pub fn read_tensor(path: &Path, expect: &Expect) -> Result<Tensor, NpyError> {
     Ok(read(path, expect)?.to_tensor())
 }
 
-/// Decodes and validates the bytes of a `.npy` file (`path` is for messages).
+/// Decodes and validates the bytes of a `.npy` file (`path` is for messages), in the
+/// order of the format (NumPy NEP 1, `.npy` versions 1.0 to 3.0): [`check_preamble`]
+/// (magic, version, header length), the header (npyz), [`accepted_dtype`],
+/// [`check_payload_size`], [`check_layout`] (C order, rank), [`payload_values`] and
+/// [`check_finite`].
 pub fn decode(bytes: &[u8], path: &Path, expect: &Expect) -> Result<NpyArray, NpyError> {
+    check_preamble(bytes, path)?;
+    let mut cursor = Cursor::new(bytes);
+    let header = npyz::NpyHeader::from_reader(&mut cursor).map_err(|e| NpyError::Header {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let offset = cursor.position() as usize;
+    let shape = header.shape().to_vec();
+    let (kind, little) = accepted_dtype(&header, path, expect)?;
+    check_payload_size(&shape, kind, (bytes.len() - offset) as u64, path)?;
+    check_layout(&header, &shape, path, expect)?;
+    let values = payload_values(&bytes[offset..], kind, little);
+    if expect.finite {
+        check_finite(&values, path, expect)?;
+    }
+    Ok(NpyArray { shape, values })
+}
+
+/// Magic, version and header length, checked before npyz reads the header so that a
+/// header length beyond the file is reported as such (npyz would allocate it first).
+fn check_preamble(bytes: &[u8], path: &Path) -> Result<(), NpyError> {
     let header_err = |reason: String| NpyError::Header {
         path: path.to_path_buf(),
         reason,
     };
-    // Magic, version and header length, checked here so that a header length beyond the
-    // file is reported as such (npyz would allocate it first).
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(header_err(
             "no NumPy magic number (\\x93NUMPY) at the start".into(),
@@ -251,11 +274,16 @@ pub fn decode(bytes: &[u8], path: &Path, expect: &Expect) -> Result<NpyArray, Np
             bytes.len() - len_end
         )));
     }
-    let mut cursor = Cursor::new(bytes);
-    let header =
-        npyz::NpyHeader::from_reader(&mut cursor).map_err(|e| header_err(e.to_string()))?;
-    let offset = cursor.position() as usize;
-    let shape = header.shape().to_vec();
+    Ok(())
+}
+
+/// The header's dtype, if it is one of `expect.dtypes` (float32, float64, int64), and
+/// whether it is little-endian.
+fn accepted_dtype(
+    header: &npyz::NpyHeader,
+    path: &Path,
+    expect: &Expect,
+) -> Result<(NpyDtype, bool), NpyError> {
     let dtype = match header.dtype() {
         npyz::DType::Plain(ts) => ts,
         other => {
@@ -285,41 +313,53 @@ pub fn decode(bytes: &[u8], path: &Path, expect: &Expect) -> Result<NpyArray, Np
             found: dtype_name(&dtype),
         });
     };
-    // Payload size: exactly what the header promises.
+    Ok((kind, little))
+}
+
+/// The payload is exactly what the header promises: `size(dtype) * prod(shape)` bytes
+/// (an overflowing product counts as truncated).
+fn check_payload_size(
+    shape: &[u64],
+    kind: NpyDtype,
+    actual: u64,
+    path: &Path,
+) -> Result<(), NpyError> {
     let expected = shape
         .iter()
         .try_fold(kind.size() as u64, |acc, &d| acc.checked_mul(d));
-    let actual = (bytes.len() - offset) as u64;
-    match expected {
-        Some(e) if e == actual => {}
-        Some(e) if e > actual => {
-            return Err(NpyError::Truncated {
-                path: path.to_path_buf(),
-                dtype: kind.name(),
-                shape,
-                expected: e,
-                actual,
-            })
+    let (expected, truncated) = match expected {
+        Some(e) if e == actual => return Ok(()),
+        Some(e) => (e, e > actual),
+        None => (u64::MAX, true),
+    };
+    let (path, dtype, shape) = (path.to_path_buf(), kind.name(), shape.to_vec());
+    Err(if truncated {
+        NpyError::Truncated {
+            path,
+            dtype,
+            shape,
+            expected,
+            actual,
         }
-        Some(e) => {
-            return Err(NpyError::Oversized {
-                path: path.to_path_buf(),
-                dtype: kind.name(),
-                shape,
-                expected: e,
-                actual,
-            })
+    } else {
+        NpyError::Oversized {
+            path,
+            dtype,
+            shape,
+            expected,
+            actual,
         }
-        None => {
-            return Err(NpyError::Truncated {
-                path: path.to_path_buf(),
-                dtype: kind.name(),
-                shape,
-                expected: u64::MAX,
-                actual,
-            })
-        }
-    }
+    })
+}
+
+/// C order (Fortran order is accepted for rank 0 and 1, where it is the same) and the
+/// expected rank, if any.
+fn check_layout(
+    header: &npyz::NpyHeader,
+    shape: &[u64],
+    path: &Path,
+    expect: &Expect,
+) -> Result<(), NpyError> {
     if matches!(header.order(), npyz::Order::Fortran) && shape.len() > 1 {
         return Err(NpyError::FortranOrder {
             path: path.to_path_buf(),
@@ -333,17 +373,21 @@ pub fn decode(bytes: &[u8], path: &Path, expect: &Expect) -> Result<NpyArray, Np
                 what: expect.what,
                 rank,
                 layout: expect.layout,
-                shape,
+                shape: shape.to_vec(),
             });
         }
     }
-    let payload = &bytes[offset..];
+    Ok(())
+}
+
+/// The payload's values, read as `kind` words in the file's byte order.
+fn payload_values(payload: &[u8], kind: NpyDtype, little: bool) -> NpyValues {
     fn words<const N: usize>(payload: &[u8]) -> impl Iterator<Item = [u8; N]> + '_ {
         payload
             .chunks_exact(N)
             .map(|c| <[u8; N]>::try_from(c).expect("chunks_exact gives N bytes"))
     }
-    let values = match kind {
+    match kind {
         NpyDtype::F32 => NpyValues::F32(
             words::<4>(payload)
                 .map(|w| {
@@ -377,26 +421,28 @@ pub fn decode(bytes: &[u8], path: &Path, expect: &Expect) -> Result<NpyArray, Np
                 })
                 .collect(),
         ),
-    };
-    if expect.finite {
-        let bad = match &values {
-            NpyValues::F32(v) => v
-                .iter()
-                .position(|x| !x.is_finite())
-                .map(|i| (i, v[i] as f64)),
-            NpyValues::F64(v) => v.iter().position(|x| !x.is_finite()).map(|i| (i, v[i])),
-            NpyValues::I64(_) => None,
-        };
-        if let Some((index, value)) = bad {
-            return Err(NpyError::NonFinite {
-                path: path.to_path_buf(),
-                what: expect.what,
-                index,
-                value,
-            });
-        }
     }
-    Ok(NpyArray { shape, values })
+}
+
+/// Every float value is finite; the first that is not is reported with its flat index.
+fn check_finite(values: &NpyValues, path: &Path, expect: &Expect) -> Result<(), NpyError> {
+    let bad = match values {
+        NpyValues::F32(v) => v
+            .iter()
+            .position(|x| !x.is_finite())
+            .map(|i| (i, v[i] as f64)),
+        NpyValues::F64(v) => v.iter().position(|x| !x.is_finite()).map(|i| (i, v[i])),
+        NpyValues::I64(_) => None,
+    };
+    if let Some((index, value)) = bad {
+        return Err(NpyError::NonFinite {
+            path: path.to_path_buf(),
+            what: expect.what,
+            index,
+            value,
+        });
+    }
+    Ok(())
 }
 
 /// The bytes of a version-1.0 `.npy` file in C order (little-endian), written by the data

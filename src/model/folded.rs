@@ -194,7 +194,7 @@ pub(crate) mod tests {
                 } else {
                     g
                 };
-                let _ = v.copy_(&value);
+                v.copy_(&value);
             }
         });
         if kind == Kind::Double {

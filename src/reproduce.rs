@@ -177,6 +177,12 @@ impl ReproduceConfig {
         }
         Budget::of(self.profile, self.smoke).apply(&mut c);
         c.dataset.pol = Some(pol);
+        if self.profile == ReproduceProfile::Paper {
+            // The paper's ten classes in their canonical label order (aliases such as
+            // highbuilding / highbuildings accepted); any other name is skipped, with its
+            // reason, instead of becoming an eleventh class.
+            c.dataset.discover.classes = crate::data::discover::ClassVocabulary::OpenSarUrban;
+        }
         if let Some(f) = self.format.clone().or(match self.profile {
             ReproduceProfile::Paper => Some(PAPER_FORMAT.to_string()),
             ReproduceProfile::Quick => None,

@@ -285,7 +285,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     if !args.quiet {
         eprintln!(
-            "augmentation: {} (range axis {}); radiometry: {} (run.json: dataset.radiometry)",
+            "augmentation: {} (range axis {}); radiometry: {} (run.json: data.dataset.radiometry)",
             cfg.augment.describe(),
             cfg.data.range_axis.name(),
             cfg.dataset.preprocess.input.name()

@@ -16,7 +16,6 @@ pub mod cli;
 pub mod cli_data;
 pub mod data;
 pub mod device;
-pub mod eval;
 pub mod io;
 pub mod malloc;
 pub mod metrics;

@@ -198,7 +198,7 @@ impl PolContext {
             Selection::Stratified {
                 correct_only: true, ..
             } => {
-                let (preds, _) = crate::eval::predict(&self.model, test, self.cfg.eval_batch_size)?;
+                let (preds, _) = crate::train::eval::predict(&self.model, test, self.cfg.eval_batch_size)?;
                 preds
                     .iter()
                     .zip(&test.labels)
@@ -269,7 +269,7 @@ fn recompute_pol(
 ) -> Result<Vec<RecomputeRow>> {
     let (cfg, data, model) = (&ctx.cfg, &ctx.data, &ctx.model);
     let test = &data.dataset.test;
-    let (preds, _) = crate::eval::predict(model, test, cfg.eval_batch_size)?;
+    let (preds, _) = crate::train::eval::predict(model, test, cfg.eval_batch_size)?;
     let correct = preds
         .iter()
         .zip(&test.labels)

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 
 use super::run_data::RunDataArgs;
 use crate::data::Split;
-use crate::eval::{evaluate, EvalReport};
+use crate::train::eval::{evaluate, EvalReport};
 use crate::model;
 use crate::train::data::Samples;
 use crate::train::files;

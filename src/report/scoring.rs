@@ -946,7 +946,7 @@ impl ScoreConfig {
 
 /// The class `model` predicts for test image `i` of `split`.
 fn predicted_class(model: &ResNet, split: &crate::data::SplitData, i: usize) -> i64 {
-    let x = crate::eval::input_tensor(
+    let x = crate::train::eval::input_tensor(
         split.image(i),
         split.size,
         model.config.in_channels,
@@ -986,7 +986,7 @@ impl Ctx<'_> {
     fn image(&self, i: usize) -> Result<Img, ReportError> {
         let split = self.data.split;
         let device = self.model.device();
-        let x = crate::eval::input_tensor(
+        let x = crate::train::eval::input_tensor(
             split.image(i),
             split.size,
             self.model.config.in_channels,

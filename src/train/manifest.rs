@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::config::TrainConfig;
 use super::data::{DataOrigin, PreparedData, UsedDigests, ValSource};
 use crate::data::DatasetRecord;
-use crate::eval::EvalReport;
+use super::eval::EvalReport;
 use crate::io::write_atomic;
 use crate::model::ResNetConfig;
 

@@ -6,7 +6,9 @@
 //! Entry points:
 //! * [`run`]: validate, prepare the data ([`prepare_data`]) and [`train`];
 //! * [`train`]: train on already loaded data into a run directory;
-//! * [`Trainer`]: one model and optimizer, [`Trainer::step`] per batch (benchmarks use it).
+//! * [`Trainer`]: one model and optimizer, [`Trainer::step`] per batch (benchmarks use it);
+//! * [`eval`]: a classifier on one split: accuracy with Wilson and Clopper-Pearson
+//!   intervals, balanced accuracy, per-class scores, the confusion matrix.
 //!
 //! # Determinism
 //!
@@ -22,6 +24,7 @@ pub mod augment;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod eval;
 pub mod manifest;
 pub mod metrics;
 pub mod optim;
@@ -80,7 +83,7 @@ pub enum TrainError {
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
-    Eval(#[from] crate::eval::EvalError),
+    Eval(#[from] eval::EvalError),
     #[error(transparent)]
     Device(#[from] crate::device::DeviceError),
     #[error("I/O error on {path}: {source}")]

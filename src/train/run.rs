@@ -26,7 +26,7 @@ use super::manifest::{RunData, RunManifest, RunModel, RunStatus, Seeds, Versions
 use super::metrics::{self, EpochMetrics};
 use super::trainer::{batches, epoch_order, iterations_per_epoch, make_batch, Trainer};
 use super::TrainError;
-use crate::eval::{evaluate, EvalReport};
+use super::eval::{evaluate, EvalReport};
 use crate::model::{self, ResNet};
 
 /// How [`run`] and [`train`] behave.

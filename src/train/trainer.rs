@@ -174,7 +174,7 @@ pub fn make_batch<S: Samples + ?Sized>(
         }
     }
     let labels: Vec<i64> = idx.iter().map(|&i| data.label(i)).collect();
-    let x = crate::eval::input_tensor(&buf, s, channels, device);
+    let x = super::eval::input_tensor(&buf, s, channels, device);
     (x, Tensor::from_slice(&labels).to_device(device))
 }
 

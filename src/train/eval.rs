@@ -24,8 +24,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::model::ResNet;
 use crate::stats::{clopper_pearson_interval, wilson_interval, Interval};
-use crate::train::data::Samples;
-use crate::train::plot::{text_width, Canvas, BLACK, WHITE};
+use super::data::Samples;
+use super::plot::{text_width, Canvas, BLACK, WHITE};
 
 /// Metrics of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

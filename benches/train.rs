@@ -11,7 +11,7 @@
 //! written to `target/criterion/train-ratio.json`.
 //!
 //! Benchmark on an idle machine: with other processes on the cores, OpenMP threads show
-//! large outliers (DESIGN.md §3b); the alternation spreads such noise over both sides.
+//! large outliers; the alternation spreads such noise over both sides.
 
 use std::process::Command;
 use std::time::{Duration, Instant};

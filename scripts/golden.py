@@ -200,7 +200,7 @@ def occlusion_f64():
 
 
 def attribute(method: str, model: nn.Module, x: torch.Tensor, t: torch.Tensor, floor: bool = False):
-    """Captum with its defaults (DESIGN.md §3), but for Occlusion's batching:
+    """Captum with its defaults, but for Occlusion's batching:
     perturbations_per_eval=18 (18 windows x N images per forward pass) instead of 1.
     That knob only groups forward passes (Captum sums the same window differences); with
     batches of N images the 324 passes took 4-5x longer here (ResNet-50: 5 minutes).

@@ -2,18 +2,34 @@
 //! classifiers (ResNet on Sentinel-1 patches, eight Captum-equivalent attribution methods,
 //! Max-Sensitivity and file-size "XAI entropy") on libtorch.
 //!
-//! Modules, one job each:
-//! * [`io`]: atomic file writes and SHA-256 digests;
-//! * [`device`]: `--device cpu|cuda|auto`, thread settings and the numerics flags;
-//! * [`shim`]: the C++ shim (libtorch numerics flags, `autograd::grad` with upstream gradients);
+//! The modules in the order data flows, bottom to top; each uses only those above it in
+//! this list (ARCHITECTURE.md; checked by `tests/architecture.rs`):
+//! * [`io`]: atomic file writes, SHA-256 digests, the run-directory lock;
+//! * [`progress`]: progress bars on standard error;
 //! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
-//! * [`model`]: torchvision-exact ResNet-18/34/50/101, ReLU rule points, checkpoints;
-//! * [`npy`]: the validating `.npy` reader of every array the command line reads.
+//! * [`stats`]: means, Student-t, Wilson and Clopper-Pearson intervals, Kendall tau-b;
+//! * [`shim`]: the C++ shim (numerics flags, `autograd::grad` with upstream gradients, the
+//!   ReLU rule node);
+//! * [`device`]: `--device cpu|cuda|auto`, threads and the numerics settings;
+//! * [`data`]: synthetic SAR, discovery and decoding of real files, the archive, splits,
+//!   manifests;
+//! * [`npy`]: the validating `.npy` reader of every array the command line reads;
+//! * [`model`]: torchvision-exact ResNets, ReLU rule points, folded and incremental
+//!   inference, checkpoints;
+//! * [`train`]: training one polarization, and evaluation ([`train::eval`]);
+//! * [`attr`]: the eight attribution methods, one file each;
+//! * [`metrics`]: Max-Sensitivity, XAI entropy and the further metrics of explanations;
+//! * [`claims`]: the paper's claims, the pins and budgets, verdicts;
+//! * [`report`]: scoring of test images, Table 1, Figure 1, shards and their merge, the
+//!   report page;
+//! * [`recompute`]: a run's results re-derived from its weights and data;
+//! * [`verify`]: the claims check of a run directory (pins re-measured, verdicts);
+//! * [`reproduce`]: the whole study, stage by stage;
+//! * [`cli`]: the command line, the only place that parses arguments and prints.
 
 pub mod attr;
 pub mod claims;
 pub mod cli;
-pub mod cli_data;
 pub mod data;
 pub mod device;
 pub mod io;
@@ -28,3 +44,4 @@ pub mod reproduce;
 pub mod shim;
 pub mod stats;
 pub mod train;
+pub mod verify;

@@ -31,7 +31,7 @@ enum Command {
     /// Synthetic data, discovery and inspection of real data, manifests and pins.
     Data {
         #[command(subcommand)]
-        cmd: sarxai::cli_data::DataCommand,
+        cmd: sarxai::cli::data::DataCommand,
     },
     /// Inspect, hash and run checkpoints.
     Model {
@@ -93,7 +93,7 @@ fn run(cli: Cli) -> Result<()> {
     sarxai::device::numerics::set_cuda_fast(cli.cuda_fast);
     sarxai::device::numerics::apply()?;
     match cli.command {
-        Command::Data { cmd } => sarxai::cli_data::run(cmd),
+        Command::Data { cmd } => sarxai::cli::data::run(cmd),
         Command::Model { cmd } => model::run(cmd),
         Command::Reproduce(args) => reproduce::run(args),
         Command::Explain(args) => explain::run(args),

@@ -198,7 +198,8 @@ impl PolContext {
             Selection::Stratified {
                 correct_only: true, ..
             } => {
-                let (preds, _) = crate::train::eval::predict(&self.model, test, self.cfg.eval_batch_size)?;
+                let (preds, _) =
+                    crate::train::eval::predict(&self.model, test, self.cfg.eval_batch_size)?;
                 preds
                     .iter()
                     .zip(&test.labels)

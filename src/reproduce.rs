@@ -21,10 +21,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+pub use crate::claims::budget::Budget;
 use crate::claims::{render_table, Pins, Results, VerdictRow};
 use crate::data::Pol;
 use crate::device::DeviceChoice;
-use crate::model::Arch;
 use crate::report::scoring::{score, ScoreConfig, ScoreData};
 use crate::report::selection::Selection;
 use crate::train::{self, RunOptions, TrainConfig};
@@ -48,32 +48,9 @@ impl ReproduceProfile {
     }
 }
 
-/// The numbers a profile's protocol runs at. `--smoke` changes only these: the archive's
-/// pin check and extraction, the format choice, the data loader, the training loop,
-/// scoring, the pins and the claims are the same functions as in a full run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Budget {
-    /// Architecture (`None`: the profile's).
-    pub arch: Option<Arch>,
-    /// Training epochs (`None`: the profile's).
-    pub epochs: Option<usize>,
-    /// Input side in pixels after preprocessing (`None`: the profile's, 100).
-    pub size: Option<usize>,
-    /// Test images explained per class and polarization.
-    pub per_class: usize,
-}
-
+/// The budget of a profile (the type lives with the pins, which re-derive a smoke run
+/// from it: [`crate::claims::budget`]).
 impl Budget {
-    /// `--smoke`: ResNet-18, one epoch, 32x32 inputs (a 100x100 ResNet-18 scoring pass is
-    /// about 10x the work: occlusion covers 4x4 instead of 18x18 windows), one test image per
-    /// class. Minutes on a CPU; the numbers are not comparable with the paper's.
-    pub const SMOKE: Budget = Budget {
-        arch: Some(Arch::Resnet18),
-        epochs: Some(1),
-        size: Some(32),
-        per_class: 1,
-    };
-
     /// The budget of `profile`, or [`Budget::SMOKE`]. Images per class: 1 on the quick
     /// profile (10 images: the CPU time budget, Max-Sensitivity of Occlusion alone is 3,240
     /// forward passes per image), 10 on the paper profile (100 images).
@@ -89,45 +66,6 @@ impl Budget {
             (false, ReproduceProfile::Quick) => full(1),
             (false, ReproduceProfile::Paper) => full(10),
         }
-    }
-
-    /// Sets the budget's numbers in a profile's training configuration. Fewer epochs
-    /// scale the warm-up with them (the schedule keeps its shape: the paper profile's 2 of
-    /// 60 epochs become 1/30 of one).
-    pub fn apply(&self, c: &mut TrainConfig) {
-        if let Some(a) = self.arch {
-            c.model.arch = a;
-        }
-        if let Some(e) = self.epochs {
-            if c.epochs > 0 {
-                c.schedule.warmup_epochs *= e as f64 / c.epochs as f64;
-            }
-            c.epochs = e;
-        }
-        if let Some(s) = self.size {
-            c.dataset.preprocess.size = s;
-        }
-    }
-
-    /// The budget in words.
-    pub fn describe(&self) -> String {
-        let or = |v: Option<String>| v.unwrap_or_else(|| "the profile's".into());
-        format!(
-            "architecture {}, epochs {}, input {} px, {} test image(s) per class",
-            or(self.arch.map(|a| a.to_string())),
-            or(self.epochs.map(|e| e.to_string())),
-            or(self.size.map(|s| s.to_string())),
-            self.per_class
-        )
-    }
-
-    /// Whether a training configuration has the smoke budget's numbers (how claims check
-    /// re-derives that a run was a smoke run).
-    pub fn is_smoke(c: &TrainConfig) -> bool {
-        let s = Budget::SMOKE;
-        s.arch == Some(c.model.arch)
-            && s.epochs == Some(c.epochs)
-            && s.size == Some(c.dataset.preprocess.size)
     }
 }
 
@@ -232,7 +170,7 @@ fn resolve_archive(cfg: &ReproduceConfig) -> Result<ReproduceConfig> {
         stage("data: archive pin check and extraction");
         let (dir, record) = crate::data::archive::resolve_data(data, &cfg.archive)?;
         if let Some(r) = &record {
-            eprintln!("{}", crate::cli_data::archive_summary(r));
+            eprintln!("{}", r.summary());
             crate::data::archive::write_record(&cfg.out, r)?;
         }
         out.data = Some(dir);
@@ -356,7 +294,7 @@ pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
     }
 
     stage("pins and claims");
-    let (claims, pins, paper) = crate::cli::claims::load_fixtures(None, None)?;
+    let (claims, pins, paper) = crate::claims::fixtures::load(None, None)?;
     let mut recorded = Pins::measure(&cfg.out, &["vh", "vv"], false)?;
     recorded.members = members;
     recorded.write_recorded(&cfg.out)?;
@@ -368,12 +306,12 @@ pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
     let bytes = serde_json::to_vec_pretty(&results)?;
     crate::io::write_atomic(&cfg.out.join(Results::FILE), &bytes)?;
     let device = cfg.device.resolve()?;
-    let run = crate::cli::claims::check_run(&cfg.out, &claims, &pins, &paper, device)?;
+    let run = crate::verify::check_run(&cfg.out, &claims, &pins, &paper, device)?;
     let verdicts = run.verdicts.clone();
     let table = format!(
         "{}{}",
         render_table(&verdicts),
-        crate::cli::claims::render_marks(&run)
+        crate::verify::render_marks(&run)
     );
     crate::io::write_atomic(&cfg.out.join("claims.txt"), table.as_bytes())?;
     crate::io::write_atomic(

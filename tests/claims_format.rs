@@ -1,10 +1,10 @@
 //! The claims harness without a training run: the fixtures parse, every paper claim is
 //! decided on the paper's own numbers, and the verdict table's format (insta snapshot).
 
+use sarxai::claims::fixtures::{CLAIMS_YAML, PAPER_YAML, PINS_YAML};
 use sarxai::claims::{
     check_claims, render_table, ClaimsFile, PinsFile, Results, Verdict, VerdictRow,
 };
-use sarxai::cli::claims::{CLAIMS_YAML, PAPER_YAML, PINS_YAML};
 
 fn fixtures() -> (ClaimsFile, PinsFile, Results) {
     (

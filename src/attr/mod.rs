@@ -1,5 +1,5 @@
 //! The paper's eight attribution methods, one file each, behind one trait, with Captum
-//! 0.9's defaults and semantics (DESIGN.md §3).
+//! 0.9's defaults and semantics (each method's file states them).
 //!
 //! Every method works on a batch `inputs` (N, C, H, W) and `targets` (N,) int64 and
 //! returns an attribution of the input's shape, except Grad-CAM, which returns layer4's

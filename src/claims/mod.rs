@@ -1,7 +1,9 @@
 //! The paper's claims as data (`fixtures/claims.yaml`), the pins a result depends on
 //! (`fixtures/pins.yaml`), and their verification against a reproduce run directory.
 
+pub mod budget;
 pub mod check;
+pub mod fixtures;
 pub mod pins;
 pub mod results;
 pub mod spec;

@@ -15,6 +15,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The scoring summary a run's `score-<pol>/` holds: the report's
+/// `report::scoring::files::SCORE_JSON`, named here because claims stand below the report
+/// (a test in `report::scoring` keeps the two equal).
+pub const SCORE_JSON: &str = "score.json";
+
 use serde::{Deserialize, Serialize};
 
 use super::ClaimsError;
@@ -283,16 +288,14 @@ impl Pins {
                 .as_ref()
                 .map_or_else(|| "not recorded".to_string(), |n| n.describe()),
         );
-        let smoke = crate::reproduce::Budget::is_smoke(&m.config);
+        let smoke = super::budget::Budget::is_smoke(&m.config);
         self.smoke = Some(self.smoke.unwrap_or(false) || smoke);
         Ok(())
     }
 
     /// The selection pins of `RUN/score-<pol>/score.json`, when the run scored `pol`.
     fn measure_scoring(&mut self, run_dir: &Path, pol: &str) -> Result<(), ClaimsError> {
-        let path = run_dir
-            .join(format!("score-{pol}"))
-            .join(crate::report::scoring::files::SCORE_JSON);
+        let path = run_dir.join(format!("score-{pol}")).join(SCORE_JSON);
         if !path.is_file() {
             return Ok(());
         }
@@ -544,7 +547,7 @@ mod tests {
 
     #[test]
     fn the_paper_profile_pins_the_archive_of_the_data_fixture() {
-        let file: PinsFile = serde_saphyr::from_str(crate::cli::claims::PINS_YAML).unwrap();
+        let file: PinsFile = serde_saphyr::from_str(crate::claims::fixtures::PINS_YAML).unwrap();
         assert_eq!(
             file.profile("paper").unwrap().archive_sha256.as_deref(),
             Some(crate::data::manifest::opensarurban_pin().sha256.as_str())

@@ -12,9 +12,9 @@ use anyhow::{bail, Context, Result};
 
 use super::run_data::RunDataArgs;
 use crate::data::Split;
-use crate::train::eval::{evaluate, EvalReport};
 use crate::model;
 use crate::train::data::Samples;
+use crate::train::eval::{evaluate, EvalReport};
 use crate::train::files;
 
 #[derive(Debug, clap::Args)]

@@ -2,6 +2,7 @@
 //! library does the work; these modules parse, validate, report and write files.
 
 pub mod claims;
+pub mod data;
 pub mod entropy;
 pub mod eval;
 pub mod explain;

@@ -33,7 +33,7 @@ pub struct ReproduceArgs {
     #[arg(long, value_name = "ZIP|DIR")]
     pub data: Option<PathBuf>,
     #[command(flatten)]
-    pub archive: crate::cli_data::ArchiveArgs,
+    pub archive: super::data::ArchiveArgs,
     /// Format group to train on: a group name or what its files hold (`sarxai data
     /// inspect` lists both). Default on the paper profile: tiff:f32 (single-band float32
     /// TIFF).

@@ -49,7 +49,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR|ZIP", conflicts_with = "synthetic")]
     pub data: Option<PathBuf>,
     #[command(flatten)]
-    pub archive: crate::cli_data::ArchiveArgs,
+    pub archive: super::data::ArchiveArgs,
     /// Train on the default synthetic dataset (generated into the cache once).
     #[arg(long)]
     pub synthetic: bool,

@@ -104,6 +104,24 @@ pub struct ArchiveRecord {
     pub extraction: Extraction,
 }
 
+impl ArchiveRecord {
+    /// Two lines on how an archive was checked and where it was extracted.
+    pub fn summary(&self) -> String {
+        format!(
+            "archive {}: SHA-256 {} ({} bytes), {} (expected {} from {})\nextracted: {} ({} files, {} members skipped)",
+            self.archive.display(),
+            self.sha256,
+            self.size,
+            self.status.name(),
+            self.expected_sha256,
+            self.pin_source,
+            self.extracted.display(),
+            self.extraction.files,
+            self.extraction.skipped.len()
+        )
+    }
+}
+
 /// True when `path` is a file that starts like a zip archive.
 pub fn is_archive(path: &Path) -> bool {
     if !path.is_file() {

@@ -48,7 +48,7 @@
 //! x86_64-unknown-linux-gnu.
 
 use std::f32::consts::PI;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -883,11 +883,6 @@ fn existing_matches(cfg: &SynthConfig, dir: &Path) -> Option<Manifest> {
     let manifest = Manifest::read(&dir.join(MANIFEST_FILE_NAME)).ok()?;
     let report = super::manifest::verify_manifest(dir, &manifest).ok()?;
     report.is_clean().then_some(manifest)
-}
-
-/// Path of the mask file of a patch stem inside a generated dataset.
-pub fn mask_path(dir: &Path, stem: &str) -> PathBuf {
-    dir.join(format!("{stem}_mask.png"))
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ impl ReportData {
             verdicts: verdicts.to_vec(),
             ..ReportData::default()
         };
-        match crate::cli::claims::load_fixtures(None, None) {
+        match crate::claims::fixtures::load(None, None) {
             Ok((claims, pins, paper)) => {
                 d.claims = Some(claims);
                 d.pinned = pins.profiles.get(&results.profile).cloned();
@@ -957,7 +957,7 @@ mod tests {
 
     #[test]
     fn tolerance_comes_from_the_claim_or_25_percent() {
-        let (claims, _, _) = crate::cli::claims::load_fixtures(None, None).unwrap();
+        let (claims, _, _) = crate::claims::fixtures::load(None, None).unwrap();
         let (lo, hi, from_claim) = tolerance(
             Some(&claims),
             "vh",

@@ -1382,6 +1382,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_pins_read_the_file_scoring_writes() {
+        assert_eq!(crate::claims::pins::SCORE_JSON, files::SCORE_JSON);
+    }
+
+    #[test]
     fn image_seeds_differ_per_image_and_seed() {
         assert_ne!(image_seed(0, 0), image_seed(0, 1));
         assert_ne!(image_seed(0, 1), image_seed(1, 0));

@@ -19,7 +19,7 @@ use crate::stats::{kendall_exact_p, kendall_tau_b, t_interval, CellStats};
 /// Confidence level of Table 1's intervals.
 pub const LEVEL: f64 = 0.95;
 
-/// The paper's row order (DESIGN.md §2).
+/// The paper's row order (its Table 1, `fixtures/paper_table1.yaml`).
 pub const PAPER_ORDER: [Method; 8] = [
     Method::IntegratedGradients,
     Method::InputXGradient,

@@ -22,10 +22,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
-use crate::model::ResNet;
-use crate::stats::{clopper_pearson_interval, wilson_interval, Interval};
 use super::data::Samples;
 use super::plot::{text_width, Canvas, BLACK, WHITE};
+use crate::model::ResNet;
+use crate::stats::{clopper_pearson_interval, wilson_interval, Interval};
 
 /// Metrics of one class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

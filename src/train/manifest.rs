@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
 use super::data::{DataOrigin, PreparedData, UsedDigests, ValSource};
-use crate::data::DatasetRecord;
 use super::eval::EvalReport;
+use crate::data::DatasetRecord;
 use crate::io::write_atomic;
 use crate::model::ResNetConfig;
 

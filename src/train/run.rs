@@ -21,12 +21,12 @@ use tch::Tensor;
 use super::checkpoint::{self, BestEpoch, CheckpointState};
 use super::config::{json_diff, Select, TrainConfig};
 use super::data::{prepare_data, PreparedData, Samples, View};
+use super::eval::{evaluate, EvalReport};
 use super::files;
 use super::manifest::{RunData, RunManifest, RunModel, RunStatus, Seeds, Versions};
 use super::metrics::{self, EpochMetrics};
 use super::trainer::{batches, epoch_order, iterations_per_epoch, make_batch, Trainer};
 use super::TrainError;
-use super::eval::{evaluate, EvalReport};
 use crate::model::{self, ResNet};
 
 /// How [`run`] and [`train`] behave.

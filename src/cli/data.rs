@@ -132,26 +132,10 @@ impl ArchiveArgs {
     pub fn resolve(&self, data: &Path) -> Result<(PathBuf, Option<ArchiveRecord>)> {
         let (dir, rec) = resolve_data(data, &self.options())?;
         if let Some(r) = &rec {
-            eprintln!("{}", archive_summary(r));
+            eprintln!("{}", r.summary());
         }
         Ok((dir, rec))
     }
-}
-
-/// Two lines on how an archive was checked and where it was extracted.
-pub fn archive_summary(r: &ArchiveRecord) -> String {
-    format!(
-        "archive {}: SHA-256 {} ({} bytes), {} (expected {} from {})\nextracted: {} ({} files, {} members skipped)",
-        r.archive.display(),
-        r.sha256,
-        r.size,
-        r.status.name(),
-        r.expected_sha256,
-        r.pin_source,
-        r.extracted.display(),
-        r.extraction.files,
-        r.extraction.skipped.len()
-    )
 }
 
 #[derive(Debug, clap::Args)]

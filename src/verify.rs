@@ -1,0 +1,138 @@
+//! The claims check of a run directory: every pin re-measured from the files and
+//! re-derived from the re-loaded data and model, then every claim decided
+//! (`sarxai claims check`, and the last stage of `sarxai reproduce`). The data and model
+//! it loads are kept for the recomputation ([`crate::recompute`]).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::claims::{self, check_claims, ClaimsFile, Pins, PinsFile, Results};
+use crate::recompute::PolContext;
+
+/// A run directory after its pins were verified: the verdicts (each carrying the run's
+/// marks), the marks with their reasons, notes, and each polarization's re-loaded data and
+/// model (for the recomputation).
+pub struct CheckedRun {
+    pub results: Results,
+    pub verdicts: Vec<claims::VerdictRow>,
+    pub marks: Vec<(&'static str, String)>,
+    pub notes: Vec<String>,
+    pub contexts: BTreeMap<String, PolContext>,
+}
+
+impl CheckedRun {
+    /// Whether a FAIL verdict fails the check: not on a smoke run, whose numbers are not
+    /// comparable (its pins and recomputation still decide).
+    pub fn verdicts_decide(&self) -> bool {
+        !self.marks.iter().any(|(m, _)| *m == claims::SMOKE_MARK)
+    }
+}
+
+/// Refuses the run when any pin differs, naming each one once.
+fn refuse(what: &str, all: Vec<claims::Mismatch>) -> Result<()> {
+    let mut mismatches: Vec<claims::Mismatch> = Vec::new();
+    for m in all {
+        if !mismatches.contains(&m) {
+            mismatches.push(m);
+        }
+    }
+    if mismatches.is_empty() {
+        return Ok(());
+    }
+    Err(claims::ClaimsError::Pins {
+        what: what.to_string(),
+        mismatches,
+    }
+    .into())
+}
+
+/// Verifies the pins of a run directory and decides every claim:
+/// 1. from the files alone: the weights' model hashes, the data manifest, the archive's
+///    digest (re-hashed from the zip), against what the run recorded (`RUN/pins.json` and
+///    each `RUN/<pol>/run.json`) and the profile's pins;
+/// 2. from the re-loaded data and model of each polarization: the chosen members', split
+///    and image-selection digests, against the run's record.
+///
+/// Every pin that differs is named (with both values) before anything is decided.
+pub fn check_run(
+    run_dir: &Path,
+    claims: &ClaimsFile,
+    pins: &PinsFile,
+    paper: &Results,
+    device: tch::Device,
+) -> Result<CheckedRun> {
+    let results = Results::read(&run_dir.join(Results::FILE))?;
+    let pols = ["vh", "vv"];
+    let (measured, mut notes) = Pins::measure_with_notes(run_dir, &pols, true)
+        .with_context(|| format!("re-measuring the pins of {}", run_dir.display()))?;
+    let run_json = Pins::measure(run_dir, &pols, false)?;
+    let recorded = Pins::read_recorded(run_dir)?;
+    let from_files = |k: &str| !k.starts_with("members.");
+    let mut mismatches = run_json.compare(&measured, &from_files);
+    if let Some(r) = &recorded {
+        mismatches.extend(r.compare(&measured, &from_files));
+    }
+    refuse(
+        &format!("{} no longer matches what it recorded", run_dir.display()),
+        mismatches,
+    )?;
+    let profile = pins.profile(&results.profile)?;
+    notes.extend(profile.verify(&measured).with_context(|| {
+        format!(
+            "{} does not match the pins of the {} profile",
+            run_dir.display(),
+            results.profile
+        )
+    })?);
+    let mut derived = Pins::default();
+    let mut contexts = BTreeMap::new();
+    for pol in pols {
+        let ctx = PolContext::load(run_dir, pol, device)?;
+        ctx.derive_pins(run_dir, pol, &mut derived)?;
+        contexts.insert(pol.to_string(), ctx);
+    }
+    let data_pins = |k: &str| {
+        ["members.", "splits.", "selection."]
+            .iter()
+            .any(|p| k.starts_with(p))
+    };
+    refuse(
+        &format!(
+            "{}: the data and model re-loaded do not give the recorded pins",
+            run_dir.display()
+        ),
+        recorded
+            .as_ref()
+            .unwrap_or(&run_json)
+            .compare(&derived, &data_pins),
+    )?;
+    let marks = measured.marks(profile);
+    let mut verdicts = check_claims(claims, &results, paper);
+    if !marks.is_empty() {
+        let label: Vec<&str> = marks.iter().map(|m| m.0).collect();
+        for v in &mut verdicts {
+            v.measured = format!("{} [{}]", v.measured, label.join("; "));
+        }
+    }
+    Ok(CheckedRun {
+        results,
+        verdicts,
+        marks,
+        notes,
+        contexts,
+    })
+}
+
+/// The run's marks and their reasons, then the notes, one line each.
+pub fn render_marks(run: &CheckedRun) -> String {
+    let mut s = String::new();
+    for (m, why) in &run.marks {
+        s.push_str(&format!("every verdict marked \"{m}\": {why}\n"));
+    }
+    for n in &run.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
+}

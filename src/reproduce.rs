@@ -142,12 +142,23 @@ impl ReproduceConfig {
 pub struct ReproduceOutcome {
     pub results: Results,
     pub verdicts: Vec<VerdictRow>,
+    /// The verdict table with its marks, as written to `RUN/claims.txt`.
+    pub claims_table: String,
     pub seconds: BTreeMap<String, f64>,
 }
 
-fn stage(name: &str) {
-    eprintln!("\n== {name}");
+/// What the study tells its caller while it runs. The study never prints: the command
+/// line prints these (`== stage` headers and notes), a library caller may drop them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StudyEvent<'a> {
+    /// A stage begins.
+    Stage(&'a str),
+    /// A line of information within the current stage.
+    Note(&'a str),
 }
+
+/// Where the study sends its [`StudyEvent`]s.
+pub type Events<'a> = &'a mut dyn FnMut(StudyEvent<'_>);
 
 /// What one polarization's stages give the run: accuracies, Table 1 means, the chosen
 /// members' digest, stage seconds.
@@ -160,17 +171,17 @@ struct PolOutcome {
 
 /// Checks and extracts a zip archive given as the data (its pin before any work), records
 /// how in `RUN/archive.json`, and returns the configuration reading the extraction.
-fn resolve_archive(cfg: &ReproduceConfig) -> Result<ReproduceConfig> {
+fn resolve_archive(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceConfig> {
     let mut out = cfg.clone();
     if let Some(data) = cfg
         .data
         .as_ref()
         .filter(|d| crate::data::archive::is_archive(d))
     {
-        stage("data: archive pin check and extraction");
+        events(StudyEvent::Stage("data: archive pin check and extraction"));
         let (dir, record) = crate::data::archive::resolve_data(data, &cfg.archive)?;
         if let Some(r) = &record {
-            eprintln!("{}", r.summary());
+            events(StudyEvent::Note(&r.summary()));
             crate::data::archive::write_record(&cfg.out, r)?;
         }
         out.data = Some(dir);
@@ -183,11 +194,12 @@ fn run_pol(
     cfg: &ReproduceConfig,
     pol: Pol,
     seconds: &mut BTreeMap<String, f64>,
+    events: Events,
 ) -> Result<PolOutcome> {
     let p = pol.to_string().to_lowercase();
     let tcfg = cfg.train_config(pol)?;
     let run_dir = cfg.out.join(&p);
-    stage(&format!(
+    events(StudyEvent::Stage(&format!(
         "train {p} ({} on {}, {} epoch(s), {} px)",
         tcfg.model.arch,
         if tcfg.data.synthetic {
@@ -197,7 +209,7 @@ fn run_pol(
         },
         tcfg.epochs,
         tcfg.dataset.preprocess.size
-    ));
+    )));
     let t0 = Instant::now();
     let resume = run_dir.join(train::files::CONFIG).is_file();
     let outcome = train::run(
@@ -214,15 +226,15 @@ fn run_pol(
         .test
         .as_ref()
         .context("training produced no test evaluation")?;
-    eprintln!(
+    events(StudyEvent::Note(&format!(
         "{p}: test accuracy {:.4} (balanced {:.4}), model {}",
         test.accuracy, test.balanced_accuracy, outcome.model_hash
-    );
+    )));
 
-    stage(&format!(
+    events(StudyEvent::Stage(&format!(
         "score {p} ({}, eight methods)",
         cfg.selection.describe()
-    ));
+    )));
     let t0 = Instant::now();
     let data = train::prepare_data(&tcfg).context("loading the data to score")?;
     let d = &data.dataset;
@@ -258,23 +270,23 @@ fn run_pol(
     })
 }
 
-/// Runs (or resumes) every stage into `cfg.out`.
-pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
+/// Runs (or resumes) every stage into `cfg.out`, telling `events` as it goes.
+pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutcome> {
     std::fs::create_dir_all(&cfg.out)
         .with_context(|| format!("cannot create {}", cfg.out.display()))?;
     // A zip archive: its pin is checked before any work, then its verified extraction is
     // the data; RUN/archive.json records how ("pinned" or "unpinned").
-    let cfg = &resolve_archive(cfg)?;
+    let cfg = &resolve_archive(cfg, events)?;
     if let Some(f) = cfg.train_config(Pol::Vh)?.dataset.group {
-        eprintln!("format: {f}");
+        events(StudyEvent::Note(&format!("format: {f}")));
     }
     if cfg.smoke {
-        eprintln!(
+        events(StudyEvent::Note(&format!(
             "smoke: the {} protocol at a tiny budget ({}); every verdict marked \"{}\"",
             cfg.profile.name(),
             Budget::SMOKE.describe(),
             crate::claims::SMOKE_MARK
-        );
+        )));
     }
     let mut results = Results {
         profile: cfg.profile.name().to_string(),
@@ -284,7 +296,7 @@ pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
     let mut members = BTreeMap::new();
     for pol in [Pol::Vh, Pol::Vv] {
         let p = pol.to_string().to_lowercase();
-        let o = run_pol(cfg, pol, &mut seconds)?;
+        let o = run_pol(cfg, pol, &mut seconds, events)?;
         results.accuracy.insert(p.clone(), o.accuracy);
         results
             .balanced_accuracy
@@ -293,7 +305,7 @@ pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
         members.insert(p, o.members);
     }
 
-    stage("pins and claims");
+    events(StudyEvent::Stage("pins and claims"));
     let (claims, pins, paper) = crate::claims::fixtures::load(None, None)?;
     let mut recorded = Pins::measure(&cfg.out, &["vh", "vv"], false)?;
     recorded.members = members;
@@ -318,13 +330,13 @@ pub fn reproduce(cfg: &ReproduceConfig) -> Result<ReproduceOutcome> {
         &cfg.out.join("claims.json"),
         &serde_json::to_vec_pretty(&verdicts)?,
     )?;
-    print!("{table}");
     let times = serde_json::to_vec_pretty(&seconds)?;
     crate::io::write_atomic(&cfg.out.join("timings.json"), &times)?;
     crate::report::html::write_report(&cfg.out, &results, &verdicts)?;
     Ok(ReproduceOutcome {
         results,
         verdicts,
+        claims_table: table,
         seconds,
     })
 }

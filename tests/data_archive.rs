@@ -131,7 +131,7 @@ fn inspect_on_the_mock_zip_lists_groups_classes_pairing_and_skips() {
         ]));
     assert!(o.ok, "{}", o.stderr);
     assert!(
-        o.stderr.contains("extracting the archive again"),
+        o.stderr.contains("extracted the archive again"),
         "{}",
         o.stderr
     );

@@ -6,7 +6,9 @@ use anyhow::Result;
 
 use crate::device::DeviceChoice;
 use crate::report::selection::Selection;
-use crate::reproduce::{default_out, reproduce, Budget, ReproduceConfig, ReproduceProfile};
+use crate::reproduce::{
+    default_out, reproduce, Budget, ReproduceConfig, ReproduceProfile, StudyEvent,
+};
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
@@ -86,11 +88,20 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
     // Held until the command returns: a second reproduce or train on the run directory
     // is refused while this one writes it.
     let _lock = crate::io::lock_dir(&cfg.out)?;
-    let out = reproduce(&cfg)?;
+    let out = reproduce(&cfg, &mut print_event)?;
+    print!("{}", out.claims_table);
     eprintln!(
         "\nrun directory: {} (report.html, claims.txt, results.json); stage seconds: {}",
         cfg.out.display(),
         serde_json::to_string(&out.seconds)?
     );
     Ok(())
+}
+
+/// Prints the study's progress on standard error: `== stage` headers and notes.
+fn print_event(event: StudyEvent<'_>) {
+    match event {
+        StudyEvent::Stage(name) => eprintln!("\n== {name}"),
+        StudyEvent::Note(line) => eprintln!("{line}"),
+    }
 }

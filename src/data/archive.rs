@@ -102,6 +102,10 @@ pub struct ArchiveRecord {
     /// The extracted folder the loader read.
     pub extracted: PathBuf,
     pub extraction: Extraction,
+    /// Set when a cached extraction was found incomplete or altered and the archive was
+    /// extracted again (told in [`ArchiveRecord::summary`], not written to `archive.json`).
+    #[serde(skip)]
+    pub reextracted: bool,
 }
 
 impl ArchiveRecord {
@@ -118,7 +122,11 @@ impl ArchiveRecord {
             self.extracted.display(),
             self.extraction.files,
             self.extraction.skipped.len()
-        )
+        ) + if self.reextracted {
+            "\nthe cached extraction was incomplete or altered: extracted the archive again"
+        } else {
+            ""
+        }
     }
 }
 
@@ -210,9 +218,10 @@ pub fn open_archive(
     };
     let root = opts.cache.clone().unwrap_or_else(default_cache_root);
     let entry = root.join("archives").join(&sha256);
-    let extraction = match reuse(&entry, &sha256) {
-        Some(x) => x,
-        None => extract(archive, &sha256, &entry)?,
+    let cached = entry.join("extraction.json").is_file();
+    let (extraction, reextracted) = match reuse(&entry, &sha256) {
+        Some(x) => (x, false),
+        None => (extract(archive, &sha256, &entry)?, cached),
     };
     Ok(ArchiveRecord {
         archive: std::fs::canonicalize(archive).unwrap_or_else(|_| archive.to_path_buf()),
@@ -223,6 +232,7 @@ pub fn open_archive(
         status,
         extracted: entry.join("data"),
         extraction,
+        reextracted,
     })
 }
 
@@ -238,15 +248,7 @@ fn reuse(entry: &Path, sha256: &str) -> Option<Extraction> {
             .filter(|m| m.root_digest == x.tree_digest)
             .and_then(|m| verify_manifest(&data, &m).ok())
             .is_some_and(|r| r.is_clean());
-    if ok {
-        Some(x)
-    } else {
-        eprintln!(
-            "the cached extraction {} is incomplete or altered: extracting the archive again",
-            entry.display()
-        );
-        None
-    }
+    ok.then_some(x)
 }
 
 /// Why a member name cannot be extracted, if it cannot.

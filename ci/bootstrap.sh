@@ -19,7 +19,7 @@ stamp="$venv/.sarxai-bootstrap-v2"
 TORCH_VERSION="2.11.0"
 TORCHVISION_VERSION="0.26.0"
 CAPTUM_VERSION="0.9.0"
-# Golden "XAI entropy" PNGs (scripts/golden_entropy.py, src/metrics/captum_figure.rs):
+# Golden "XAI entropy" PNGs (scripts/golden_entropy.py, src/metrics/captum_figure/):
 # Pillow 10.4.0 links the classic system zlib; Pillow >= 11 wheels bundle zlib-ng,
 # whose deflate output (and so the PNG byte size) differs.
 MATPLOTLIB_VERSION="3.10.9"

@@ -9,7 +9,7 @@ metric does::
     buf = io.BytesIO(); fig.savefig(buf, format="png")   # matplotlib defaults
     entropy = len(buf.getvalue())
 
-and writes, for the Rust port in ``src/metrics/captum_figure.rs`` to compare
+and writes, for the Rust port in ``src/metrics/captum_figure/`` to compare
 against:
 
 * ``OUT/fig_00000.png`` ...  the PNG files exactly as matplotlib wrote them;

@@ -7,6 +7,9 @@
 //! `SARXAI_BENCH_ARCHES=resnet101` picks the floor table's architectures,
 //! `SARXAI_BENCH_METHODS=guided-backprop,deconvolution` its methods (default: all).
 
+// criterion_group! defines public functions that cannot carry a doc comment.
+#![allow(missing_docs)]
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -154,7 +157,7 @@ fn floor_table(_c: &mut Criterion) {
                     secs,
                     floor,
                     secs / floor
-                )
+                );
             };
             let (one_pass, many): (Vec<Method>, Vec<Method>) = methods
                 .iter()
@@ -195,7 +198,7 @@ fn one_pass_jobs<'a>(
         (0.0, 1.0),
         Box::new(move || {
             let g = input_gradients(m, x, t, ReluRule::Gradient, Budget::default());
-            drop(g.unwrap())
+            drop(g.unwrap());
         }),
     )];
     jobs.push((
@@ -316,7 +319,7 @@ fn sensitivity(c: &mut Criterion) {
                     &Perturbations::Uniform,
                 )
                 .unwrap()
-            })
+            });
         });
     }
     g.finish();

@@ -2,6 +2,9 @@
 //! patch, decoding a float32 TIFF, preprocessing one band, and loading a small dataset.
 //! `cargo bench --bench data`.
 
+// criterion_group! defines public functions that cannot carry a doc comment.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::path::Path;
 
@@ -40,31 +43,31 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("discover");
     g.sample_size(10);
     g.bench_function("30k_named_files", |b| {
-        b.iter(|| discover(black_box(tree.path()), &DiscoverOptions::default()).unwrap())
+        b.iter(|| discover(black_box(tree.path()), &DiscoverOptions::default()).unwrap());
     });
     g.finish();
 
     let cfg = SynthConfig::default();
     c.bench_function("synth/render_patch_100", |b| {
-        b.iter(|| render_patch(black_box(&cfg), 9, 17))
+        b.iter(|| render_patch(black_box(&cfg), 9, 17));
     });
 
     let patch = render_patch(&cfg, 0, 0);
     let tiff = encode::tiff_f32(100, 100, &patch.vv).unwrap();
     c.bench_function("decode/tiff_f32_100", |b| {
-        b.iter(|| decode_bytes(black_box(&tiff), FileFormat::Tiff, Path::new("x")).unwrap())
+        b.iter(|| decode_bytes(black_box(&tiff), FileFormat::Tiff, Path::new("x")).unwrap());
     });
 
     let pre = PreprocessConfig::default();
     c.bench_function("preprocess/db_clip_100", |b| {
-        b.iter(|| pre.apply(black_box(&patch.vv), 100, 100).unwrap())
+        b.iter(|| pre.apply(black_box(&patch.vv), 100, 100).unwrap());
     });
     let small = PreprocessConfig {
         size: 224,
         ..PreprocessConfig::default()
     };
     c.bench_function("preprocess/resize_100_to_224", |b| {
-        b.iter(|| small.apply(black_box(&patch.vv), 100, 100).unwrap())
+        b.iter(|| small.apply(black_box(&patch.vv), 100, 100).unwrap());
     });
 
     let data = tempfile::tempdir().unwrap();
@@ -83,7 +86,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("dataset");
     g.sample_size(10);
     g.bench_function("load_200_patches", |b| {
-        b.iter(|| Dataset::load(black_box(data.path()), &ds_cfg).unwrap())
+        b.iter(|| Dataset::load(black_box(data.path()), &ds_cfg).unwrap());
     });
     g.finish();
 }

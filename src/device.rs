@@ -10,8 +10,11 @@ use tch::Device;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
+    /// The CPU.
     Cpu,
+    /// The first CUDA device; an error where libtorch sees none.
     Cuda,
+    /// CUDA when available, else the CPU.
     #[default]
     Auto,
 }
@@ -19,12 +22,16 @@ pub enum DeviceChoice {
 /// Errors from choosing a device.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceError {
+    /// `--device cuda` without a CUDA device.
     #[error("--device cuda was requested but libtorch sees no CUDA device (torch CUDA available: false). Use --device cpu or auto, or build against a CUDA libtorch (export LIBTORCH=/path/to/libtorch-cuda) on a machine with a GPU")]
     CudaUnavailable,
+    /// A device name that is not `cpu`, `cuda` or `auto`.
     #[error("unknown device '{0}': expected cpu, cuda or auto")]
     Unknown(String),
+    /// `--threads` below 1.
     #[error("--threads must be at least 1, got {0}")]
     Threads(i64),
+    /// Setting the numerics flags failed in the shim.
     #[error("cannot set libtorch's numerics flags: {0}")]
     Numerics(#[from] crate::shim::ShimError),
 }

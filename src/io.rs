@@ -97,11 +97,20 @@ pub const LOCK_FILE: &str = ".sarxai.lock";
 /// Why a run directory could not be locked.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
+    /// Another process holds the lock.
     #[error("{dir} is in use by another sarxai process ({holder}); wait for it to finish or choose another directory (nothing was written)")]
-    Busy { dir: PathBuf, holder: String },
+    Busy {
+        /// The run directory.
+        dir: PathBuf,
+        /// The holder's process id as the lock file records it (`pid N`).
+        holder: String,
+    },
+    /// The lock file cannot be created or locked.
     #[error("cannot lock {path}: {source}")]
     Io {
+        /// The lock file.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: io::Error,
     },
@@ -190,7 +199,9 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock, LockError> {
             continue;
         }
         let pid = std::process::id().to_string();
-        let _ = file.set_len(0).and_then(|_| file.write_all(pid.as_bytes()));
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.write_all(pid.as_bytes()));
         return Ok(DirLock {
             file,
             path,

@@ -8,20 +8,16 @@
 //! * [`progress`]: progress bars on standard error;
 //! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
 //! * [`stats`]: means, Student-t, Wilson and Clopper-Pearson intervals, Kendall tau-b;
-//! * [`shim`]: the C++ shim (numerics flags, `autograd::grad` with upstream gradients, the
-//!   ReLU rule node);
+//! * [`shim`]: the C++ shim: numerics flags, `autograd::grad`, the ReLU rule node;
 //! * [`device`]: `--device cpu|cuda|auto`, threads and the numerics settings;
-//! * [`data`]: synthetic SAR, discovery and decoding of real files, the archive, splits,
-//!   manifests;
+//! * [`data`]: synthetic SAR, discovery and decoding of real files, archive, splits, manifests;
 //! * [`npy`]: the validating `.npy` reader of every array the command line reads;
-//! * [`model`]: torchvision-exact ResNets, ReLU rule points, folded and incremental
-//!   inference, checkpoints;
+//! * [`model`]: torchvision-exact ResNets, ReLU rule points, fast inference, checkpoints;
 //! * [`train`]: training one polarization, and evaluation ([`train::eval`]);
 //! * [`attr`]: the eight attribution methods, one file each;
 //! * [`metrics`]: Max-Sensitivity, XAI entropy and the further metrics of explanations;
 //! * [`claims`]: the paper's claims, the pins and budgets, verdicts;
-//! * [`report`]: scoring of test images, Table 1, Figure 1, shards and their merge, the
-//!   report page;
+//! * [`report`]: scoring of test images, Table 1, Figure 1, shards and merge, the report page;
 //! * [`recompute`]: a run's results re-derived from its weights and data;
 //! * [`verify`]: the claims check of a run directory (pins re-measured, verdicts);
 //! * [`reproduce`]: the whole study, stage by stage;

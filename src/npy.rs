@@ -19,12 +19,16 @@ use tch::Tensor;
 /// The element types sarxai reads from `.npy` files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NpyDtype {
+    /// `float32`, either byte order.
     F32,
+    /// `float64`, either byte order.
     F64,
+    /// `int64`, either byte order.
     I64,
 }
 
 impl NpyDtype {
+    /// NumPy's name of the type (`float32`, `float64`, `int64`).
     pub fn name(self) -> &'static str {
         match self {
             NpyDtype::F32 => "float32",
@@ -93,64 +97,111 @@ impl Expect {
 /// Why a `.npy` file was refused. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum NpyError {
+    /// The file does not exist.
     #[error("{path}: no such file")]
-    Missing { path: PathBuf },
+    Missing {
+        /// The file.
+        path: PathBuf,
+    },
 
+    /// The file cannot be read.
     #[error("cannot read {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
 
+    /// The magic, version or header is not that of a `.npy` file.
     #[error("{path}: not a readable .npy array ({reason}); expected a NumPy .npy file as written by numpy.save")]
-    Header { path: PathBuf, reason: String },
+    Header {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
 
+    /// The payload is shorter than the header promises.
     #[error("{path} is truncated: its header promises {dtype} {shape:?} = {expected} payload bytes, the file holds {actual}; re-create or re-copy the file")]
     Truncated {
+        /// The file.
         path: PathBuf,
+        /// The header's element type.
         dtype: &'static str,
+        /// The header's shape.
         shape: Vec<u64>,
+        /// The payload bytes the header promises.
         expected: u64,
+        /// The payload bytes the file holds.
         actual: u64,
     },
 
+    /// The payload is longer than the header promises.
     #[error("{path} is oversized: its header promises {dtype} {shape:?} = {expected} payload bytes, the file holds {actual} (trailing bytes); re-create the file with numpy.save")]
     Oversized {
+        /// The file.
         path: PathBuf,
+        /// The header's element type.
         dtype: &'static str,
+        /// The header's shape.
         shape: Vec<u64>,
+        /// The payload bytes the header promises.
         expected: u64,
+        /// The payload bytes the file holds.
         actual: u64,
     },
 
+    /// The element type is not the one required.
     #[error("{path}: {what} must be {expected}, got {found}")]
     Dtype {
+        /// The file.
         path: PathBuf,
+        /// What the array is (inputs, targets, ...).
         what: &'static str,
+        /// The element type(s) accepted.
         expected: String,
+        /// The file's element type.
         found: String,
     },
 
+    /// The array is stored in Fortran (column-major) order.
     #[error("{path}: {what} are stored in Fortran order; expected C order (save numpy.ascontiguousarray(a))")]
-    FortranOrder { path: PathBuf, what: &'static str },
+    FortranOrder {
+        /// The file.
+        path: PathBuf,
+        /// What the array is (inputs, targets, ...).
+        what: &'static str,
+    },
 
+    /// The array has the wrong number of dimensions.
     #[error("{path}: {what} must have {rank} dimension(s) {layout}, got shape {shape:?}")]
     Rank {
+        /// The file.
         path: PathBuf,
+        /// What the array is (inputs, targets, ...).
         what: &'static str,
+        /// The required number of dimensions.
         rank: usize,
+        /// The dimensions' meaning, e.g. `(N, C, H, W)`.
         layout: &'static str,
+        /// The header's shape.
         shape: Vec<u64>,
     },
 
+    /// The array holds NaN or infinity.
     #[error(
         "{path}: {what} hold NaN or Inf ({value} at flat index {index}); expected finite values"
     )]
     NonFinite {
+        /// The file.
         path: PathBuf,
+        /// What the array is (inputs, targets, ...).
         what: &'static str,
+        /// The first non-finite value, as a flat index.
         index: usize,
+        /// That value.
         value: f64,
     },
 }
@@ -158,15 +209,20 @@ pub enum NpyError {
 /// The values of a decoded array.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NpyValues {
+    /// `float32` values.
     F32(Vec<f32>),
+    /// `float64` values.
     F64(Vec<f64>),
+    /// `int64` values.
     I64(Vec<i64>),
 }
 
 /// A decoded, validated array (C order).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NpyArray {
+    /// The shape, outermost dimension first.
     pub shape: Vec<u64>,
+    /// The values in C (row-major) order.
     pub values: NpyValues,
 }
 
@@ -224,10 +280,10 @@ pub fn read_tensor(path: &Path, expect: &Expect) -> Result<Tensor, NpyError> {
 }
 
 /// Decodes and validates the bytes of a `.npy` file (`path` is for messages), in the
-/// order of the format (NumPy NEP 1, `.npy` versions 1.0 to 3.0): [`check_preamble`]
-/// (magic, version, header length), the header (npyz), [`accepted_dtype`],
-/// [`check_payload_size`], [`check_layout`] (C order, rank), [`payload_values`] and
-/// [`check_finite`].
+/// order of the format (NumPy NEP 1, `.npy` versions 1.0 to 3.0): `check_preamble`
+/// (magic, version, header length), the header (npyz), `accepted_dtype`,
+/// `check_payload_size`, `check_layout` (C order, rank), `payload_values` and
+/// `check_finite`.
 pub fn decode(bytes: &[u8], path: &Path, expect: &Expect) -> Result<NpyArray, NpyError> {
     check_preamble(bytes, path)?;
     let mut cursor = Cursor::new(bytes);

@@ -45,19 +45,24 @@ pub const SENSITIVITY_TOLERANCE: f64 = 1e-6;
 pub struct RecomputeRow {
     /// What was recomputed, e.g. `vh image 12 saliency max_sensitivity`.
     pub what: String,
+    /// The value the run recorded.
     pub recorded: f64,
+    /// The value recomputed from the run's weights and data.
     pub recomputed: f64,
     /// Relative (means, Max-Sensitivity) or absolute (accuracy, entropy) tolerance.
     pub tolerance: f64,
+    /// The difference is within the tolerance.
     pub ok: bool,
 }
 
 /// How much was recomputed, and every row.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Recomputation {
+    /// Every recomputed quantity.
     pub rows: Vec<RecomputeRow>,
     /// (pol, image, method) pairs recomputed, of those available.
     pub pairs: usize,
+    /// The (pol, image, method) pairs the run's records hold.
     pub pairs_available: usize,
 }
 
@@ -146,8 +151,11 @@ fn table_rows(
 /// its data (re-read from the data directory through the same loader as training) and its
 /// model. The data pins ([`PolContext::derive_pins`]) and the recomputation both use it.
 pub struct PolContext {
+    /// The polarization's training configuration (`RUN/<pol>/config.yaml`).
     pub cfg: crate::train::TrainConfig,
+    /// Its data, re-read through the training loader.
     pub data: crate::train::data::PreparedData,
+    /// Its trained weights.
     pub model: crate::model::ResNet,
 }
 

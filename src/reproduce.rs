@@ -7,7 +7,7 @@
 //! 3. score K test images per class of each polarization with the eight methods
 //!    (`RUN/score-vh`, `RUN/score-vv`: Table 1, Figure 1, per-image CSV, resumable);
 //! 4. `RUN/pins.json` (archive, data manifest, chosen members, splits, image selection,
-//!    seeds, versions, device and numerics, model hashes, budget: [`crate::claims::pins`]),
+//!    seeds, versions, device and numerics, model hashes, budget: [`crate::claims::Pins`]),
 //!    `RUN/results.json` (accuracies and Table 1 means, with the marks every verdict
 //!    carries), `RUN/claims.txt|json` (verdicts against fixtures/claims.yaml after the
 //!    pins are re-derived and checked) and `RUN/report.html`.
@@ -40,6 +40,7 @@ pub enum ReproduceProfile {
 }
 
 impl ReproduceProfile {
+    /// `quick` or `paper`, as in `runs/<profile>` and the pins.
     pub fn name(self) -> &'static str {
         match self {
             ReproduceProfile::Quick => "quick",
@@ -49,7 +50,7 @@ impl ReproduceProfile {
 }
 
 /// The budget of a profile (the type lives with the pins, which re-derive a smoke run
-/// from it: [`crate::claims::budget`]).
+/// from it: `crate::claims::budget`).
 impl Budget {
     /// The budget of `profile`, or [`Budget::SMOKE`]. Images per class: 1 on the quick
     /// profile (10 images: the CPU time budget, Max-Sensitivity of Occlusion alone is 3,240
@@ -74,8 +75,10 @@ impl Budget {
 /// float32 TIFF, the calibrated amplitude.
 pub const PAPER_FORMAT: &str = "tiff:f32";
 
+/// What `sarxai reproduce` runs: the profile, data, device and output directory.
 #[derive(Debug, Clone)]
 pub struct ReproduceConfig {
+    /// Quick (synthetic data, ResNet-18) or paper (OpenSARUrban, ResNet-101).
     pub profile: ReproduceProfile,
     /// The profile's protocol at [`Budget::SMOKE`]; every verdict marked
     /// [`crate::claims::SMOKE_MARK`].
@@ -86,8 +89,11 @@ pub struct ReproduceConfig {
     pub format: Option<String>,
     /// How a zip archive given as `data` is checked.
     pub archive: crate::data::archive::ArchiveOptions,
+    /// Where training and scoring run.
     pub device: DeviceChoice,
+    /// libtorch's intra-op threads (`None`: the profile's default).
     pub threads: Option<i64>,
+    /// The run directory.
     pub out: PathBuf,
     /// The test images explained per polarization.
     pub selection: Selection,
@@ -140,10 +146,13 @@ impl ReproduceConfig {
 /// What a reproduce run produced.
 #[derive(Debug)]
 pub struct ReproduceOutcome {
+    /// Accuracies and Table 1 per polarization (`RUN/results.json`).
     pub results: Results,
+    /// One verdict per claim.
     pub verdicts: Vec<VerdictRow>,
     /// The verdict table with its marks, as written to `RUN/claims.txt`.
     pub claims_table: String,
+    /// Wall-clock seconds per stage (`train_vh`, `score_vh`, ...).
     pub seconds: BTreeMap<String, f64>,
 }
 

@@ -71,7 +71,9 @@ pub type RuleBackward = fn(i64, &Tensor, &Tensor) -> Result<Tensor, tch::TchErro
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("libtorch ({call}): {message}")]
 pub struct ShimError {
+    /// The shim function that failed.
     pub call: &'static str,
+    /// The exception's message.
     pub message: String,
 }
 

@@ -22,8 +22,11 @@ pub struct CellStats {
     pub undefined: usize,
     /// `None` without any value.
     pub mean: Option<f64>,
+    /// Sample standard deviation (`n - 1` in the denominator); `None` below 2 values.
     pub sd: Option<f64>,
+    /// Lower end of the Student-t interval of the mean; `None` below 2 values.
     pub ci_lo: Option<f64>,
+    /// Upper end of the Student-t interval of the mean; `None` below 2 values.
     pub ci_hi: Option<f64>,
     /// Confidence level of the interval, e.g. 0.95.
     pub level: f64,
@@ -144,7 +147,9 @@ pub fn kendall_exact_p(x: &[f64], y: &[f64]) -> Option<f64> {
 /// A confidence interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
+    /// Lower end.
     pub lo: f64,
+    /// Upper end.
     pub hi: f64,
     /// Confidence level, e.g. 0.95.
     pub level: f64,

@@ -15,10 +15,15 @@ use crate::recompute::PolContext;
 /// marks), the marks with their reasons, notes, and each polarization's re-loaded data and
 /// model (for the recomputation).
 pub struct CheckedRun {
+    /// The run's results (`results.json`).
     pub results: Results,
+    /// One verdict per claim, its measured value carrying the run's marks.
     pub verdicts: Vec<claims::VerdictRow>,
+    /// The run's marks (smoke, unpinned) with their reasons.
     pub marks: Vec<(&'static str, String)>,
+    /// Notes of the pin checks, one line each.
     pub notes: Vec<String>,
+    /// Each polarization's re-loaded data and model, by name (`vh`, `vv`).
     pub contexts: BTreeMap<String, PolContext>,
 }
 

@@ -460,7 +460,7 @@ fn cuda_runs_are_bitwise_equal() {
             eprintln!("{kind:?} {method:24}: bitwise equal {equal}, relative L2 {e:.2e}");
             match CUDA_NOT_BITWISE.iter().find(|(m, _)| *m == method) {
                 None if !equal => {
-                    failures.push(format!("{kind:?} {method}: two runs differ ({e:.2e})"))
+                    failures.push(format!("{kind:?} {method}: two runs differ ({e:.2e})"));
                 }
                 Some(_) if e > if kind == Kind::Double { 1e-12 } else { 1e-6 } => failures.push(
                     format!("{kind:?} {method}: listed as not bitwise, but differs by {e:.2e}"),

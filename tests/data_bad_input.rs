@@ -114,7 +114,7 @@ fn bad_files_are_skipped_with_reasons_and_good_ones_load() {
     };
     let unusable = |name: &str, needle: &str| match reason_of(name) {
         SkipReason::Unusable { reason } => {
-            assert!(reason.contains(needle), "{name}: {reason}")
+            assert!(reason.contains(needle), "{name}: {reason}");
         }
         other => panic!("{name}: {other:?}"),
     };

@@ -33,7 +33,7 @@ impl Budget {
     }
 
     /// Images per pass for a model at `h` x `w`: the memory budget divided by an estimate
-    /// of one image's activation memory (see [`activation_elements`]), times 2 when the
+    /// of one image's activation memory (see `activation_elements`), times 2 when the
     /// pass is differentiated (activations are kept for the backward pass and gradients
     /// of the same size are created), at least 1.
     pub fn chunk(

@@ -8,8 +8,10 @@ use super::gradient::input_gradients;
 use super::{validate, AttrError, Attribution, Budget, Method};
 use crate::model::{ReluRule, ResNet};
 
+/// Deconvolution: the input gradient through ReLUs whose backward is `relu(g)`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Deconvolution {
+    /// Images per forward and backward pass.
     pub budget: Budget,
 }
 

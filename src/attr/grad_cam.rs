@@ -10,9 +10,12 @@ use super::gradient::layer4_activation_and_gradient;
 use super::{validate, AttrError, Attribution, Budget, Method};
 use crate::model::ResNet;
 
+/// Grad-CAM on `layer4`: `sum_k w_k A_k`, `w_k` the spatial mean of `d f_t / d A_k`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GradCam {
+    /// Apply a ReLU to the map (Captum's `relu_attributions`; default false).
     pub relu: bool,
+    /// Images per forward and backward pass.
     pub budget: Budget,
 }
 

@@ -8,8 +8,10 @@ use super::gradient::input_gradients;
 use super::{validate, AttrError, Attribution, Budget, Method};
 use crate::model::{ReluRule, ResNet};
 
+/// Guided Backpropagation: the input gradient through ReLUs whose backward is `relu(g) * 1[x > 0]`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GuidedBackprop {
+    /// Images per forward and backward pass.
     pub budget: Budget,
 }
 

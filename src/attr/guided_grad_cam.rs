@@ -12,8 +12,10 @@ use super::gradient::guided_and_layer4;
 use super::{validate, AttrError, Attribution, Budget, Method};
 use crate::model::ResNet;
 
+/// Guided Grad-CAM: Guided Backpropagation times the upsampled, ReLU'd Grad-CAM map.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GuidedGradCam {
+    /// Images per forward and backward pass.
     pub budget: Budget,
 }
 

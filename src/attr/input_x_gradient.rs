@@ -6,8 +6,10 @@ use super::gradient::input_gradients;
 use super::{validate, AttrError, Attribution, Budget, Method};
 use crate::model::{ReluRule, ResNet};
 
+/// Input x Gradient: `x * d f_t / d x`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InputXGradient {
+    /// Images per forward and backward pass.
     pub budget: Budget,
 }
 

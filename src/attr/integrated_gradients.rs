@@ -19,11 +19,16 @@ use crate::model::{ReluRule, ResNet};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IgRule {
+    /// Gauss-Legendre nodes and weights mapped to `[0, 1]` (Captum's default, `gausslegendre`).
     #[default]
     GaussLegendre,
+    /// Left Riemann sum: `alpha = i / n`, weights `1 / n`.
     RiemannLeft,
+    /// Right Riemann sum: `alpha = (i + 1) / n`, weights `1 / n`.
     RiemannRight,
+    /// Midpoint Riemann sum: `alpha = (i + 1/2) / n`, weights `1 / n`.
     RiemannMiddle,
+    /// Trapezoid rule: `alpha = i / (n - 1)`, end weights halved.
     RiemannTrapezoid,
 }
 
@@ -97,12 +102,16 @@ pub fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
     (nodes, weights)
 }
 
+/// Integrated Gradients: `(x - x') * sum_i w_i d f_t / d x (x' + alpha_i (x - x'))`.
 #[derive(Debug, Clone, Copy)]
 pub struct IntegratedGradients {
+    /// Number of points on the path (Captum's `n_steps`, default 50).
     pub steps: usize,
+    /// The quadrature rule (default Gauss-Legendre).
     pub rule: IgRule,
     /// The constant baseline `x'` (Captum's default: 0).
     pub baseline: f64,
+    /// Images per forward and backward pass (path points count as images).
     pub budget: Budget,
 }
 

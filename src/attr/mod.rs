@@ -7,16 +7,16 @@
 //! target logit (no softmax), as Captum does with a model that returns logits.
 //! The model is always used in evaluation mode (BatchNorm running statistics).
 
-pub mod batch;
-pub mod deconvolution;
-pub mod grad_cam;
+pub(crate) mod batch;
+pub(crate) mod deconvolution;
+pub(crate) mod grad_cam;
 pub mod gradient;
-pub mod guided_backprop;
-pub mod guided_grad_cam;
-pub mod input_x_gradient;
-pub mod integrated_gradients;
-pub mod occlusion;
-pub mod saliency;
+pub(crate) mod guided_backprop;
+pub(crate) mod guided_grad_cam;
+pub(crate) mod input_x_gradient;
+pub(crate) mod integrated_gradients;
+pub(crate) mod occlusion;
+pub(crate) mod saliency;
 
 use std::fmt;
 use std::str::FromStr;
@@ -38,28 +38,69 @@ pub use saliency::Saliency;
 /// Errors from computing attributions.
 #[derive(Debug, thiserror::Error)]
 pub enum AttrError {
+    /// The inputs are not a float tensor of rank 4.
     #[error("inputs must be a float tensor of shape (N, C, H, W); got {kind:?} {shape:?}")]
-    InputShape { shape: Vec<i64>, kind: Kind },
+    InputShape {
+        /// The inputs' shape.
+        shape: Vec<i64>,
+        /// The inputs' element type.
+        kind: Kind,
+    },
+    /// The inputs' channel count is not the model's.
     #[error("the model expects {expected} input channel(s), the inputs have {got}")]
-    Channels { expected: i64, got: i64 },
+    Channels {
+        /// The model's input channels.
+        expected: i64,
+        /// The inputs' channels.
+        got: i64,
+    },
+    /// The targets are not int64 of shape (N,).
     #[error("targets must be int64 of shape (N,) with N = {n}; got {kind:?} {shape:?}")]
-    TargetShape { shape: Vec<i64>, kind: Kind, n: i64 },
+    TargetShape {
+        /// The targets' shape.
+        shape: Vec<i64>,
+        /// The targets' element type.
+        kind: Kind,
+        /// The number of images.
+        n: i64,
+    },
+    /// A target is not a class of the model.
     #[error("target {target} (image {index}) is out of range: the model has {classes} classes (0..{classes})")]
     TargetRange {
+        /// The image (0-based).
         index: i64,
+        /// Its target class.
         target: i64,
+        /// The model's number of classes.
         classes: i64,
     },
+    /// The inputs hold NaN or infinity.
     #[error("inputs hold NaN or Inf (first at flat index {index})")]
-    NonFinite { index: i64 },
+    NonFinite {
+        /// The first non-finite element, as a flat index.
+        index: i64,
+    },
+    /// A method name that is none of the eight.
     #[error("unknown attribution method '{name}': expected one of {}, or all", Method::ALL.iter().map(|m| m.name()).collect::<Vec<_>>().join(", "))]
-    UnknownMethod { name: String },
+    UnknownMethod {
+        /// The name given.
+        name: String,
+    },
+    /// A method setting out of range (steps, window, stride).
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Guided Grad-CAM's map cannot be upsampled to the input size.
     #[error("Guided Grad-CAM cannot upsample the Grad-CAM map {cam:?} to the input size {input:?} (Captum would silently return an empty tensor here)")]
-    Upsample { cam: Vec<i64>, input: Vec<i64> },
+    Upsample {
+        /// The Grad-CAM map's shape.
+        cam: Vec<i64>,
+        /// The input's shape.
+        input: Vec<i64>,
+    },
+    /// An error of libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
+    /// An error of the C++ shim.
     #[error(transparent)]
     Shim(#[from] crate::shim::ShimError),
 }
@@ -70,17 +111,26 @@ pub enum AttrError {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
+    /// Saliency (Simonyan et al. 2014).
     Saliency,
+    /// Input x Gradient (Shrikumar et al. 2016).
     InputXGradient,
+    /// Integrated Gradients (Sundararajan et al. 2017).
     IntegratedGradients,
+    /// Guided Backpropagation (Springenberg et al. 2015).
     GuidedBackprop,
+    /// Deconvolution (Zeiler and Fergus 2014).
     Deconvolution,
+    /// Grad-CAM (Selvaraju et al. 2017).
     GradCam,
+    /// Guided Grad-CAM (Selvaraju et al. 2017).
     GuidedGradCam,
+    /// Occlusion (Zeiler and Fergus 2014).
     Occlusion,
 }
 
 impl Method {
+    /// The eight methods in the paper's order (Table 1).
     pub const ALL: [Method; 8] = [
         Method::Saliency,
         Method::InputXGradient,
@@ -175,7 +225,9 @@ impl FromStr for Method {
 /// One attribution method: `attribute` explains `model`'s logit for `targets[i]` at
 /// `inputs[i]`.
 pub trait Attribution {
+    /// Which of the eight methods this is.
     fn method(&self) -> Method;
+    /// Attributions of `inputs` (N, C, H, W) for the logits `targets` (N,), one map per image.
     fn attribute(
         &self,
         model: &ResNet,

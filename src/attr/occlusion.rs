@@ -23,6 +23,7 @@ use crate::model::folded::FoldedResNet;
 use crate::model::incremental::Incremental;
 use crate::model::ResNet;
 
+/// Occlusion's sliding window (Captum's `sliding_window_shapes`, `strides`, `baselines`).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OcclusionConfig {
     /// Window (height, width) in pixels.
@@ -62,9 +63,12 @@ impl OcclusionConfig {
     }
 }
 
+/// Occlusion: per pixel, the mean drop `f_t(x) - f_t(x occluded)` over the windows covering it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Occlusion {
+    /// Window, stride and baseline (default 15 x 15, stride 5, baseline 0).
     pub config: OcclusionConfig,
+    /// Occluded images per forward pass.
     pub budget: Budget,
 }
 
@@ -73,7 +77,7 @@ impl Attribution for Occlusion {
         Method::Occlusion
     }
 
-    /// Exact incremental inference ([`crate::model::incremental`]) on the BatchNorm-folded
+    /// Exact incremental inference (`crate::model::incremental`) on the BatchNorm-folded
     /// network: equal to [`Occlusion::attribute_full`] up to float rounding.
     fn attribute(
         &self,

@@ -8,15 +8,20 @@ use super::results::Results;
 use super::spec::{Claim, ClaimsFile, Rule};
 use crate::attr::Method;
 
+/// The outcome of one claim on one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
+    /// The measured value satisfies the rule.
     Pass,
+    /// The measured value breaks the rule.
     Fail,
+    /// Not decided: a quantity is missing or undefined, or the claim is not of this profile.
     NotRun,
 }
 
 impl Verdict {
+    /// `PASS`, `FAIL` or `NOT RUN`, as the verdict table prints it.
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
@@ -26,12 +31,18 @@ impl Verdict {
     }
 }
 
+/// One row of the verdict table.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerdictRow {
+    /// The claim's identifier.
     pub id: String,
+    /// Where the paper says it.
     pub source: String,
+    /// The expectation in words.
     pub expected: String,
+    /// The run's value(s), with the run's marks.
     pub measured: String,
+    /// The outcome.
     pub verdict: Verdict,
 }
 

@@ -1,12 +1,12 @@
 //! The paper's claims as data (`fixtures/claims.yaml`), the pins a result depends on
 //! (`fixtures/pins.yaml`), and their verification against a reproduce run directory.
 
-pub mod budget;
-pub mod check;
+pub(crate) mod budget;
+pub(crate) mod check;
 pub mod fixtures;
-pub mod pins;
-pub mod results;
-pub mod spec;
+pub(crate) mod pins;
+pub(crate) mod results;
+pub(crate) mod spec;
 
 pub use check::{check_claims, render_table, Verdict, VerdictRow};
 pub use pins::{Mismatch, Pins, PinsFile, SMOKE_MARK, UNPINNED_MARK};
@@ -18,21 +18,35 @@ use std::path::PathBuf;
 /// Errors of the claims harness.
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimsError {
+    /// A claims, pins or results file cannot be read or parsed.
     #[error("{path}: {reason}")]
-    File { path: PathBuf, reason: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// One pin differs from its expected value.
     #[error("pin '{pin}' disagrees: expected {expected}, found {found}. {hint}")]
     PinMismatch {
+        /// The pin's key.
         pin: String,
+        /// The pinned value.
         expected: String,
+        /// The run's value.
         found: String,
+        /// What the difference means.
         hint: String,
     },
     /// Every pin that differs, each named with both values.
     #[error("{what}: {} pin(s) disagree:\n{}", mismatches.len(), list(mismatches))]
     Pins {
+        /// What was compared, in words.
         what: String,
+        /// The pins that differ.
         mismatches: Vec<Mismatch>,
     },
+    /// A profile name that is neither `quick` nor `paper`.
     #[error("unknown profile '{0}': expected quick or paper")]
     Profile(String),
 }

@@ -33,11 +33,13 @@ pub const SMOKE_MARK: &str = "smoke: not comparable";
 /// The mark of every verdict of a run whose data are not the profile's pinned archive.
 pub const UNPINNED_MARK: &str = "unpinned";
 
+/// `fixtures/pins.yaml`: the pins of each profile.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PinsFile {
     /// Provenance and policy notes.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// The pins by profile name (`quick`, `paper`).
     pub profiles: BTreeMap<String, Pins>,
 }
 
@@ -56,7 +58,7 @@ pub struct Pins {
     /// `unpinned` (`--allow-unpinned-data`).
     #[serde(default)]
     pub archive_status: Option<String>,
-    /// Per polarization: [`members_digest`] of the files of the chosen format group.
+    /// Per polarization: `members_digest` of the files of the chosen format group.
     #[serde(default)]
     pub members: BTreeMap<String, String>,
     /// Per polarization: digests of the train / val / test member lists.
@@ -98,7 +100,9 @@ pub struct Pins {
 pub struct Mismatch {
     /// The pin's key, e.g. `archive_sha256`, `model_hashes.vh`, `members.vv`.
     pub pin: String,
+    /// The expected value.
     pub expected: String,
+    /// The value found.
     pub found: String,
     /// What a difference of this pin means.
     pub hint: String,
@@ -135,6 +139,7 @@ fn hint(key: &str) -> &'static str {
 }
 
 impl PinsFile {
+    /// The pins of profile `name`; an error for an unknown profile.
     pub fn profile(&self, name: &str) -> Result<&Pins, ClaimsError> {
         self.profiles
             .get(name)

@@ -11,8 +11,11 @@ use crate::attr::Method;
 /// Per polarization (`vh`, `vv`): accuracy and the Table 1 means per method and metric.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Results {
+    /// The profile run (`quick`, `paper`).
     pub profile: String,
+    /// Test accuracy per polarization, a fraction in `[0, 1]`.
     pub accuracy: BTreeMap<String, f64>,
+    /// Balanced test accuracy (mean per-class recall) per polarization, in `[0, 1]`.
     pub balanced_accuracy: BTreeMap<String, f64>,
     /// `table1[pol][method][metric]`: the mean over the scored images.
     pub table1: BTreeMap<String, BTreeMap<Method, BTreeMap<String, f64>>>,
@@ -24,8 +27,10 @@ pub struct Results {
 }
 
 impl Results {
+    /// The file name in a run directory.
     pub const FILE: &'static str = "results.json";
 
+    /// Reads and parses a `results.json`.
     pub fn read(path: &Path) -> Result<Self, ClaimsError> {
         let bytes = std::fs::read(path).map_err(|e| ClaimsError::file(path, e))?;
         serde_json::from_slice(&bytes).map_err(|e| ClaimsError::file(path, e))

@@ -7,11 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::attr::Method;
 
+/// `fixtures/claims.yaml`: the paper's claims.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClaimsFile {
+    /// Every claim, in the file's order.
     pub claims: Vec<Claim>,
 }
 
+/// One claim of the paper and how it is decided.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claim {
     /// Stable identifier, e.g. `ms-vh-occlusion-lowest`.
@@ -22,6 +25,7 @@ pub struct Claim {
     pub statement: String,
     /// Profiles (`quick`, `paper`) this claim is checked on.
     pub profiles: Vec<String>,
+    /// How it is decided.
     pub rule: Rule,
 }
 
@@ -34,37 +38,62 @@ pub struct Claim {
 pub enum Rule {
     /// `|measured - expected| <= tolerance`.
     Value {
+        /// The quantity's path, e.g. `accuracy.vh`.
         quantity: String,
+        /// The paper's value.
         expected: f64,
+        /// The largest difference accepted.
         tolerance: f64,
     },
     /// `measured >= bound`.
-    AtLeast { quantity: String, bound: f64 },
+    AtLeast {
+        /// The quantity's path.
+        quantity: String,
+        /// The least value accepted.
+        bound: f64,
+    },
     /// `measured < bound`.
-    Below { quantity: String, bound: f64 },
+    Below {
+        /// The quantity's path.
+        quantity: String,
+        /// The value it must stay under.
+        bound: f64,
+    },
     /// `method` has the lowest mean `metric` of the eight methods.
     Lowest {
+        /// The Table 1 column.
         metric: String,
+        /// The polarization.
         pol: String,
+        /// The method expected lowest.
         method: Method,
     },
     /// `method` has the highest mean `metric`.
     Highest {
+        /// The Table 1 column.
         metric: String,
+        /// The polarization.
         pol: String,
+        /// The method expected highest.
         method: Method,
     },
     /// The `methods.len()` lowest methods by `metric` are exactly `methods`.
     LowestSet {
+        /// The Table 1 column.
         metric: String,
+        /// The polarization.
         pol: String,
+        /// The methods expected lowest, in any order.
         methods: BTreeSet<Method>,
     },
     /// Kendall tau-b between the measured and the paper's values of `metric` is at
     /// least `tau`.
     KendallAtLeast {
+        /// The Table 1 column.
         metric: String,
+        /// The polarization.
         pol: String,
+        /// The least tau-b accepted.
         tau: f64,
     },
 }

@@ -43,7 +43,7 @@ pub struct EntropyArgs {
     /// Which PNG is measured: Captum's heat-map figure (the paper's) or the grey map.
     #[arg(long, value_enum, default_value = "captum-figure")]
     pub measure: Measure,
-    /// Also write the measured PNGs to DIR/image_<i>.png.
+    /// Also write the measured PNGs to DIR/image_I.png (I: the image's index).
     #[arg(long, value_name = "DIR")]
     pub png_out: Option<PathBuf>,
     /// Print a JSON array instead of one line per image.

@@ -69,7 +69,7 @@ pub struct ArraysArgs {
     /// A method, a comma-separated list, or all.
     #[arg(long, default_value = "all")]
     pub method: MethodSelection,
-    /// Output directory (<method>.npy, <method>.sensitivity.json).
+    /// Output directory (METHOD.npy, METHOD.sensitivity.json).
     #[arg(long)]
     pub out: PathBuf,
     /// Precision of model and attribution.

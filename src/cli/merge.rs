@@ -1,6 +1,6 @@
 //! `sarxai merge OUT SHARD_DIR...`: combines the shard directories of
 //! `sarxai score --shard I/N` into what a single `sarxai score` writes (Table 1, Figure 1,
-//! per_image.csv, images.csv, score.json); see [`crate::report::merge`] for the checks.
+//! per_image.csv, images.csv, score.json); see [`crate::report::merge()`] for the checks.
 
 use std::path::PathBuf;
 

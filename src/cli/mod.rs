@@ -10,7 +10,7 @@ pub mod guard;
 pub mod merge;
 pub mod model;
 pub mod reproduce;
-pub mod run_data;
+pub(crate) mod run_data;
 pub mod score;
 pub mod sensitivity;
 pub mod train;

@@ -41,7 +41,7 @@ pub struct ReproduceArgs {
     /// TIFF).
     #[arg(long)]
     pub format: Option<String>,
-    /// Run directory (default runs/<profile>).
+    /// Run directory (default runs/PROFILE).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Test images explained per class and polarization (default: 1 quick, 10 paper, 1

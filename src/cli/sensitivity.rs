@@ -7,7 +7,7 @@
 //! `"max_sensitivity"`, the value Captum 0.9's `sensitivity_max` reports when called with the
 //! method's own `attribute` one image at a time under `"max_sensitivity_captum09"` (Grad-CAM:
 //! `sqrt(S)` times the true value, see
-//! [`captum09_reported`](crate::metrics::sensitivity::captum09_reported)), and the settings
+//! [`crate::metrics::sensitivity::captum09_reported`]), and the settings
 //! used.
 
 use std::path::PathBuf;
@@ -145,7 +145,7 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
                 "norm": "frobenius",
                 "seed": cfg.seed,
                 "noise": if args.perturbations.is_some() { "given" } else { "uniform-linf-chacha8-per-image-sample" },
-                "dtype": format!("{:?}", dtype).to_lowercase(),
+                "dtype": format!("{dtype:?}").to_lowercase(),
                 "weights": args.arrays.weights,
             },
         });

@@ -1,7 +1,7 @@
 //! "XAI entropy": the byte size of a heatmap PNG (Samek et al.'s file-size complexity, the
 //! paper's second metric), and the Shannon entropy of the same quantised map.
 //!
-//! The paper computed its attributions with Captum (its ref. [16]), whose own way to turn an
+//! The paper computed its attributions with Captum (its ref. \[16\]), whose own way to turn an
 //! attribution into an image is `captum.attr.visualization.visualize_image_attr`. The
 //! default measure, [`Measure::CaptumFigure`], is the byte size of exactly that figure:
 //! `visualize_image_attr(attr, method="heat_map", sign="absolute_value", use_pyplot=False)`
@@ -59,10 +59,15 @@ pub enum Upsample {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PngCompression {
+    /// Stored, not deflated.
     NoCompression,
+    /// The fastest deflate.
     Fastest,
+    /// Fast deflate.
     Fast,
+    /// The `png` crate's default balance of size and speed.
     Balanced,
+    /// The smallest files, the slowest.
     High,
 }
 
@@ -70,11 +75,17 @@ pub enum PngCompression {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PngFilter {
+    /// No filter.
     NoFilter,
+    /// Difference to the pixel on the left.
     Sub,
+    /// Difference to the pixel above.
     Up,
+    /// Difference to the mean of left and above.
     Avg,
+    /// Difference to the Paeth predictor of left, above and upper left.
     Paeth,
+    /// The filter chosen per row (the encoder's heuristic).
     Adaptive,
 }
 

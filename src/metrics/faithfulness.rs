@@ -35,7 +35,12 @@ pub enum Baseline {
     Constant(f64),
     /// The image blurred by a normalised Gaussian kernel (`kernel` x `kernel`, odd, standard
     /// deviation `sigma` pixels), per channel, with zero padding.
-    Blur { kernel: i64, sigma: f64 },
+    Blur {
+        /// Kernel side in pixels (odd).
+        kernel: i64,
+        /// Standard deviation in pixels.
+        sigma: f64,
+    },
 }
 
 impl Baseline {
@@ -52,14 +57,18 @@ impl Baseline {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Game {
+    /// Remove the most important pixels first (lower AUC is better).
     Deletion,
+    /// Put the most important pixels back first (higher AUC is better).
     Insertion,
 }
 
+/// Deletion and insertion settings (RISE; default 20 steps, constant 0 baseline).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FaithfulnessConfig {
     /// Number of steps `K` (the curve has `K + 1` points).
     pub steps: usize,
+    /// What deleted pixels become, and what insertion starts from.
     pub baseline: Baseline,
 }
 
@@ -75,6 +84,7 @@ impl Default for FaithfulnessConfig {
 /// Deletion or insertion curves of a batch.
 #[derive(Debug)]
 pub struct Curves {
+    /// Deletion or insertion.
     pub game: Game,
     /// Fraction of pixels deleted or inserted at each step, `n_k / (H W)`, from 0 to 1.
     pub fractions: Vec<f64>,

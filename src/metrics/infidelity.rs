@@ -51,7 +51,9 @@ pub trait Perturb {
 /// `I ~ N(0, std^2)` per element, `x_perturbed = x - I`, seeded per (image, sample).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GaussianNoise {
+    /// Standard deviation of the noise, in input units.
     pub std: f64,
+    /// Seed of the noise.
     pub seed: u64,
 }
 
@@ -151,6 +153,7 @@ impl Perturb for GivenPerturbations {
     }
 }
 
+/// Infidelity settings (Yeh et al. 2019; Captum's `infidelity`).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InfidelityConfig {
     /// Perturbation samples per image (Captum's `n_perturb_samples`, default 10).

@@ -16,20 +16,32 @@ pub use sensitivity::{max_sensitivity, Perturbations, SensitivityConfig, Variant
 /// randomisation).
 #[derive(Debug, thiserror::Error)]
 pub enum MetricError {
+    /// An array of the wrong shape.
     #[error("{what} must have shape {expected}; got {got:?}")]
     Shape {
+        /// What the array is (attributions, masks, ...).
         what: &'static str,
+        /// The shape required, in words.
         expected: String,
+        /// The shape given.
         got: Vec<i64>,
     },
+    /// An array holding NaN or infinity.
     #[error("{what} hold NaN or Inf")]
-    NonFinite { what: &'static str },
+    NonFinite {
+        /// What the array is.
+        what: &'static str,
+    },
+    /// A metric setting out of range.
     #[error("invalid metric configuration: {0}")]
     Config(String),
+    /// The attribution method failed.
     #[error(transparent)]
     Attr(#[from] crate::attr::AttrError),
+    /// The model failed (randomised weights).
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    /// An error of libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }

@@ -36,11 +36,17 @@ use crate::model::ResNet;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
+    /// The final linear layer.
     Fc,
+    /// The fourth stage of residual blocks.
     Layer4,
+    /// The third stage.
     Layer3,
+    /// The second stage.
     Layer2,
+    /// The first stage.
     Layer1,
+    /// The first convolution and its BatchNorm.
     Stem,
 }
 
@@ -55,6 +61,7 @@ impl Stage {
         Stage::Stem,
     ];
 
+    /// The stage's name in records (`fc`, `layer4`, ..., `stem`).
     pub fn name(self) -> &'static str {
         match self {
             Stage::Fc => "fc",
@@ -87,14 +94,18 @@ impl Stage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Order {
+    /// Each stage randomised on top of the stages before it.
     Cascading,
+    /// Each stage randomised alone in the trained model.
     Independent,
 }
 
+/// Model parameter randomisation settings (Adebayo et al. 2018).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RandomisationConfig {
     /// Seed of the fresh weights (default 42, Quantus' default).
     pub seed: i64,
+    /// Cascading or independent.
     pub order: Order,
     /// Stages in the order they are randomised (default [`Stage::TOP_DOWN`]).
     pub stages: Vec<Stage>,

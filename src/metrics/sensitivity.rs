@@ -25,13 +25,18 @@ use crate::model::ResNet;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Variant {
+    /// Captum's `sensitivity_max`: radius 0.02, 10 samples, normalised (the paper's).
     Captum,
+    /// Quantus' `MaxSensitivity`: radius 0.2, 200 samples, normalised.
     Quantus,
+    /// Yeh et al.'s definition, not normalised, with Captum's radius and samples.
     YehUnnormalised,
     /// Settings changed by the user from a named convention.
     Custom,
 }
 
+/// Max-Sensitivity settings: `max_s ||Phi(x + d_s) - Phi(x)||_F`, divided by `||Phi(x)||_F`
+/// when `normalise`, `d_s` uniform in the L-infinity ball of `radius`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SensitivityConfig {
     /// The convention, recorded with every result.
@@ -87,6 +92,7 @@ impl SensitivityConfig {
         }
     }
 
+    /// The named convention (`captum`, `quantus`, `yeh-unnormalised`), if it is one.
     pub fn by_name(name: &str) -> Option<Self> {
         match name {
             "captum" => Some(Self::captum()),

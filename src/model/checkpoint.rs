@@ -125,8 +125,11 @@ pub fn save(model: &ResNet, path: &Path) -> Result<(), ModelError> {
 /// What a checkpoint file holds, read from its tensor names and shapes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CheckpointInfo {
+    /// Architecture, input channels and classes inferred from the tensors.
     pub config: ResNetConfig,
+    /// Number of scalar parameters (BatchNorm running statistics excluded).
     pub parameters: i64,
+    /// Number of tensors in the file.
     pub tensors: usize,
 }
 
@@ -357,7 +360,7 @@ mod tests {
             "bogus.weight".into(),
             Tensor::zeros([2], (Kind::Float, Device::Cpu)),
         ));
-        for (n, t) in state.iter_mut() {
+        for (n, t) in &mut state {
             if n == "bn1.weight" {
                 *t = Tensor::ones([65], (Kind::Float, Device::Cpu));
             }

@@ -3,13 +3,14 @@
 //! and the plan that [`super::incremental`] executes.
 //!
 //! For a window, the changed region of each feature map follows from its inputs' through
-//! the layer's kernel, stride and padding ([`Slide::changed`]); at a residual add it is
-//! the bounding box of both branches. Batched over windows, every window computes a crop of
-//! the same size per map (the largest region over the windows, moved inside the map at the
-//! borders), which reads the context [`Slide::context`] around it from the base image's
-//! map with the window's crop laid over it. From the block input where the remaining
-//! network costs less in full than in crops, each window's map is materialised and the
-//! rest runs in full.
+//! the layer's kernel, stride and padding
+//! ([`Slide::changed`](super::graph::Slide::changed)); at a residual add it is the bounding
+//! box of both branches. Batched over windows, every window computes a crop of the same
+//! size per map (the largest region over the windows, moved inside the map at the
+//! borders), which reads the context ([`Slide::context`](super::graph::Slide::context))
+//! around it from the base image's map with the window's crop laid over it. From the
+//! block input where the remaining network costs less in full than in crops, each
+//! window's map is materialised and the rest runs in full.
 //!
 //! FLOPs count a multiply-add as 2: a convolution costs `2 c_in k^2 c_out` per output
 //! position, max pooling `k^2` and the add + ReLU 2 per output element; fc `2 in out`.

@@ -1,13 +1,13 @@
 //! The classifier: torchvision-exact ResNets, their ReLU rule points and checkpoints.
 
-pub mod checkpoint;
-pub mod flops;
-pub mod folded;
-pub mod graph;
-pub mod incremental;
-pub mod layers;
-pub mod relu;
-pub mod resnet;
+pub(crate) mod checkpoint;
+pub(crate) mod flops;
+pub(crate) mod folded;
+pub(crate) mod graph;
+pub(crate) mod incremental;
+pub(crate) mod layers;
+pub(crate) mod relu;
+pub(crate) mod resnet;
 
 use std::path::PathBuf;
 
@@ -18,26 +18,53 @@ pub use resnet::{Arch, ResNet, ResNetConfig};
 /// Errors from building, loading and saving models.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// An architecture name that is none of the four.
     #[error("unknown architecture '{0}': expected resnet18, resnet34, resnet50 or resnet101")]
     UnknownArch(String),
+    /// Input channels or classes out of range.
     #[error("invalid model configuration: {0}")]
     Config(String),
+    /// Reading or writing a checkpoint failed.
     #[error("{path}: {source}")]
     Io {
+        /// The checkpoint file.
         path: PathBuf,
+        /// The system's error.
         source: std::io::Error,
     },
+    /// The file is not safetensors.
     #[error("{path} is not a readable safetensors file ({reason}); it may be truncated or another format. Re-export it with safetensors.torch.save_file(model.state_dict(), path)")]
-    NotSafetensors { path: PathBuf, reason: String },
+    NotSafetensors {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The tensors are not a torchvision ResNet's.
     #[error("{path} does not hold a torchvision ResNet state_dict: {reason}")]
-    NotResNet { path: PathBuf, reason: String },
+    NotResNet {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is missing or unexpected.
+        reason: String,
+    },
+    /// Tensor names or shapes differ from the architecture's.
     #[error("{path} does not match the architecture ({} problem(s)):\n  {}", problems.len(), problems.join("\n  "))]
     Mismatch {
+        /// The checkpoint file.
         path: PathBuf,
+        /// One line per missing, unexpected or misshapen tensor.
         problems: Vec<String>,
     },
+    /// A parameter holds NaN or infinity.
     #[error("{path}: parameter {name} holds NaN or Inf")]
-    NonFinite { path: PathBuf, name: String },
+    NonFinite {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The parameter's state_dict name.
+        name: String,
+    },
+    /// An error of libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }

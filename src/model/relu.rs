@@ -27,7 +27,9 @@ pub const INPUT: NodeId = 0;
 /// A tensor flowing through the forward pass with the node it was last cut at.
 #[derive(Debug)]
 pub struct Act {
+    /// The tensor.
     pub value: Tensor,
+    /// The node it was last cut at.
     pub node: NodeId,
 }
 
@@ -44,6 +46,7 @@ impl Act {
 /// A ReLU rule point. `pre` is the pre-activation; `sources` are the nodes whose values
 /// `pre` was computed from (the block input and, after a residual add, the skip path too).
 pub trait ReluSite {
+    /// Applies this site's ReLU to `pre` and returns the activation with its node.
     fn relu(&mut self, pre: Tensor, sources: &[NodeId]) -> Act;
 }
 
@@ -135,6 +138,7 @@ impl ReluTape {
         self.count
     }
 
+    /// No ReLU rule point recorded yet.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }

@@ -19,13 +19,18 @@ use super::ModelError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
+    /// ResNet-18: basic blocks `[2, 2, 2, 2]`.
     Resnet18,
+    /// ResNet-34: basic blocks `[3, 4, 6, 3]`.
     Resnet34,
+    /// ResNet-50: bottleneck blocks `[3, 4, 6, 3]`.
     Resnet50,
+    /// ResNet-101: bottleneck blocks `[3, 4, 23, 3]`.
     Resnet101,
 }
 
 impl Arch {
+    /// The four depths, shallowest first.
     pub const ALL: [Arch; 4] = [
         Arch::Resnet18,
         Arch::Resnet34,
@@ -47,6 +52,7 @@ impl Arch {
         matches!(self, Arch::Resnet50 | Arch::Resnet101)
     }
 
+    /// Output channels of a block per planes: 4 (bottleneck) or 1 (basic).
     pub fn expansion(self) -> i64 {
         if self.bottleneck() {
             4
@@ -55,6 +61,7 @@ impl Arch {
         }
     }
 
+    /// torchvision's name (`resnet18`, ...), used on the command line and in files.
     pub fn name(self) -> &'static str {
         match self {
             Arch::Resnet18 => "resnet18",
@@ -92,12 +99,16 @@ impl FromStr for Arch {
 /// What a ResNet is built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ResNetConfig {
+    /// The depth.
     pub arch: Arch,
+    /// Input channels: 1 (one polarization) to 3.
     pub in_channels: i64,
+    /// Output classes (logits).
     pub num_classes: i64,
 }
 
 impl ResNetConfig {
+    /// Checks the channels (1 to 3) and the class count (at least 1).
     pub fn new(arch: Arch, in_channels: i64, num_classes: i64) -> Result<Self, ModelError> {
         if !(1..=3).contains(&in_channels) {
             return Err(ModelError::Config(format!(
@@ -187,7 +198,9 @@ impl Block {
 /// A torchvision ResNet whose parameters live in its own [`VarStore`].
 #[derive(Debug)]
 pub struct ResNet {
+    /// What the network was built for.
     pub config: ResNetConfig,
+    /// Its parameters and BatchNorm buffers (torchvision's state_dict names).
     pub vs: VarStore,
     conv1: Conv2d,
     bn1: BatchNorm2d,
@@ -233,6 +246,7 @@ impl ResNet {
         }
     }
 
+    /// The device its parameters live on.
     pub fn device(&self) -> Device {
         self.vs.device()
     }
@@ -270,7 +284,7 @@ impl ResNet {
 
     /// Every convolution with its BatchNorm, in the order of [`super::graph::Graph::resnet`]'s
     /// convolution layers: conv1, then per block its main convolutions and its downsample.
-    pub fn conv_bn_pairs(&self) -> Vec<(&Conv2d, &BatchNorm2d)> {
+    pub(crate) fn conv_bn_pairs(&self) -> Vec<(&Conv2d, &BatchNorm2d)> {
         let mut out = vec![(&self.conv1, &self.bn1)];
         for block in self.layers.iter().flatten() {
             out.extend(block.convs.iter().map(|(c, b)| (c, b)));

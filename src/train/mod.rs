@@ -4,7 +4,7 @@
 //! run directory with weights, model hash, manifest and evaluation report.
 //!
 //! Entry points:
-//! * [`run`]: validate, prepare the data ([`prepare_data`]) and [`train`];
+//! * [`run()`]: validate, prepare the data ([`prepare_data`]) and [`train`];
 //! * [`train`]: train on already loaded data into a run directory;
 //! * [`Trainer`]: one model and optimizer, [`Trainer::step`] per batch (benchmarks use it);
 //! * [`eval`]: a classifier on one split: accuracy with Wilson and Clopper-Pearson

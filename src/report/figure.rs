@@ -123,8 +123,33 @@ fn stretch(v: &[f32]) -> (f32, f32) {
     }
 }
 
-/// Renders Figure 1 (see the module docs).
+/// Renders Figure 1 (see the module docs): the heading, the grid of panels, the colour bar
+/// and the caption on one canvas, as PNG.
 pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
+    check_input(input)?;
+    let l = Layout::of(input);
+    let mut c = Canvas::new(l.width, l.height, WHITE);
+    draw_heading(&mut c, &l);
+    let panels = draw_panels(&mut c, input, &l);
+    let colorbar = draw_colour_bar(&mut c, input, &l);
+    draw_caption(&mut c, &l);
+    let png = c
+        .to_png()
+        .map_err(|e| ReportError::io("figure (in memory)", e))?;
+    Ok(Figure {
+        png,
+        width: l.width,
+        height: l.height,
+        panels,
+        colorbar,
+    })
+}
+
+/// The colour bar's tick values, top to bottom.
+const TICKS: [f64; 5] = [1.0, 0.75, 0.5, 0.25, 0.0];
+
+/// Checks that the input patch and every heatmap hold `size * size` values.
+fn check_input(input: &FigureInput) -> Result<(), ReportError> {
     let n = input.size;
     if n == 0 || input.image.len() != n * n {
         return Err(ReportError::Config(format!(
@@ -139,171 +164,220 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
             p.map.len()
         )));
     }
-    let zoom = (300 / n).max(1);
-    let side = n * zoom;
-    let title_h = font::line_height(TITLE_PX);
-    let sub_h = font::line_height(SUBTITLE_PX);
-    let small_h = font::line_height(SMALL_PX);
-    let head_h = font::line_height(HEADING_PX);
-    let titles = std::iter::once((&input.input_title, &input.input_subtitle))
-        .chain(input.panels.iter().map(|p| (&p.title, &p.subtitle)));
-    let cell_w = titles
-        .map(|(a, b)| text_width(a, TITLE_PX).max(text_width(b, SUBTITLE_PX)))
-        .max()
-        .unwrap_or(0)
-        .max(side);
-    let cells = 1 + input.panels.len();
-    let rows = cells.div_ceil(COLUMNS);
-    let cols = cells.min(COLUMNS);
-    let head_block = title_h + sub_h + 6;
-    let cell_h = head_block + side;
-    let grid_w = cols * cell_w + (cols - 1) * GAP;
-    let ticks = [1.0, 0.75, 0.5, 0.25, 0.0];
-    let tick_w = ticks
-        .iter()
-        .map(|t| text_width(&tick_text(*t), SMALL_PX))
-        .max()
-        .unwrap_or(0);
-    // Bar, tick marks and labels, then the label turned a quarter turn.
-    let bar_block = GAP + BAR_WIDTH + 6 + 4 + tick_w + 10 + small_h + 2;
-    let width = MARGIN + grid_w + bar_block + MARGIN;
-    let text_w = width - 2 * MARGIN;
-    let heading: Vec<String> = input
-        .heading
-        .iter()
-        .flat_map(|l| wrap(l, HEADING_PX, text_w))
-        .collect();
-    let caption: Vec<String> = input
-        .caption
-        .iter()
-        .flat_map(|l| wrap(l, SMALL_PX, text_w))
-        .collect();
-    let grid_y = MARGIN + heading.len() * head_h + if heading.is_empty() { 0 } else { 12 };
-    let grid_h = rows * cell_h + (rows - 1) * GAP;
-    let caption_y = grid_y + grid_h + 16;
-    let height = caption_y + caption.len() * small_h + MARGIN;
+    Ok(())
+}
 
-    let mut c = Canvas::new(width, height, WHITE);
-    for (i, line) in heading.iter().enumerate() {
-        draw_text(&mut c, MARGIN, MARGIN + i * head_h, line, HEADING_PX, BLACK);
-    }
-    let mut panels = Vec::with_capacity(cells);
-    let (lo, hi) = stretch(&input.image);
-    for k in 0..cells {
-        let (row, col) = (k / COLUMNS, k % COLUMNS);
-        let x0 = MARGIN + col * (cell_w + GAP);
-        let y0 = grid_y + row * (cell_h + GAP);
-        let (title, subtitle) = if k == 0 {
-            (&input.input_title, &input.input_subtitle)
-        } else {
-            (&input.panels[k - 1].title, &input.panels[k - 1].subtitle)
+/// Where everything of Figure 1 goes, in pixels.
+struct Layout {
+    /// Map side in values.
+    n: usize,
+    /// Pixels per map value.
+    zoom: usize,
+    /// Panel side in pixels (`n * zoom`).
+    side: usize,
+    title_h: usize,
+    small_h: usize,
+    head_h: usize,
+    /// Width of one grid cell (the panel or its widest title).
+    cell_w: usize,
+    /// The input panel and the heatmaps.
+    cells: usize,
+    /// Height of a cell's two title lines and the space below them.
+    head_block: usize,
+    cell_h: usize,
+    grid_w: usize,
+    grid_y: usize,
+    grid_h: usize,
+    /// Width of the widest tick label.
+    tick_w: usize,
+    /// The heading and caption wrapped to the figure's width.
+    heading: Vec<String>,
+    caption: Vec<String>,
+    caption_y: usize,
+    width: usize,
+    height: usize,
+}
+
+impl Layout {
+    /// Computes the layout of `input`: cell sizes from the titles, grid, colour-bar block,
+    /// wrapped heading and caption, and the figure's size.
+    fn of(input: &FigureInput) -> Layout {
+        let n = input.size;
+        let zoom = (300 / n).max(1);
+        let side = n * zoom;
+        let title_h = font::line_height(TITLE_PX);
+        let sub_h = font::line_height(SUBTITLE_PX);
+        let small_h = font::line_height(SMALL_PX);
+        let head_h = font::line_height(HEADING_PX);
+        let titles = std::iter::once((&input.input_title, &input.input_subtitle))
+            .chain(input.panels.iter().map(|p| (&p.title, &p.subtitle)));
+        let cell_w = titles
+            .map(|(a, b)| text_width(a, TITLE_PX).max(text_width(b, SUBTITLE_PX)))
+            .max()
+            .unwrap_or(0)
+            .max(side);
+        let cells = 1 + input.panels.len();
+        let rows = cells.div_ceil(COLUMNS);
+        let cols = cells.min(COLUMNS);
+        let head_block = title_h + sub_h + 6;
+        let cell_h = head_block + side;
+        let grid_w = cols * cell_w + (cols - 1) * GAP;
+        let tick_w = TICKS
+            .iter()
+            .map(|t| text_width(&tick_text(*t), SMALL_PX))
+            .max()
+            .unwrap_or(0);
+        // Bar, tick marks and labels, then the label turned a quarter turn.
+        let bar_block = GAP + BAR_WIDTH + 6 + 4 + tick_w + 10 + small_h + 2;
+        let width = MARGIN + grid_w + bar_block + MARGIN;
+        let text_w = width - 2 * MARGIN;
+        let wrapped = |lines: &[String], px: f32| -> Vec<String> {
+            lines.iter().flat_map(|l| wrap(l, px, text_w)).collect()
         };
-        let centre = |w: usize| x0 + (cell_w - w) / 2;
-        draw_text(
-            &mut c,
-            centre(text_width(title, TITLE_PX)),
-            y0,
-            title,
-            TITLE_PX,
-            TEXT,
-        );
-        draw_text(
-            &mut c,
-            centre(text_width(subtitle, SUBTITLE_PX)),
-            y0 + title_h,
-            subtitle,
-            SUBTITLE_PX,
-            TEXT,
-        );
-        let px = centre(side);
-        let py = y0 + head_block;
-        for yy in 0..n {
-            for xx in 0..n {
-                let colour = if k == 0 {
-                    let v = ((input.image[yy * n + xx] - lo) / (hi - lo)).clamp(0.0, 1.0);
+        let heading = wrapped(&input.heading, HEADING_PX);
+        let caption = wrapped(&input.caption, SMALL_PX);
+        let grid_y = MARGIN + heading.len() * head_h + if heading.is_empty() { 0 } else { 12 };
+        let grid_h = rows * cell_h + (rows - 1) * GAP;
+        let caption_y = grid_y + grid_h + 16;
+        let height = caption_y + caption.len() * small_h + MARGIN;
+        Layout {
+            n,
+            zoom,
+            side,
+            title_h,
+            small_h,
+            head_h,
+            cell_w,
+            cells,
+            head_block,
+            cell_h,
+            grid_w,
+            grid_y,
+            grid_h,
+            tick_w,
+            heading,
+            caption,
+            caption_y,
+            width,
+            height,
+        }
+    }
+}
+
+/// Draws the wrapped heading lines above the grid.
+fn draw_heading(c: &mut Canvas, l: &Layout) {
+    for (i, line) in l.heading.iter().enumerate() {
+        draw_text(c, MARGIN, MARGIN + i * l.head_h, line, HEADING_PX, BLACK);
+    }
+}
+
+/// Draws the input panel and the heatmaps in the grid; returns their rectangles.
+fn draw_panels(c: &mut Canvas, input: &FigureInput, l: &Layout) -> Vec<Rect> {
+    let (lo, hi) = stretch(&input.image);
+    (0..l.cells)
+        .map(|k| {
+            let (title, subtitle) = if k == 0 {
+                (&input.input_title, &input.input_subtitle)
+            } else {
+                (&input.panels[k - 1].title, &input.panels[k - 1].subtitle)
+            };
+            let colour = |i: usize| -> Rgb {
+                if k == 0 {
+                    let v = ((input.image[i] - lo) / (hi - lo)).clamp(0.0, 1.0);
                     let g = (v * 255.0).round() as u8;
                     [g, g, g]
                 } else {
-                    blues(input.panels[k - 1].map[yy * n + xx])
-                };
-                c.fill_rect(
-                    (px + xx * zoom) as i64,
-                    (py + yy * zoom) as i64,
-                    zoom,
-                    zoom,
-                    colour,
-                );
-            }
+                    blues(input.panels[k - 1].map[i])
+                }
+            };
+            draw_panel(c, l, k, title, subtitle, colour)
+        })
+        .collect()
+}
+
+/// Draws grid cell `k`: its two centred title lines, the map magnified with the colour
+/// `colour` gives each value index, and the black frame; returns the map's rectangle.
+fn draw_panel(
+    c: &mut Canvas,
+    l: &Layout,
+    k: usize,
+    title: &str,
+    subtitle: &str,
+    colour: impl Fn(usize) -> Rgb,
+) -> Rect {
+    let (row, col) = (k / COLUMNS, k % COLUMNS);
+    let x0 = MARGIN + col * (l.cell_w + GAP);
+    let y0 = l.grid_y + row * (l.cell_h + GAP);
+    let centre = |w: usize| x0 + (l.cell_w - w) / 2;
+    let title_x = centre(text_width(title, TITLE_PX));
+    draw_text(c, title_x, y0, title, TITLE_PX, TEXT);
+    let subtitle_x = centre(text_width(subtitle, SUBTITLE_PX));
+    draw_text(c, subtitle_x, y0 + l.title_h, subtitle, SUBTITLE_PX, TEXT);
+    let (px, py) = (centre(l.side), y0 + l.head_block);
+    let (n, zoom) = (l.n, l.zoom);
+    for yy in 0..n {
+        for xx in 0..n {
+            let (x, y) = ((px + xx * zoom) as i64, (py + yy * zoom) as i64);
+            c.fill_rect(x, y, zoom, zoom, colour(yy * n + xx));
         }
-        c.rect(px as i64 - 1, py as i64 - 1, side + 2, side + 2, BLACK);
-        panels.push(Rect {
-            x: px,
-            y: py,
-            w: side,
-            h: side,
-        });
     }
-    // Colour bar: beside the grid, from the first row's panels to the last row's.
-    let bx = MARGIN + grid_w + GAP;
-    let by = grid_y + head_block;
-    let bh = (grid_y + grid_h).saturating_sub(by).max(side);
+    c.rect(px as i64 - 1, py as i64 - 1, l.side + 2, l.side + 2, BLACK);
+    Rect {
+        x: px,
+        y: py,
+        w: l.side,
+        h: l.side,
+    }
+}
+
+/// Draws the colour bar beside the grid, from the first row's panels to the last row's,
+/// with its ticks and label; returns the bar's rectangle.
+fn draw_colour_bar(c: &mut Canvas, input: &FigureInput, l: &Layout) -> Rect {
+    let bx = MARGIN + l.grid_w + GAP;
+    let by = l.grid_y + l.head_block;
+    let bh = (l.grid_y + l.grid_h).saturating_sub(by).max(l.side);
     for yy in 0..bh {
         let v = (255.0 * (1.0 - yy as f64 / (bh - 1).max(1) as f64)).round() as u8;
         c.fill_rect(bx as i64, (by + yy) as i64, BAR_WIDTH, 1, blues(v));
     }
     c.rect(bx as i64 - 1, by as i64 - 1, BAR_WIDTH + 2, bh + 2, BLACK);
+    let bar = Rect {
+        x: bx,
+        y: by,
+        w: BAR_WIDTH,
+        h: bh,
+    };
+    draw_bar_ticks(c, &bar);
+    draw_bar_label(c, &input.bar_label, &bar, l.tick_w);
+    bar
+}
+
+/// Draws the tick marks and their labels (1 at the top to 0 at the bottom) right of `bar`.
+fn draw_bar_ticks(c: &mut Canvas, bar: &Rect) {
     let ascent = font::ascent(SMALL_PX);
-    for (i, t) in ticks.iter().enumerate() {
-        let ty = by + i * (bh - 1) / (ticks.len() - 1);
-        c.fill_rect((bx + BAR_WIDTH + 1) as i64, ty as i64, 6, 1, BLACK);
+    for (i, t) in TICKS.iter().enumerate() {
+        let ty = bar.y + i * (bar.h - 1) / (TICKS.len() - 1);
+        c.fill_rect((bar.x + BAR_WIDTH + 1) as i64, ty as i64, 6, 1, BLACK);
         // Centre the digits (about 0.7 of the ascent tall) on the tick.
         let label_y = (ty as f32 - ascent * 0.62).round().max(0.0) as usize;
-        draw_text(
-            &mut c,
-            bx + BAR_WIDTH + 10,
-            label_y,
-            &tick_text(*t),
-            SMALL_PX,
-            TEXT,
-        );
+        let label_x = bar.x + BAR_WIDTH + 10;
+        draw_text(c, label_x, label_y, &tick_text(*t), SMALL_PX, TEXT);
     }
-    // The bar's label, reading bottom to top, centred on the bar.
-    let label_w = text_width(&input.bar_label, SMALL_PX);
-    let lx = bx + BAR_WIDTH + 10 + tick_w + 10;
-    let ly = by + bh.saturating_sub(label_w) / 2;
-    font::draw_text_vertical(
-        &mut c,
-        lx as i64,
-        ly as i64,
-        &input.bar_label,
-        SMALL_PX,
-        TEXT,
-    );
-    for (i, line) in caption.iter().enumerate() {
-        draw_text(
-            &mut c,
-            MARGIN,
-            caption_y + i * small_h,
-            line,
-            SMALL_PX,
-            TEXT,
-        );
+}
+
+/// Draws the bar's label right of the tick labels, reading bottom to top, centred on the bar.
+fn draw_bar_label(c: &mut Canvas, label: &str, bar: &Rect, tick_w: usize) {
+    let label_w = text_width(label, SMALL_PX);
+    let lx = bar.x + BAR_WIDTH + 10 + tick_w + 10;
+    let ly = bar.y + bar.h.saturating_sub(label_w) / 2;
+    font::draw_text_vertical(c, lx as i64, ly as i64, label, SMALL_PX, TEXT);
+}
+
+/// Draws the wrapped caption lines below the grid.
+fn draw_caption(c: &mut Canvas, l: &Layout) {
+    for (i, line) in l.caption.iter().enumerate() {
+        draw_text(c, MARGIN, l.caption_y + i * l.small_h, line, SMALL_PX, TEXT);
     }
-    let png = c
-        .to_png()
-        .map_err(|e| ReportError::io("figure (in memory)", e))?;
-    Ok(Figure {
-        png,
-        width,
-        height,
-        panels,
-        colorbar: Rect {
-            x: bx,
-            y: by,
-            w: BAR_WIDTH,
-            h: bh,
-        },
-    })
 }
 
 /// A colour-bar tick label: `0`, `0.25`, ..., `1`.

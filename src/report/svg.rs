@@ -146,6 +146,29 @@ pub fn tick_label(v: f64) -> String {
 /// The chart as an inline `<svg>` element (see the module docs). `title` names the metric
 /// (it becomes the SVG's accessible title).
 pub fn comparison_chart(title: &str, panels: &[ChartPanel]) -> String {
+    let axis = Axis::from_values(&chart_values(panels));
+    let f = Frame::of(panels);
+    let mut s = String::new();
+    open_svg(&mut s, title, &f);
+    if let Some(p) = panels.first() {
+        draw_method_labels(&mut s, p, &f);
+    }
+    for (k, p) in panels.iter().enumerate() {
+        let x0 = f.label_w + k as f64 * (f.panel_w + f.gap);
+        draw_panel_frame(&mut s, p, x0, &axis, &f);
+        for (i, r) in p.rows.iter().enumerate() {
+            let yc = f.top + (i as f64 + 0.5) * f.row_h;
+            draw_row(&mut s, r, yc, |v| x0 + axis.frac(v) * f.panel_w, f.row_h);
+        }
+    }
+    draw_legend(&mut s, &axis, &f);
+    s.push_str("</svg>");
+    s
+}
+
+/// Every value the shared axis must cover: ours, the paper's, the intervals' ends and the
+/// tolerances' ends of every row of every panel.
+fn chart_values(panels: &[ChartPanel]) -> Vec<f64> {
     let mut values = Vec::new();
     for p in panels {
         for r in &p.rows {
@@ -159,110 +182,158 @@ pub fn comparison_chart(title: &str, panels: &[ChartPanel]) -> String {
             }
         }
     }
-    let axis = Axis::from_values(&values);
-    let rows = panels.iter().map(|p| p.rows.len()).max().unwrap_or(0);
-    let n = panels.len().max(1);
-    let (width, label_w, gap, right) = (1000.0, 170.0, 36.0, 16.0);
-    let panel_w = (width - label_w - right - gap * (n as f64 - 1.0)) / n as f64;
-    let (top, row_h) = (30.0, 24.0);
-    let plot_h = rows as f64 * row_h;
-    let height = top + plot_h + 30.0 + 28.0;
-    let mut s = String::new();
+    values
+}
+
+/// The chart's geometry in SVG units.
+struct Frame {
+    width: f64,
+    /// Width of the method-label column left of the panels.
+    label_w: f64,
+    /// Space between panels.
+    gap: f64,
+    /// Margin right of the last panel.
+    right: f64,
+    /// Top of the plot area (below the panel titles).
+    top: f64,
+    row_h: f64,
+    panel_w: f64,
+    plot_h: f64,
+    height: f64,
+}
+
+impl Frame {
+    /// Computes the geometry of `panels`: panels share the width, rows the height.
+    fn of(panels: &[ChartPanel]) -> Frame {
+        let rows = panels.iter().map(|p| p.rows.len()).max().unwrap_or(0);
+        let n = panels.len().max(1);
+        let (width, label_w, gap, right) = (1000.0, 170.0, 36.0, 16.0);
+        let panel_w = (width - label_w - right - gap * (n as f64 - 1.0)) / n as f64;
+        let (top, row_h) = (30.0, 24.0);
+        let plot_h = rows as f64 * row_h;
+        let height = top + plot_h + 30.0 + 28.0;
+        Frame {
+            width,
+            label_w,
+            gap,
+            right,
+            top,
+            row_h,
+            panel_w,
+            plot_h,
+            height,
+        }
+    }
+}
+
+/// Writes the opening `<svg>` tag (viewBox, font, accessible label) and its `<title>`.
+fn open_svg(s: &mut String, title: &str, f: &Frame) {
     let _ = write!(
         s,
-        "<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{t}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\"><title>{t}</title>",
+        "<svg class=\"chart\" viewBox=\"0 0 {} {}\" width=\"100%\" role=\"img\" aria-label=\"{t}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\"><title>{t}</title>",
+        f.width,
+        f.height,
         t = escape(title)
     );
-    // Method labels, from the first panel.
-    if let Some(p) = panels.first() {
-        for (i, r) in p.rows.iter().enumerate() {
-            let y = top + (i as f64 + 0.5) * row_h + 4.5;
-            let _ = write!(
-                s,
-                "<text x=\"{}\" y=\"{y:.1}\" text-anchor=\"end\">{}</text>",
-                label_w - 10.0,
-                escape(&r.label)
-            );
-        }
-    }
-    for (k, p) in panels.iter().enumerate() {
-        let x0 = label_w + k as f64 * (panel_w + gap);
-        let xf = |v: f64| x0 + axis.frac(v) * panel_w;
+}
+
+/// Draws the method labels, right-aligned left of the panels, from `first`'s rows.
+fn draw_method_labels(s: &mut String, first: &ChartPanel, f: &Frame) {
+    for (i, r) in first.rows.iter().enumerate() {
+        let y = f.top + (i as f64 + 0.5) * f.row_h + 4.5;
         let _ = write!(
             s,
-            "<text x=\"{:.1}\" y=\"18\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
-            x0 + panel_w / 2.0,
-            escape(&p.title)
+            "<text x=\"{}\" y=\"{y:.1}\" text-anchor=\"end\">{}</text>",
+            f.label_w - 10.0,
+            escape(&r.label)
         );
-        // Zebra rows, grid and ticks.
-        for i in (0..p.rows.len()).step_by(2) {
-            let _ = write!(
-                s,
-                "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{panel_w:.1}\" height=\"{row_h}\" fill=\"#f4f6f8\"/>",
-                top + i as f64 * row_h
-            );
-        }
-        for t in axis.ticks() {
-            let x = xf(t);
-            let _ = write!(
-                s,
-                "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#d0d4d8\" stroke-width=\"1\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#444\">{}</text>",
-                top + plot_h,
-                top + plot_h + 15.0,
-                escape(&tick_label(t))
-            );
-        }
+    }
+}
+
+/// Draws panel `p` at `x0` without its values: title, zebra rows, grid lines with tick
+/// labels and the plot's border.
+fn draw_panel_frame(s: &mut String, p: &ChartPanel, x0: f64, axis: &Axis, f: &Frame) {
+    let (top, row_h, panel_w, plot_h) = (f.top, f.row_h, f.panel_w, f.plot_h);
+    let _ = write!(
+        s,
+        "<text x=\"{:.1}\" y=\"18\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
+        x0 + panel_w / 2.0,
+        escape(&p.title)
+    );
+    for i in (0..p.rows.len()).step_by(2) {
         let _ = write!(
             s,
-            "<rect x=\"{x0:.1}\" y=\"{top}\" width=\"{panel_w:.1}\" height=\"{plot_h:.1}\" fill=\"none\" stroke=\"#888\"/>"
+            "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{panel_w:.1}\" height=\"{row_h}\" fill=\"#f4f6f8\"/>",
+            top + i as f64 * row_h
         );
-        for (i, r) in p.rows.iter().enumerate() {
-            let yc = top + (i as f64 + 0.5) * row_h;
-            if let Some((a, b)) = r.tolerance {
-                let _ = write!(
-                    s,
-                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{PAPER}\" fill-opacity=\"0.16\"/>",
-                    xf(a),
-                    yc - row_h * 0.4,
-                    (xf(b) - xf(a)).max(0.5),
-                    row_h * 0.8
-                );
-            }
-            if let Some(v) = r.paper {
-                let (x, d) = (xf(v), 6.0);
-                let _ = write!(
-                    s,
-                    "<path d=\"M{x:.1} {:.1}L{:.1} {yc:.1}L{x:.1} {:.1}L{:.1} {yc:.1}Z\" fill=\"{PAPER}\"><title>paper: {}</title></path>",
-                    yc - d,
-                    x + d,
-                    yc + d,
-                    x - d,
-                    escape(&tick_label(v))
-                );
-            }
-            if let Some((a, b)) = r.ci {
-                let (xa, xb) = (xf(a), xf(b));
-                let _ = write!(
-                    s,
-                    "<path d=\"M{xa:.1} {:.1}V{:.1}M{xa:.1} {yc:.1}H{xb:.1}M{xb:.1} {:.1}V{:.1}\" stroke=\"{OURS}\" stroke-width=\"1.6\" fill=\"none\"/>",
-                    yc - 5.0,
-                    yc + 5.0,
-                    yc - 5.0,
-                    yc + 5.0
-                );
-            }
-            if let Some(v) = r.ours {
-                let _ = write!(
-                    s,
-                    "<circle cx=\"{:.1}\" cy=\"{yc:.1}\" r=\"4.5\" fill=\"{OURS}\"><title>ours: {}</title></circle>",
-                    xf(v),
-                    escape(&tick_label(v))
-                );
-            }
-        }
     }
-    // Axis note and legend.
-    let ly = top + plot_h + 42.0;
+    for t in axis.ticks() {
+        let x = x0 + axis.frac(t) * panel_w;
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#d0d4d8\" stroke-width=\"1\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#444\">{}</text>",
+            top + plot_h,
+            top + plot_h + 15.0,
+            escape(&tick_label(t))
+        );
+    }
+    let _ = write!(
+        s,
+        "<rect x=\"{x0:.1}\" y=\"{top}\" width=\"{panel_w:.1}\" height=\"{plot_h:.1}\" fill=\"none\" stroke=\"#888\"/>"
+    );
+}
+
+/// Draws one method's row centred at `yc`, `xf` placing values: the shaded tolerance, the
+/// paper's diamond, our confidence interval and our mean's dot.
+fn draw_row(s: &mut String, r: &ChartRow, yc: f64, xf: impl Fn(f64) -> f64, row_h: f64) {
+    if let Some((a, b)) = r.tolerance {
+        let _ = write!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{PAPER}\" fill-opacity=\"0.16\"/>",
+            xf(a),
+            yc - row_h * 0.4,
+            (xf(b) - xf(a)).max(0.5),
+            row_h * 0.8
+        );
+    }
+    if let Some(v) = r.paper {
+        let (x, d) = (xf(v), 6.0);
+        let _ = write!(
+            s,
+            "<path d=\"M{x:.1} {:.1}L{:.1} {yc:.1}L{x:.1} {:.1}L{:.1} {yc:.1}Z\" fill=\"{PAPER}\"><title>paper: {}</title></path>",
+            yc - d,
+            x + d,
+            yc + d,
+            x - d,
+            escape(&tick_label(v))
+        );
+    }
+    if let Some((a, b)) = r.ci {
+        let (xa, xb) = (xf(a), xf(b));
+        let _ = write!(
+            s,
+            "<path d=\"M{xa:.1} {:.1}V{:.1}M{xa:.1} {yc:.1}H{xb:.1}M{xb:.1} {:.1}V{:.1}\" stroke=\"{OURS}\" stroke-width=\"1.6\" fill=\"none\"/>",
+            yc - 5.0,
+            yc + 5.0,
+            yc - 5.0,
+            yc + 5.0
+        );
+    }
+    if let Some(v) = r.ours {
+        let _ = write!(
+            s,
+            "<circle cx=\"{:.1}\" cy=\"{yc:.1}\" r=\"4.5\" fill=\"{OURS}\"><title>ours: {}</title></circle>",
+            xf(v),
+            escape(&tick_label(v))
+        );
+    }
+}
+
+/// Draws the legend below the panels (ours, the paper, the tolerance) and names the axis
+/// (log or linear) at the right.
+fn draw_legend(s: &mut String, axis: &Axis, f: &Frame) {
+    let label_w = f.label_w;
+    let ly = f.top + f.plot_h + 42.0;
     let _ = write!(
         s,
         "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4.5\" fill=\"{OURS}\"/><path d=\"M{:.1} {:.1}H{:.1}\" stroke=\"{OURS}\" stroke-width=\"1.6\"/><text x=\"{:.1}\" y=\"{ly:.1}\">ours: mean, 95 % CI</text>",
@@ -291,11 +362,9 @@ pub fn comparison_chart(title: &str, panels: &[ChartPanel]) -> String {
         "<rect x=\"{tx:.1}\" y=\"{:.1}\" width=\"22\" height=\"12\" fill=\"{PAPER}\" fill-opacity=\"0.16\"/><text x=\"{:.1}\" y=\"{ly:.1}\">claim tolerance around the paper's value</text><text x=\"{:.1}\" y=\"{ly:.1}\" text-anchor=\"end\" fill=\"#444\">{} axis</text>",
         ly - 10.5,
         tx + 28.0,
-        width - right,
+        f.width - f.right,
         if axis.log { "log" } else { "linear" }
     );
-    s.push_str("</svg>");
-    s
 }
 
 #[cfg(test)]

@@ -40,6 +40,9 @@
 //!   profile's synthetic data, whose scenes have no look direction, keeps it): both flips,
 //!   90-degree rotations and 8-pixel translations;
 //! * `none`: no augmentation.
+//!
+//! Over 600 lines: 269 of them are unit tests (the radar-geometry checks of the presets
+//! among them); the rest is one transform, its presets and the table above.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};

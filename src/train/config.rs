@@ -4,6 +4,10 @@
 //! Precedence: built-in defaults (or a named profile), then the YAML file (`--config`),
 //! then the command-line options. Unknown YAML keys are errors (a typo never silently
 //! falls back to a default).
+//!
+//! Over 600 lines: 117 of them are unit tests; the rest is one configuration tree (every
+//! option of `sarxai train`) with its profiles, presets and validation, which read best
+//! together.
 
 use std::path::{Path, PathBuf};
 

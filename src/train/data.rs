@@ -305,14 +305,35 @@ pub fn prepare_data(cfg: &TrainConfig) -> Result<PreparedData, TrainError> {
     from_dataset(cfg, dataset, digest, origin)
 }
 
-/// Carves validation and checks classes on an already loaded dataset.
+/// Carves validation and checks classes on an already loaded dataset, in stages: refuse
+/// empty class folders and a size other than the configuration's, [`choose_validation`],
+/// the [`used_digests`], then check that every class can be trained on.
 pub fn from_dataset(
     cfg: &TrainConfig,
     dataset: Dataset,
     data_digest: String,
     origin: DataOrigin,
 ) -> Result<PreparedData, TrainError> {
-    let dir = dataset.root.clone();
+    refuse_empty_class_folders(&dataset)?;
+    check_loaded_size(cfg, &dataset)?;
+    let (train_idx, val_idx, val_source) = choose_validation(cfg, &dataset);
+    let digests = used_digests(&dataset, &train_idx, &val_idx, &val_source);
+    let prepared = PreparedData {
+        data_digest,
+        origin,
+        train_idx,
+        val_idx,
+        val_source,
+        digests,
+        dataset,
+    };
+    check_every_class_trains(&prepared)?;
+    check_at_least_two_classes(&prepared)?;
+    Ok(prepared)
+}
+
+/// A class folder without any image is an error, not a class with no samples.
+fn refuse_empty_class_folders(dataset: &Dataset) -> Result<(), TrainError> {
     let empty: Vec<String> = dataset
         .skipped
         .iter()
@@ -321,13 +342,18 @@ pub fn from_dataset(
         .collect();
     if !empty.is_empty() {
         return Err(TrainError::DataContent {
-            dir,
+            dir: dataset.root.clone(),
             reason: format!(
                 "class folder(s) without any image: {}; add samples or remove the folder(s)",
                 empty.join(", ")
             ),
         });
     }
+    Ok(())
+}
+
+/// The dataset must have been loaded at the image size the configuration trains on.
+fn check_loaded_size(cfg: &TrainConfig, dataset: &Dataset) -> Result<(), TrainError> {
     if dataset.size() != cfg.size() {
         return Err(TrainError::Config {
             reason: format!(
@@ -337,49 +363,63 @@ pub fn from_dataset(
             ),
         });
     }
+    Ok(())
+}
+
+/// Training and validation indices: the data's validation split, else `val_fraction`
+/// carved out of the training split, else no validation.
+fn choose_validation(cfg: &TrainConfig, dataset: &Dataset) -> (Vec<usize>, Vec<usize>, ValSource) {
     let n_train = dataset.train.len();
-    let (train_idx, val_idx, val_source) = if !dataset.val.is_empty() {
+    if !dataset.val.is_empty() {
         (
             (0..n_train).collect(),
             (0..dataset.val.len()).collect(),
             ValSource::ValSplit,
         )
     } else if cfg.val_fraction > 0.0 {
-        let members: Vec<(String, String)> = dataset
-            .train
-            .members
-            .iter()
-            .zip(&dataset.train.labels)
-            .map(|(m, &l)| (m.clone(), dataset.classes[l as usize].clone()))
-            .collect();
-        let seed = dataset.config.split.seed;
-        let assign = stratified_split(
-            &members,
-            &SplitConfig {
-                seed,
-                test_fraction: cfg.val_fraction,
-                val_fraction: 0.0,
-            },
-        );
-        let (mut t, mut v) = (Vec::new(), Vec::new());
-        for (i, s) in assign.iter().enumerate() {
-            if *s == Split::Test {
-                v.push(i);
-            } else {
-                t.push(i);
-            }
-        }
-        (
-            t,
-            v,
-            ValSource::CarvedFromTrain {
-                fraction: cfg.val_fraction,
-                seed,
-            },
-        )
+        carve_validation(cfg.val_fraction, dataset)
     } else {
         ((0..n_train).collect(), Vec::new(), ValSource::None)
-    };
+    }
+}
+
+/// `fraction` of each class of the training split held out for validation
+/// ([`stratified_split`] with the data's split seed).
+fn carve_validation(fraction: f64, dataset: &Dataset) -> (Vec<usize>, Vec<usize>, ValSource) {
+    let members: Vec<(String, String)> = dataset
+        .train
+        .members
+        .iter()
+        .zip(&dataset.train.labels)
+        .map(|(m, &l)| (m.clone(), dataset.classes[l as usize].clone()))
+        .collect();
+    let seed = dataset.config.split.seed;
+    let assign = stratified_split(
+        &members,
+        &SplitConfig {
+            seed,
+            test_fraction: fraction,
+            val_fraction: 0.0,
+        },
+    );
+    let (mut t, mut v) = (Vec::new(), Vec::new());
+    for (i, s) in assign.iter().enumerate() {
+        if *s == Split::Test {
+            v.push(i);
+        } else {
+            t.push(i);
+        }
+    }
+    (t, v, ValSource::CarvedFromTrain { fraction, seed })
+}
+
+/// Split digests of the samples actually trained, validated and tested on.
+fn used_digests(
+    dataset: &Dataset,
+    train_idx: &[usize],
+    val_idx: &[usize],
+    val_source: &ValSource,
+) -> UsedDigests {
     let digest_of = |data: &SplitData, idx: &[usize]| {
         let m: Vec<(String, String)> = idx
             .iter()
@@ -396,20 +436,15 @@ pub fn from_dataset(
         ValSource::CarvedFromTrain { .. } => &dataset.train,
         _ => &dataset.val,
     };
-    let digests = UsedDigests {
-        train: digest_of(&dataset.train, &train_idx),
-        val: digest_of(val_data, &val_idx),
+    UsedDigests {
+        train: digest_of(&dataset.train, train_idx),
+        val: digest_of(val_data, val_idx),
         test: dataset.test.digest.clone(),
-    };
-    let prepared = PreparedData {
-        data_digest,
-        origin,
-        train_idx,
-        val_idx,
-        val_source,
-        digests,
-        dataset,
-    };
+    }
+}
+
+/// Every class needs at least one training sample.
+fn check_every_class_trains(prepared: &PreparedData) -> Result<(), TrainError> {
     let counts = prepared.train_counts();
     let missing: Vec<String> = prepared
         .classes()
@@ -434,6 +469,11 @@ pub fn from_dataset(
             ),
         });
     }
+    Ok(())
+}
+
+/// A classifier needs at least two classes.
+fn check_at_least_two_classes(prepared: &PreparedData) -> Result<(), TrainError> {
     if prepared.classes().len() < 2 {
         return Err(TrainError::DataContent {
             dir: prepared.dataset.root.clone(),
@@ -444,5 +484,5 @@ pub fn from_dataset(
             ),
         });
     }
-    Ok(prepared)
+    Ok(())
 }

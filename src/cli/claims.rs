@@ -6,8 +6,7 @@ use anyhow::{Context, Result};
 
 use crate::claims::{render_table, Verdict};
 
-/// The embedded fixtures (overridable with --claims / --pins).
-
+/// `sarxai claims`: the paper's claims checked on a reproduce run.
 #[derive(Debug, clap::Subcommand)]
 pub enum ClaimsCommand {
     /// PASS, FAIL or NOT RUN (with the reason) per claim for a reproduce run directory;
@@ -22,6 +21,7 @@ per_image.csv), each test accuracy, and K seeded (image, method) pairs' attribut
 Max-Sensitivity and XAI entropy (--recompute K); a value that differs beyond its tolerance
 is a FAIL naming it.")]
     Check {
+        /// A reproduce run directory (e.g. runs/quick).
         run_dir: PathBuf,
         /// (image, method) pairs recomputed from the weights and data (more than there are:
         /// all of them).
@@ -30,6 +30,7 @@ is a FAIL naming it.")]
         /// Seed of the draw of the recomputed pairs.
         #[arg(long, value_name = "S", default_value_t = 0)]
         recompute_seed: u64,
+        /// Device and threads.
         #[command(flatten)]
         compute: super::ComputeArgs,
         /// Claims file (default: the embedded fixtures/claims.yaml).
@@ -72,6 +73,7 @@ fn render_recomputation(re: &crate::recompute::Recomputation) -> String {
     s
 }
 
+/// Runs a `sarxai claims` subcommand.
 pub fn run(cmd: ClaimsCommand) -> Result<()> {
     match cmd {
         ClaimsCommand::List => {

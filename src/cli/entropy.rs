@@ -23,6 +23,7 @@ const ATTRIBUTIONS: Expect = Expect {
     finite: true,
 };
 
+/// `sarxai entropy`: XAI entropy (PNG byte size) of attribution maps.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai entropy --attr out/saliency.npy --json
@@ -33,24 +34,25 @@ Prints [{\"image\": 0, \"bytes\": 28663, \"kb\": 28.663}, ...] (KB = 1000 bytes)
 pub struct EntropyArgs {
     /// Attributions, float32 or float64 .npy of shape (N, C, h, w).
     #[arg(long, value_name = "A.npy")]
-    pub attr: PathBuf,
+    pub(crate) attr: PathBuf,
     /// The input size H W that smaller maps are upsampled to (default: the map's own size).
     #[arg(long, num_args = 2, value_names = ["H", "W"])]
-    pub size: Option<Vec<i64>>,
+    pub(crate) size: Option<Vec<i64>>,
     /// How a map smaller than --size is upsampled.
     #[arg(long, value_enum, default_value = "bilinear")]
-    pub upsample: Upsample,
+    pub(crate) upsample: Upsample,
     /// Which PNG is measured: Captum's heat-map figure (the paper's) or the grey map.
     #[arg(long, value_enum, default_value = "captum-figure")]
-    pub measure: Measure,
+    pub(crate) measure: Measure,
     /// Also write the measured PNGs to DIR/image_I.png (I: the image's index).
     #[arg(long, value_name = "DIR")]
-    pub png_out: Option<PathBuf>,
+    pub(crate) png_out: Option<PathBuf>,
     /// Print a JSON array instead of one line per image.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
+/// Runs `sarxai entropy`.
 pub fn run(args: EntropyArgs) -> Result<()> {
     let attr = super::read_npy(&args.attr, &ATTRIBUTIONS)?;
     let s = attr.size();

@@ -17,6 +17,7 @@ use crate::train::data::Samples;
 use crate::train::eval::{evaluate, EvalReport};
 use crate::train::files;
 
+/// `sarxai eval`: a checkpoint evaluated on one split.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai eval --weights runs/vh/model.safetensors                # data and split from the run
@@ -25,23 +26,23 @@ use crate::train::files;
 pub struct EvalArgs {
     /// Checkpoint (safetensors); architecture, channels and classes come from it.
     #[arg(long)]
-    pub weights: PathBuf,
+    pub(crate) weights: PathBuf,
     #[command(flatten)]
-    pub source: RunDataArgs,
+    pub(crate) source: RunDataArgs,
     /// Which split: train, val or test.
     #[arg(long, default_value = "test")]
-    pub split: String,
+    pub(crate) split: String,
     /// Print the report as JSON on standard output.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Also write eval.json, eval.txt and confusion.png into this directory.
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Batch size of the forward passes.
     #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
+    pub(crate) batch_size: usize,
     #[command(flatten)]
-    pub compute: super::ComputeArgs,
+    pub(crate) compute: super::ComputeArgs,
 }
 
 fn parse_split(s: &str) -> Result<Split> {
@@ -53,6 +54,7 @@ fn parse_split(s: &str) -> Result<Split> {
     }
 }
 
+/// Runs `sarxai eval`.
 pub fn run(args: EvalArgs) -> Result<()> {
     let split = parse_split(&args.split)?;
     let device = args.compute.setup()?;

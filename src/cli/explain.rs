@@ -18,7 +18,7 @@ use crate::npy::Expect;
 
 /// `saliency`, ..., `occlusion`, or `all`.
 #[derive(Debug, Clone)]
-pub struct MethodSelection(pub Vec<Method>);
+pub(crate) struct MethodSelection(pub(crate) Vec<Method>);
 
 impl std::str::FromStr for MethodSelection {
     type Err = attr::AttrError;
@@ -33,6 +33,7 @@ impl std::str::FromStr for MethodSelection {
     }
 }
 
+/// `sarxai explain`: attributions of `.npy` arrays with the eight methods.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai explain --weights run/vh/model.safetensors --arch resnet18 \\
@@ -41,48 +42,48 @@ impl std::str::FromStr for MethodSelection {
       --method integrated-gradients,occlusion --dtype f64 --out out/")]
 pub struct ExplainArgs {
     #[command(flatten)]
-    pub arrays: ArraysArgs,
+    pub(crate) arrays: ArraysArgs,
     /// Also time each method this many more times and write the best wall time per
     /// method to DIR/timings.json (benchmarks; 0: no timing).
     #[arg(long, default_value_t = 0)]
-    pub repeat: usize,
+    pub(crate) repeat: usize,
     #[command(flatten)]
-    pub compute: ComputeArgs,
+    pub(crate) compute: ComputeArgs,
 }
 
 /// The arrays, model and methods of `sarxai explain` and `sarxai sensitivity` (one
 /// contract for both).
 #[derive(Debug, clap::Args)]
-pub struct ArraysArgs {
+pub(crate) struct ArraysArgs {
     /// Checkpoint (safetensors); input channels and classes come from it.
     #[arg(long)]
-    pub weights: PathBuf,
+    pub(crate) weights: PathBuf,
     /// Architecture the checkpoint must have.
     #[arg(long)]
-    pub arch: Arch,
+    pub(crate) arch: Arch,
     /// Inputs: float32 or float64 .npy of shape (N, C, H, W).
     #[arg(long)]
-    pub input: PathBuf,
+    pub(crate) input: PathBuf,
     /// Targets: int64 .npy of shape (N,).
     #[arg(long)]
-    pub target: PathBuf,
+    pub(crate) target: PathBuf,
     /// A method, a comma-separated list, or all.
     #[arg(long, default_value = "all")]
-    pub method: MethodSelection,
+    pub(crate) method: MethodSelection,
     /// Output directory (METHOD.npy, METHOD.sensitivity.json).
     #[arg(long)]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Precision of model and attribution.
     #[arg(long, value_enum, default_value = "f32")]
-    pub dtype: Dtype,
+    pub(crate) dtype: Dtype,
     /// Memory for one batched pass (IG steps, occlusion windows, perturbations), MiB.
     #[arg(long, default_value_t = Budget::default().memory_mib)]
-    pub memory_mib: usize,
+    pub(crate) memory_mib: usize,
 }
 
 impl ArraysArgs {
     /// Loads and validates weights, inputs and targets (nothing is written).
-    pub fn load(&self, device: tch::Device) -> Result<Loaded> {
+    pub(crate) fn load(&self, device: tch::Device) -> Result<Loaded> {
         load_inputs(
             &self.weights,
             self.arch,
@@ -93,7 +94,7 @@ impl ArraysArgs {
         )
     }
 
-    pub fn budget(&self) -> Budget {
+    pub(crate) fn budget(&self) -> Budget {
         Budget {
             memory_mib: self.memory_mib,
             max_images: None,
@@ -102,7 +103,7 @@ impl ArraysArgs {
 }
 
 /// Best wall time of `repeat` runs of `f`, in seconds (CUDA work synchronised).
-pub fn best_time(
+pub(crate) fn best_time(
     repeat: usize,
     device: tch::Device,
     mut f: impl FnMut() -> Result<()>,
@@ -120,16 +121,16 @@ pub fn best_time(
 }
 
 /// Model, inputs and targets loaded and checked for an explain-like command.
-pub struct Loaded {
-    pub model: ResNet,
-    pub inputs: Tensor,
-    pub targets: Tensor,
+pub(crate) struct Loaded {
+    pub(crate) model: ResNet,
+    pub(crate) inputs: Tensor,
+    pub(crate) targets: Tensor,
     /// The kind the outputs are written in.
-    pub out_kind: Kind,
+    pub(crate) out_kind: Kind,
 }
 
 /// Loads and validates everything `explain` and `sensitivity` need, before any output.
-pub fn load_inputs(
+pub(crate) fn load_inputs(
     weights: &std::path::Path,
     arch: Arch,
     input: &std::path::Path,
@@ -156,6 +157,7 @@ pub fn load_inputs(
     })
 }
 
+/// Runs `sarxai explain`.
 pub fn run(args: ExplainArgs) -> Result<()> {
     let device = args.compute.setup()?;
     let l = args.arrays.load(device)?;

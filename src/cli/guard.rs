@@ -10,16 +10,40 @@ use std::sync::Mutex;
 /// A libtorch error (or an internal panic) caught at the command boundary.
 #[derive(Debug, thiserror::Error)]
 pub enum GuardError {
+    /// libtorch could not allocate memory.
     #[error("out of memory: {detail}; fix: {knob}")]
-    OutOfMemory { detail: String, knob: String },
+    OutOfMemory {
+        /// libtorch's message.
+        detail: String,
+        /// How to use less memory with this command.
+        knob: String,
+    },
+    /// Tensor shapes do not fit inside a libtorch operation.
     #[error("shape mismatch inside libtorch: {detail}; fix: check the shapes of the input arrays and the checkpoint (`sarxai model info`)")]
-    Shape { detail: String },
+    Shape {
+        /// libtorch's message.
+        detail: String,
+    },
+    /// Element types do not fit inside a libtorch operation.
     #[error("dtype mismatch inside libtorch: {detail}; fix: pass float32 inputs and int64 targets, or use --dtype")]
-    Dtype { detail: String },
+    Dtype {
+        /// libtorch's message.
+        detail: String,
+    },
+    /// Any other C++ exception of libtorch.
     #[error("libtorch error: {detail}")]
-    Libtorch { detail: String },
+    Libtorch {
+        /// libtorch's message.
+        detail: String,
+    },
+    /// A panic of sarxai itself.
     #[error("internal error (a bug in sarxai, please report it): {detail} at {location}")]
-    Internal { detail: String, location: String },
+    Internal {
+        /// The panic's message.
+        detail: String,
+        /// Where it happened (file:line).
+        location: String,
+    },
 }
 
 /// Where the last caught panic happened (set by the silent hook).
@@ -59,7 +83,7 @@ pub fn guarded<T>(knob: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::
 
 /// The C++ message of a tch panic ("called `Result::unwrap()` on an `Err` value:
 /// Torch(\"...\")"), without libtorch's "Exception raised from" backtrace.
-pub fn torch_message(panic_msg: &str) -> Option<String> {
+pub(crate) fn torch_message(panic_msg: &str) -> Option<String> {
     let start = panic_msg.find("Torch(\"")? + "Torch(\"".len();
     let body = &panic_msg[start..];
     let body = body.strip_suffix("\")").unwrap_or(body);
@@ -82,7 +106,7 @@ pub fn torch_message(panic_msg: &str) -> Option<String> {
 }
 
 /// Sorts a panic message into a [`GuardError`].
-pub fn classify(panic_msg: &str, knob: &str, location: String) -> GuardError {
+pub(crate) fn classify(panic_msg: &str, knob: &str, location: String) -> GuardError {
     let Some(detail) = torch_message(panic_msg) else {
         let lower = panic_msg.to_lowercase();
         if lower.contains("capacity overflow") || lower.contains("memory allocation") {

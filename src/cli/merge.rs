@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+/// `sarxai merge`: shard directories of `score --shard` combined into one run.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai merge scores/vh scores/vh-shard0 scores/vh-shard1 scores/vh-shard2 scores/vh-shard3
@@ -16,12 +17,13 @@ settings and selection; OUT must be new or empty. timings.csv holds the shards' 
 wall-clock seconds; every other file equals a single-process run's byte for byte.")]
 pub struct MergeArgs {
     /// Output directory (new or empty).
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// The shard directories (each holds a shard.json).
     #[arg(required = true, value_name = "SHARD_DIR")]
-    pub shards: Vec<PathBuf>,
+    pub(crate) shards: Vec<PathBuf>,
 }
 
+/// Runs `sarxai merge`.
 pub fn run(args: MergeArgs) -> Result<()> {
     let s = crate::report::merge(&args.out, &args.shards)
         .with_context(|| format!("merging {} shard directories", args.shards.len()))?;

@@ -27,21 +27,24 @@ use crate::device::{self, DeviceChoice};
 pub struct ComputeArgs {
     /// Where to compute: cpu, cuda, or auto (cuda when available).
     #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
+    pub(crate) device: DeviceChoice,
     /// libtorch intra-op threads (default: libtorch's choice, one per core).
     #[arg(long)]
-    pub threads: Option<i64>,
+    pub(crate) threads: Option<i64>,
 }
 
 impl ComputeArgs {
     /// Applies the thread setting and resolves the device.
-    pub fn setup(&self) -> Result<tch::Device> {
+    pub(crate) fn setup(&self) -> Result<tch::Device> {
         device::set_threads(self.threads)?;
         Ok(self.device.resolve()?)
     }
 }
 
 /// Floating-point precision of model and attribution.
+// missing_docs: the variants F32 and F64 are the values `f32` and `f64`; doc comments on
+// them would become clap's per-value help and change the layout of `--help`.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Dtype {
     #[default]
@@ -50,7 +53,7 @@ pub enum Dtype {
 }
 
 impl Dtype {
-    pub fn kind(self) -> Kind {
+    pub(crate) fn kind(self) -> Kind {
         match self {
             Dtype::F32 => Kind::Float,
             Dtype::F64 => Kind::Double,
@@ -60,7 +63,7 @@ impl Dtype {
 
 /// Reads and validates a `.npy` array (see [`crate::npy`]): a truncated or oversized
 /// payload, a wrong dtype or rank, Fortran order or non-finite values are named errors.
-pub fn read_npy(path: &Path, expect: &crate::npy::Expect) -> Result<Tensor> {
+pub(crate) fn read_npy(path: &Path, expect: &crate::npy::Expect) -> Result<Tensor> {
     Ok(crate::npy::read_tensor(path, expect)?)
 }
 

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use super::{read_npy, write_npy, ComputeArgs, Dtype};
 use crate::model::{self, Arch};
 
+/// `sarxai model`: inspect, hash and run checkpoints.
 #[derive(Debug, clap::Subcommand)]
 pub enum ModelCommand {
     /// Print the SHA-256 of the checkpoint's canonical serialization (sorted names, dtype,
@@ -17,6 +18,7 @@ pub enum ModelCommand {
     },
     /// Print architecture, input channels, classes and parameter count.
     Info {
+        /// A safetensors checkpoint.
         file: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -24,18 +26,22 @@ pub enum ModelCommand {
     },
     /// Compute logits for X.npy (float32 N,C,H,W) in evaluation mode.
     Logits {
+        /// A safetensors checkpoint.
         #[arg(long)]
         weights: PathBuf,
         /// Expected architecture (inferred from the file when omitted).
         #[arg(long)]
         arch: Option<Arch>,
+        /// Input images X.npy (float32 N,C,H,W).
         #[arg(long)]
         input: PathBuf,
         /// Output .npy (N, classes).
         #[arg(long)]
         out: PathBuf,
+        /// Precision of the model and the logits.
         #[arg(long, value_enum, default_value = "f32")]
         dtype: Dtype,
+        /// Device and threads.
         #[command(flatten)]
         compute: ComputeArgs,
     },
@@ -43,6 +49,7 @@ pub enum ModelCommand {
     /// image against exact incremental inference (changed regions only) and the plan that
     /// incremental occlusion runs (fixed crops, then full maps from the switch layer).
     Flops {
+        /// Architecture.
         #[arg(long, default_value = "resnet18")]
         arch: Arch,
         /// Input height and width.
@@ -66,6 +73,7 @@ pub enum ModelCommand {
     },
 }
 
+/// Runs a `sarxai model` subcommand.
 pub fn run(cmd: ModelCommand) -> Result<()> {
     match cmd {
         ModelCommand::Hash { file } => {

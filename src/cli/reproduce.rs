@@ -10,6 +10,7 @@ use crate::reproduce::{
     default_out, reproduce, Budget, ReproduceConfig, ReproduceProfile, StudyEvent,
 };
 
+/// `sarxai reproduce`: the whole study of one profile.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai reproduce                                  # quick profile, synthetic data, CPU
@@ -24,43 +25,44 @@ per-image results already written.")]
 pub struct ReproduceArgs {
     /// quick: ResNet-18 on the embedded synthetic data; paper: ResNet-101 on OpenSARUrban.
     #[arg(long, value_enum, default_value = "quick")]
-    pub profile: ReproduceProfile,
+    pub(crate) profile: ReproduceProfile,
     /// The profile's protocol end to end at a tiny budget (ResNet-18, one epoch, 32x32
     /// inputs, one test image per class): the same stages and functions as the full run,
     /// minutes on a CPU; every verdict marked "smoke: not comparable".
     #[arg(long)]
-    pub smoke: bool,
+    pub(crate) smoke: bool,
     /// OpenSARUrbanDataset.zip (checked against its pin, extracted once into a verified
     /// cache) or a directory of it (paper profile; default $OPENSARURBAN_DIR).
     #[arg(long, value_name = "ZIP|DIR")]
-    pub data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     #[command(flatten)]
-    pub archive: super::data::ArchiveArgs,
+    pub(crate) archive: super::data::ArchiveArgs,
     /// Format group to train on: a group name or what its files hold (`sarxai data
     /// inspect` lists both). Default on the paper profile: tiff:f32 (single-band float32
     /// TIFF).
     #[arg(long)]
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Run directory (default runs/PROFILE).
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Test images explained per class and polarization (default: 1 quick, 10 paper, 1
     /// smoke).
     #[arg(long, value_name = "K")]
-    pub per_class: Option<usize>,
+    pub(crate) per_class: Option<usize>,
     /// Seed of the per-class draw of the explained test images.
     #[arg(long, value_name = "S", default_value_t = 0)]
-    pub select_seed: u64,
+    pub(crate) select_seed: u64,
     /// Explain only test images the model classifies correctly.
     #[arg(long)]
-    pub correct_only: bool,
+    pub(crate) correct_only: bool,
     #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
+    pub(crate) device: DeviceChoice,
     /// libtorch threads (default: 2 on the quick profile, whose CPU hashes are pinned).
     #[arg(long)]
-    pub threads: Option<i64>,
+    pub(crate) threads: Option<i64>,
 }
 
+/// Runs `sarxai reproduce`.
 pub fn run(args: ReproduceArgs) -> Result<()> {
     let data = match args.profile {
         ReproduceProfile::Quick => None,

@@ -27,20 +27,20 @@ use crate::train::files;
 
 /// Which test images are explained (Table 1's sample): K per class, seeded.
 #[derive(Debug, Clone, clap::Args)]
-pub struct SelectionArgs {
+pub(crate) struct SelectionArgs {
     /// Test images explained per class (every class, equal counts).
     #[arg(long, value_name = "K", default_value_t = 1)]
-    pub per_class: usize,
+    pub(crate) per_class: usize,
     /// Seed of the per-class draw of the explained images.
     #[arg(long, value_name = "S", default_value_t = 0)]
-    pub select_seed: u64,
+    pub(crate) select_seed: u64,
     /// Draw only among test images the model classifies correctly.
     #[arg(long)]
-    pub correct_only: bool,
+    pub(crate) correct_only: bool,
 }
 
 impl SelectionArgs {
-    pub fn selection(&self) -> Selection {
+    pub(crate) fn selection(&self) -> Selection {
         Selection::Stratified {
             per_class: self.per_class,
             seed: self.select_seed,
@@ -51,7 +51,7 @@ impl SelectionArgs {
 
 /// `all`, `paper` (Max-Sensitivity and XAI entropy), or a comma-separated list of metrics.
 #[derive(Debug, Clone)]
-pub struct MetricSelection(pub Vec<Metric>);
+pub(crate) struct MetricSelection(pub(crate) Vec<Metric>);
 
 impl std::str::FromStr for MetricSelection {
     type Err = String;
@@ -60,6 +60,8 @@ impl std::str::FromStr for MetricSelection {
     }
 }
 
+/// `sarxai score`: per-image metrics of every method on K test images per class, Table 1,
+/// Figure 1.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai score --run runs/vh --per-class 10 --out scores/vh
@@ -80,55 +82,56 @@ combines the N shard directories into exactly what one process writes.")]
 pub struct ScoreArgs {
     /// Checkpoint (safetensors); default: RUN_DIR/model.safetensors with --run.
     #[arg(long, required_unless_present = "run")]
-    pub weights: Option<PathBuf>,
+    pub(crate) weights: Option<PathBuf>,
     #[command(flatten)]
-    pub source: RunDataArgs,
+    pub(crate) source: RunDataArgs,
     /// A method, a comma-separated list, or all.
     #[arg(long, default_value = "all")]
-    pub methods: MethodSelection,
+    pub(crate) methods: MethodSelection,
     /// Metrics: all, paper (max_sensitivity, entropy_kb), or a comma-separated list of
     /// max_sensitivity, entropy_kb, shannon_bits, sparseness, relevance_mass_accuracy,
     /// pointing_game, deletion_auc, insertion_auc, infidelity, mprt_fc_spearman,
     /// mprt_all_spearman.
     #[arg(long, default_value = "all")]
-    pub metrics: MetricSelection,
+    pub(crate) metrics: MetricSelection,
     /// Explain the first N images of the test split instead of a stratified selection.
     #[arg(long, value_name = "N", conflicts_with_all = ["per_class", "select_seed", "correct_only"])]
-    pub images: Option<usize>,
+    pub(crate) images: Option<usize>,
     #[command(flatten)]
-    pub selection: SelectionArgs,
+    pub(crate) selection: SelectionArgs,
     /// Output directory (resumed when it holds a per_image.csv of the same model).
     #[arg(long)]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Score only shard I of N (0-based: 0 <= I < N; images at positions p mod N = I of
     /// the selection) into --out, for `sarxai merge`.
     #[arg(long, value_name = "I/N")]
-    pub shard: Option<Shard>,
+    pub(crate) shard: Option<Shard>,
     /// Seed of the Max-Sensitivity and infidelity noise (drawn per image).
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// The class explained: the true label (default) or the prediction.
     #[arg(long, value_enum, default_value = "true-label")]
-    pub target: TargetChoice,
+    pub(crate) target: TargetChoice,
     /// Explained image shown in Figure 1 (its position in images.csv, below N).
     #[arg(long, default_value_t = 0)]
-    pub figure_image: usize,
+    pub(crate) figure_image: usize,
     /// The paper's column to compare with (default: the data's polarization).
     #[arg(long)]
-    pub paper_pol: Option<Pol>,
+    pub(crate) paper_pol: Option<Pol>,
     /// The paper's table as YAML (default: the compiled-in fixtures/paper_table1.yaml).
     #[arg(long, value_name = "FILE.yaml")]
-    pub paper: Option<PathBuf>,
+    pub(crate) paper: Option<PathBuf>,
     /// Memory for one batched pass (IG steps, occlusion windows), MiB.
     #[arg(long, default_value_t = Budget::default().memory_mib)]
-    pub memory_mib: usize,
+    pub(crate) memory_mib: usize,
     /// No progress bar.
     #[arg(long, short)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     #[command(flatten)]
-    pub compute: ComputeArgs,
+    pub(crate) compute: ComputeArgs,
 }
 
+/// Runs `sarxai score`.
 pub fn run(args: ScoreArgs) -> Result<()> {
     let device = args.compute.setup()?;
     let weights = match (&args.weights, &args.source.run) {

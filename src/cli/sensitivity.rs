@@ -20,6 +20,7 @@ use crate::metrics::sensitivity::{
     captum09_reported, max_sensitivity, Perturbations, SensitivityConfig, Variant,
 };
 
+/// `sarxai sensitivity`: Max-Sensitivity of attributions.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai sensitivity --weights w.safetensors --arch resnet18 --input x.npy --target t.npy \\
@@ -27,30 +28,31 @@ use crate::metrics::sensitivity::{
   sarxai sensitivity ... --method saliency --perturbations noise.npy --out scores/")]
 pub struct SensitivityArgs {
     #[command(flatten)]
-    pub arrays: ArraysArgs,
+    pub(crate) arrays: ArraysArgs,
     /// Perturbation samples per image (Captum: 10).
     #[arg(long)]
-    pub samples: Option<usize>,
+    pub(crate) samples: Option<usize>,
     /// L-infinity radius of the uniform noise (Captum: 0.02).
     #[arg(long)]
-    pub radius: Option<f64>,
+    pub(crate) radius: Option<f64>,
     /// Seed of the noise (drawn per image and sample).
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Given noise d, float32 (S, N, C, H, W): x + d instead of drawing it.
     #[arg(long)]
-    pub perturbations: Option<PathBuf>,
+    pub(crate) perturbations: Option<PathBuf>,
     /// Named convention: captum (paper), quantus (radius 0.2, 200 samples), yeh-unnormalised.
     #[arg(long, default_value = "captum")]
-    pub variant: String,
+    pub(crate) variant: String,
     /// Also time each method this many more times; best wall time per method in
     /// DIR/sensitivity_timings.json (benchmarks; 0: no timing).
     #[arg(long, default_value_t = 0)]
-    pub repeat: usize,
+    pub(crate) repeat: usize,
     #[command(flatten)]
-    pub compute: ComputeArgs,
+    pub(crate) compute: ComputeArgs,
 }
 
+/// Runs `sarxai sensitivity`.
 pub fn run(args: SensitivityArgs) -> Result<()> {
     let device = args.compute.setup()?;
     let mut cfg = SensitivityConfig::by_name(&args.variant).with_context(|| {

@@ -19,6 +19,7 @@ use crate::train::{
     TrainConfig,
 };
 
+/// `sarxai train`: the classifier of one polarization.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sarxai train --synthetic --pol vh --profile quick --out runs/quick-vh
@@ -33,132 +34,132 @@ confusion.png.")]
 pub struct TrainArgs {
     /// Run directory (must be new or empty).
     #[arg(long, required_unless_present = "resume")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Continue the run in this directory from its last checkpoint.
     #[arg(long, value_name = "RUN_DIR", conflicts_with = "out")]
-    pub resume: Option<PathBuf>,
+    pub(crate) resume: Option<PathBuf>,
     /// YAML configuration (keys as in a run's config.yaml).
     #[arg(long, value_name = "FILE.yaml")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// Starting configuration before the YAML file and the options.
     #[arg(long, value_enum)]
-    pub profile: Option<Profile>,
+    pub(crate) profile: Option<Profile>,
 
     /// Dataset directory (any layout `sarxai data inspect` understands), or a zip archive
     /// of it (checked against its pin, extracted once into a verified cache).
     #[arg(long, value_name = "DIR|ZIP", conflicts_with = "synthetic")]
-    pub data: Option<PathBuf>,
+    pub(crate) data: Option<PathBuf>,
     #[command(flatten)]
-    pub archive: super::data::ArchiveArgs,
+    pub(crate) archive: super::data::ArchiveArgs,
     /// Train on the default synthetic dataset (generated into the cache once).
     #[arg(long)]
-    pub synthetic: bool,
+    pub(crate) synthetic: bool,
     /// Synthetic patches per class.
     #[arg(long)]
-    pub per_class: Option<usize>,
+    pub(crate) per_class: Option<usize>,
     /// Cache directory for the synthetic dataset.
     #[arg(long, value_name = "DIR")]
-    pub data_cache: Option<PathBuf>,
+    pub(crate) data_cache: Option<PathBuf>,
     /// Polarization: vh or vv.
     #[arg(long)]
-    pub pol: Option<Pol>,
+    pub(crate) pol: Option<Pol>,
     /// Format group when the data holds several: a group name (e.g. Patch) or what its
     /// files hold (e.g. tiff:f32).
     #[arg(long)]
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// Image side in pixels (resized or cropped to it).
     #[arg(long)]
-    pub size: Option<usize>,
+    pub(crate) size: Option<usize>,
     /// Seed of the stratified train/val/test split (data without split folders).
     #[arg(long)]
-    pub split_seed: Option<u64>,
+    pub(crate) split_seed: Option<u64>,
     /// Test fraction of the stratified split.
     #[arg(long)]
-    pub test_fraction: Option<f64>,
+    pub(crate) test_fraction: Option<f64>,
     /// Fraction of the training split carved out for per-epoch validation.
     #[arg(long)]
-    pub val_fraction: Option<f64>,
+    pub(crate) val_fraction: Option<f64>,
 
     /// resnet18, resnet34, resnet50 or resnet101.
     #[arg(long)]
-    pub arch: Option<Arch>,
+    pub(crate) arch: Option<Arch>,
     /// Input channels: 1, or 3 (the band replicated).
     #[arg(long)]
-    pub channels: Option<i64>,
+    pub(crate) channels: Option<i64>,
     #[arg(long)]
-    pub epochs: Option<usize>,
+    pub(crate) epochs: Option<usize>,
     #[arg(long)]
-    pub batch_size: Option<usize>,
+    pub(crate) batch_size: Option<usize>,
     /// Peak learning rate.
     #[arg(long)]
-    pub lr: Option<f64>,
+    pub(crate) lr: Option<f64>,
     /// Seed of initialisation, order and augmentation.
     #[arg(long)]
-    pub seed: Option<u64>,
+    pub(crate) seed: Option<u64>,
     #[arg(long, value_enum)]
-    pub optimizer: Option<OptimizerKind>,
+    pub(crate) optimizer: Option<OptimizerKind>,
     #[arg(long)]
-    pub momentum: Option<f64>,
+    pub(crate) momentum: Option<f64>,
     #[arg(long)]
-    pub weight_decay: Option<f64>,
+    pub(crate) weight_decay: Option<f64>,
     #[arg(long, value_enum)]
-    pub schedule: Option<ScheduleKind>,
+    pub(crate) schedule: Option<ScheduleKind>,
     /// Linear warm-up in epochs.
     #[arg(long)]
-    pub warmup_epochs: Option<f64>,
+    pub(crate) warmup_epochs: Option<f64>,
     /// Class imbalance: none, sampler (class-balanced sampling) or loss-weights.
     #[arg(long, value_enum)]
-    pub balance: Option<Balance>,
+    pub(crate) balance: Option<Balance>,
     /// Augmentation preset: sar (azimuth flips and 4-pixel translations: keeps the look
     /// direction; the default for real data), natural (both flips, 90-degree rotations,
     /// 8-pixel translations; the default with --synthetic) or none.
     #[arg(long, value_enum)]
-    pub augment: Option<AugmentPreset>,
+    pub(crate) augment: Option<AugmentPreset>,
     /// The image axis along which range (the look direction) runs: x (columns, Sentinel-1
     /// GRD chips; default) or y (rows, e.g. MSTAR). The sar preset never flips across it.
     #[arg(long, value_enum)]
-    pub range_axis: Option<RangeAxis>,
+    pub(crate) range_axis: Option<RangeAxis>,
     /// What the files hold: auto (by sample type: float is amplitude, 8/16-bit unsigned
     /// is a display render), amplitude, intensity, or display (grey levels used as
     /// stored, no dB).
     #[arg(long, value_enum)]
-    pub radiometry: Option<InputQuantity>,
+    pub(crate) radiometry: Option<InputQuantity>,
     /// Turn every augmentation off (the same as --augment none).
     #[arg(long)]
-    pub no_augment: bool,
+    pub(crate) no_augment: bool,
     /// Random-crop translation in pixels (0 disables).
     #[arg(long)]
-    pub crop_padding: Option<usize>,
+    pub(crate) crop_padding: Option<usize>,
     /// Small random rotations up to this many degrees (0 disables).
     #[arg(long)]
-    pub rotate_degrees: Option<f32>,
+    pub(crate) rotate_degrees: Option<f32>,
     /// Final weights: last epoch or best validation accuracy.
     #[arg(long, value_enum)]
-    pub select: Option<Select>,
+    pub(crate) select: Option<Select>,
     /// Keep checkpoint.safetensors after the run completes.
     #[arg(long)]
-    pub keep_checkpoint: bool,
+    pub(crate) keep_checkpoint: bool,
 
     /// Where to compute: cpu, cuda, or auto (cuda when available).
     #[arg(long)]
-    pub device: Option<DeviceChoice>,
+    pub(crate) device: Option<DeviceChoice>,
     /// libtorch intra-op threads (default: libtorch's choice, one per core).
     #[arg(long)]
-    pub threads: Option<i64>,
+    pub(crate) threads: Option<i64>,
     /// Stop after this many completed epochs, as if killed (the run can be resumed).
     #[arg(long, hide = true)]
-    pub stop_after_epoch: Option<usize>,
+    pub(crate) stop_after_epoch: Option<usize>,
     /// No progress bars or per-epoch lines.
     #[arg(long, short)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Print the effective configuration as YAML and exit without training.
     #[arg(long)]
-    pub print_config: bool,
+    pub(crate) print_config: bool,
 }
 
 impl TrainArgs {
     /// The options given on the command line, applied over `c`.
-    pub fn apply(&self, c: &mut TrainConfig) {
+    pub(crate) fn apply(&self, c: &mut TrainConfig) {
         if let Some(d) = &self.data {
             c.data.dir = Some(d.clone());
             c.data.synthetic = false;
@@ -224,7 +225,7 @@ impl TrainArgs {
     }
 
     /// The effective configuration and run directory.
-    pub fn resolve(&self) -> Result<(TrainConfig, PathBuf)> {
+    pub(crate) fn resolve(&self) -> Result<(TrainConfig, PathBuf)> {
         let (base, dir) = match (&self.resume, &self.out) {
             (Some(dir), _) => {
                 if self.profile.is_some() {
@@ -262,6 +263,7 @@ impl TrainArgs {
     }
 }
 
+/// Runs `sarxai train`.
 pub fn run(args: TrainArgs) -> Result<()> {
     let (mut cfg, dir) = args.resolve()?;
     if args.print_config {

@@ -157,17 +157,34 @@ pub fn run(
     run_dir: &Path,
     opts: &RunOptions,
 ) -> Result<TrainOutcome, TrainError> {
-    cfg.validate()?;
-    check_run_dir(run_dir, cfg, opts.resume)?;
+    admit(cfg, run_dir, opts)?;
     crate::device::set_threads(cfg.threads)?;
     cfg.device.resolve()?;
-    if opts.resume {
-        if let Some(done) = completed(run_dir, cfg)? {
-            return Ok(done);
-        }
+    if let Some(done) = completed_if_resumed(cfg, run_dir, opts)? {
+        return Ok(done);
     }
     let data = prepare_data(cfg)?;
-    train(cfg, &data, run_dir, opts)
+    train_admitted(cfg, &data, run_dir, opts)
+}
+
+/// The checks made once per run before any work: the configuration is valid and the run
+/// directory may be written (or resumed).
+fn admit(cfg: &TrainConfig, run_dir: &Path, opts: &RunOptions) -> Result<(), TrainError> {
+    cfg.validate()?;
+    check_run_dir(run_dir, cfg, opts.resume)
+}
+
+/// A resumed run that already completed, read back as it is.
+fn completed_if_resumed(
+    cfg: &TrainConfig,
+    run_dir: &Path,
+    opts: &RunOptions,
+) -> Result<Option<TrainOutcome>, TrainError> {
+    if opts.resume {
+        completed(run_dir, cfg)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The error of a failed write to `path`.
@@ -186,13 +203,20 @@ pub fn train(
     run_dir: &Path,
     opts: &RunOptions,
 ) -> Result<TrainOutcome, TrainError> {
-    cfg.validate()?;
-    check_run_dir(run_dir, cfg, opts.resume)?;
-    if opts.resume {
-        if let Some(done) = completed(run_dir, cfg)? {
-            return Ok(done);
-        }
+    admit(cfg, run_dir, opts)?;
+    match completed_if_resumed(cfg, run_dir, opts)? {
+        Some(done) => Ok(done),
+        None => train_admitted(cfg, data, run_dir, opts),
     }
+}
+
+/// [`train`] after [`admit`]: the stages themselves.
+fn train_admitted(
+    cfg: &TrainConfig,
+    data: &PreparedData,
+    run_dir: &Path,
+    opts: &RunOptions,
+) -> Result<TrainOutcome, TrainError> {
     let Prepared {
         device,
         mut trainer,

@@ -98,7 +98,7 @@ pub fn describe(device: Device) -> String {
 /// [`crate::shim::Numerics::DETERMINISTIC`]), unless `--cuda-fast` chose speed
 /// ([`crate::shim::Numerics::FAST`]). The flags are global: set on CPU too (where they do
 /// not change results), read back and recorded in every manifest
-/// ([`crate::train::manifest::Versions`]) and in Table 1's notes.
+/// (`crate::train::manifest::Versions`) and in Table 1's notes.
 pub mod numerics {
     use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -13,7 +13,7 @@
 //! * [`data`]: synthetic SAR, discovery and decoding of real files, archive, splits, manifests;
 //! * [`npy`]: the validating `.npy` reader of every array the command line reads;
 //! * [`model`]: torchvision-exact ResNets, ReLU rule points, fast inference, checkpoints;
-//! * [`train`]: training one polarization, and evaluation ([`train::eval`]);
+//! * [`train`]: training one polarization, and evaluation (`train::eval`);
 //! * [`attr`]: the eight attribution methods, one file each;
 //! * [`metrics`]: Max-Sensitivity, XAI entropy and the further metrics of explanations;
 //! * [`claims`]: the paper's claims, the pins and budgets, verdicts;

@@ -75,7 +75,7 @@ pub struct Pins {
     pub model_hashes: BTreeMap<String, String>,
     /// Where the model hashes were computed: `"<device>; <cpu fingerprint>"`, e.g.
     /// `"cpu (2 threads); x86_64 avx avx2 fma"` (see
-    /// [`crate::train::manifest::cpu_fingerprint`]). Floating-point
+    /// `crate::train::manifest::cpu_fingerprint`). Floating-point
     /// training is bit-reproducible only on the same kernels, so a run from another
     /// platform is not held to `model_hashes` (a note says so); a run from the same
     /// platform with other weights is refused.

@@ -183,7 +183,7 @@ fn header_contents(a: &InspectArgs, disc: &Discovery) -> BTreeMap<String, String
 fn print_group(a: &InspectArgs, disc: &Discovery, group: &str, contents: Option<&String>) {
     match contents {
         Some(c) => {
-            println!("\nformat group {group} (holds {c}; --format {group} or --format {c})")
+            println!("\nformat group {group} (holds {c}; --format {group} or --format {c})");
         }
         None => println!("\nformat group {group}"),
     }
@@ -297,7 +297,7 @@ fn probe_group(
                         i.dtype.name(),
                         i.format.name()
                     ))
-                    .or_default() += 1
+                    .or_default() += 1;
             }
             Err(e) => bad.push(format!("{}: {e}", rel(root, f))),
         }

@@ -3,7 +3,7 @@
 //! normalisation statistics of the training split.
 //!
 //! [`Dataset::load`] = [`discover`] -> choose the format group and polarization -> split
-//! (folders if given, else [`stratified_split`]) -> decode and preprocess every sample in
+//! (folders if given, else `stratified_split`) -> decode and preprocess every sample in
 //! parallel ([`PreprocessConfig`]) -> statistics on the training split -> normalise.
 //! Samples that cannot be used are skipped with a reason (an error with `strict`).
 //!
@@ -39,8 +39,11 @@ pub struct DatasetConfig {
     /// Format group to load (e.g. `Patch` or `Patch:tiff`, see [`discover`]); `None` when
     /// the data holds one group.
     pub group: Option<String>,
+    /// How files are found and grouped.
     pub discover: DiscoverOptions,
+    /// How samples are split into train, validation and test.
     pub split: SplitConfig,
+    /// How a band becomes a model input.
     pub preprocess: PreprocessConfig,
 }
 
@@ -50,7 +53,7 @@ pub struct DatasetConfig {
 pub enum SplitSource {
     /// train/val/test folders in the data.
     Folders,
-    /// [`stratified_split`] with the configured seed and fractions.
+    /// `stratified_split` with the configured seed and fractions.
     Seeded,
 }
 
@@ -68,7 +71,7 @@ pub struct SplitData {
     pub members: Vec<String>,
     /// Image file read per sample.
     pub files: Vec<PathBuf>,
-    /// [`split_digest`] of the members.
+    /// `split_digest` of the members.
     pub digest: String,
     /// Side of the square images.
     pub size: usize,
@@ -112,7 +115,9 @@ impl SplitData {
 /// A loaded dataset (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The data directory.
     pub root: PathBuf,
+    /// The configuration it was loaded with.
     pub config: DatasetConfig,
     /// Class names in label order.
     pub classes: Vec<String>,
@@ -120,10 +125,15 @@ pub struct Dataset {
     pub group: String,
     /// The polarization loaded (`None`: single-polarization data without suffixes).
     pub pol: Option<Pol>,
+    /// Folders or the seeded split.
     pub split_source: SplitSource,
+    /// The training split.
     pub train: SplitData,
+    /// The validation split.
     pub val: SplitData,
+    /// The test split.
     pub test: SplitData,
+    /// Digests of each split's members.
     pub digests: SplitDigests,
     /// Statistics of the training split before normalisation (applied when
     /// `config.preprocess.normalize`).
@@ -137,16 +147,25 @@ pub struct Dataset {
 /// The serializable description of a loaded dataset, saved with a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetRecord {
+    /// The data directory.
     pub root: PathBuf,
+    /// The configuration it was loaded with.
     pub config: DatasetConfig,
+    /// Class names in label order.
     pub classes: Vec<String>,
+    /// The format group loaded.
     pub group: String,
+    /// The polarization loaded.
     pub pol: Option<Pol>,
+    /// Folders or the seeded split.
     pub split_source: SplitSource,
     /// Samples per split and class index.
     pub counts: Vec<(Split, Vec<usize>)>,
+    /// Digests of each split's members.
     pub digests: SplitDigests,
+    /// Statistics of the training split before normalisation.
     pub norm: NormStats,
+    /// Number of files not used.
     pub skipped: usize,
     /// What the loaded files were assumed to hold, per sample type.
     #[serde(default)]
@@ -261,6 +280,7 @@ impl Dataset {
 /// The split of a list of samples, decided from discovery alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SplitPlan {
+    /// Folders or the seeded split.
     pub source: SplitSource,
     /// Split per sample, parallel to the input.
     pub assignments: Vec<Split>,
@@ -270,7 +290,7 @@ pub struct SplitPlan {
 }
 
 /// Splits `samples`: by their folders when every sample has one, else
-/// [`stratified_split`] with `cfg`.
+/// `stratified_split` with `cfg`.
 pub fn plan_split(samples: &[&SampleFiles], cfg: &SplitConfig) -> SplitPlan {
     let members: Vec<(String, String)> = samples
         .iter()

@@ -35,9 +35,13 @@ pub const MAX_SAMPLES: usize = 1 << 26;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileFormat {
+    /// TIFF (`.tif`, `.tiff`).
     Tiff,
+    /// PNG.
     Png,
+    /// JPEG (`.jpg`, `.jpeg`).
     Jpeg,
+    /// NumPy `.npy`.
     Npy,
 }
 
@@ -69,16 +73,27 @@ impl FileFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SampleType {
+    /// 8-bit unsigned integer.
     U8,
+    /// 16-bit unsigned integer.
     U16,
+    /// 32-bit unsigned integer.
     U32,
+    /// 64-bit unsigned integer.
     U64,
+    /// 8-bit signed integer.
     I8,
+    /// 16-bit signed integer.
     I16,
+    /// 32-bit signed integer.
     I32,
+    /// 64-bit signed integer.
     I64,
+    /// 16-bit float.
     F16,
+    /// 32-bit float.
     F32,
+    /// 64-bit float.
     F64,
 }
 
@@ -104,8 +119,11 @@ impl SampleType {
 /// A decoded image: `bands[b][y * width + x]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Image {
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// The bands, each row-major, converted to f32.
     pub bands: Vec<Vec<f32>>,
     /// Sample type in the file.
     pub dtype: SampleType,
@@ -114,10 +132,15 @@ pub struct Image {
 /// Header facts about an image, read without decoding pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageInfo {
+    /// The file format.
     pub format: FileFormat,
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// Number of bands (channels).
     pub bands: usize,
+    /// Sample type in the file.
     pub dtype: SampleType,
 }
 

@@ -62,7 +62,7 @@ pub enum ClassVocabulary {
     /// Exactly the ten OpenSARUrban classes (aliases accepted), labels in their canonical
     /// order; other names are skipped as unknown.
     OpenSarUrban,
-    /// Exactly these classes (matched by [`class_key`](super::naming::class_key)), labels
+    /// Exactly these classes (matched by `class_key`), labels
     /// in this order.
     Only(Vec<String>),
 }
@@ -82,12 +82,25 @@ pub struct DiscoverOptions {
 #[serde(rename_all = "snake_case")]
 pub enum PolFiles {
     /// `_vh` and `_vv` partners.
-    Pair { vh: PathBuf, vv: PathBuf },
+    Pair {
+        /// The VH file.
+        vh: PathBuf,
+        /// The VV file.
+        vv: PathBuf,
+    },
     /// A file with a polarization suffix, in a format group holding only that polarization.
-    One { pol: Pol, path: PathBuf },
+    One {
+        /// Its polarization.
+        pol: Pol,
+        /// The file.
+        path: PathBuf,
+    },
     /// A file without a polarization suffix: one band (single polarization) or two bands
     /// `[VH, VV]`.
-    Unsuffixed { path: PathBuf },
+    Unsuffixed {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl PolFiles {
@@ -129,11 +142,20 @@ pub enum SkipReason {
     /// Neither a `<class>_x<X>_y<Y>` name nor a class folder.
     NoClass,
     /// A class outside the accepted vocabulary.
-    UnknownClass { class: String },
+    UnknownClass {
+        /// The class name found.
+        class: String,
+    },
     /// A `_vh` / `_vv` file whose partner is absent.
-    Unpaired { missing: Pol },
+    Unpaired {
+        /// The absent partner's polarization.
+        missing: Pol,
+    },
     /// Another file already provides this sample and polarization.
-    Duplicate { of: PathBuf },
+    Duplicate {
+        /// The file that provides it.
+        of: PathBuf,
+    },
     /// A `_mask` file with no sample of the same stem in its folder.
     OrphanMask,
     /// A class folder without any image file.
@@ -141,7 +163,10 @@ pub enum SkipReason {
     /// Some samples are in split folders and this one is not (or the reverse).
     MixedSplitLayout,
     /// The file could not be decoded or used (found when loading pixels).
-    Unusable { reason: String },
+    Unusable {
+        /// Why it cannot be used.
+        reason: String,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -169,7 +194,9 @@ impl fmt::Display for SkipReason {
 /// A file (or folder) that was not used, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Skipped {
+    /// The file or folder.
     pub path: PathBuf,
+    /// Why it was not used.
     pub reason: SkipReason,
 }
 
@@ -204,8 +231,9 @@ pub struct Counts {
     pub samples: usize,
     /// VH/VV pairs.
     pub pairs: usize,
-    /// Single files with a polarization suffix, by polarization.
+    /// Single files with a `_vh` suffix (no VV partner).
     pub vh_only: usize,
+    /// Single files with a `_vv` suffix (no VH partner).
     pub vv_only: usize,
     /// Files without a polarization suffix.
     pub unsuffixed: usize,
@@ -246,9 +274,9 @@ impl Discovery {
     }
 }
 
-/// Discovers the samples under `root` (see the module docs), in stages: [`walk`] the tree
-/// (each file read by its name alone), [`format_groups`], the class [`Vocabulary`],
-/// [`group_files`] into samples, [`pair_polarizations`] and attach masks, then the checks
+/// Discovers the samples under `root` (see the module docs), in stages: `walk` the tree
+/// (each file read by its name alone), `format_groups`, the class `Vocabulary`,
+/// `group_files` into samples, `pair_polarizations` and attach masks, then the checks
 /// that skip orphan masks, empty class folders and samples outside the split layout.
 pub fn discover(root: &Path, opts: &DiscoverOptions) -> Result<Discovery> {
     if !root.is_dir() {

@@ -57,8 +57,11 @@ fn png_gray(
 /// Sample type of [`tiff_raw`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawSample {
+    /// 8-bit unsigned integer.
     U8,
+    /// 16-bit unsigned integer, little-endian.
     U16,
+    /// 32-bit float, little-endian.
     F32,
 }
 

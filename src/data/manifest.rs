@@ -274,10 +274,15 @@ pub fn build_manifest_with(
 /// A file whose contents differ from its manifest entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Altered {
+    /// The file, relative to the manifest's root.
     pub path: String,
+    /// The manifest's SHA-256 (hex).
     pub expected_sha256: String,
+    /// The file's SHA-256 (hex).
     pub actual_sha256: String,
+    /// The manifest's size in bytes, when it records one.
     pub expected_size: Option<u64>,
+    /// The file's size in bytes.
     pub actual_size: u64,
 }
 
@@ -352,7 +357,7 @@ pub fn verify_manifest_with(
                 }
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                report.missing.push(e.path.clone())
+                report.missing.push(e.path.clone());
             }
             Err(err) => return Err(DataError::io(&p, err)),
         }
@@ -393,9 +398,13 @@ pub fn opensarurban_pin() -> ArchivePin {
 /// What [`verify_archive`] measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ArchiveCheck {
+    /// The archive file.
     pub path: PathBuf,
+    /// Its SHA-256 (hex).
     pub sha256: String,
+    /// Its size in bytes.
     pub size: u64,
+    /// The pinned OpenSARUrban digest it was compared with.
     pub pin: ArchivePin,
 }
 

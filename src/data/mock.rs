@@ -133,7 +133,7 @@ pub fn mock_opensarurban(cfg: &MockConfig) -> Result<Vec<u8>, String> {
         ..SynthConfig::default()
     };
     let time = zip::DateTime::from_date_and_time(2020, 1, 1, 0, 0, 0)
-        .map_err(|_| "fixed timestamp".to_string())?;
+        .map_err(|()| "fixed timestamp".to_string())?;
     let opts = zip::write::FileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(time)

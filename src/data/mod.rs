@@ -5,31 +5,31 @@
 //!
 //! One job per module:
 //! * [`synth`]: deterministic synthetic generator with ground-truth masks;
-//! * [`naming`]: class aliases, polarization suffixes, the `<class>_x<X>_y<Y>` pattern;
+//! * `naming`: class aliases, polarization suffixes, the `<class>_x<X>_y<Y>` pattern;
 //! * [`discover`]: recursive discovery from names and folders, skipped-file reasons;
 //! * [`decode`]: TIFF / PNG / JPEG / NPY to f32 bands;
 //! * [`encode`]: the writers sarxai uses for TIFF, PNG and NPY;
 //! * [`preprocess`]: scale, resize / crop, percentile clip, normalisation statistics;
-//! * [`split`]: stratified seeded splits and their digests;
+//! * `split`: stratified seeded splits and their digests;
 //! * [`dataset`]: all of the above into per-split arrays;
 //! * [`manifest`]: per-file SHA-256 manifests, verification, the pinned archive digest;
-//! * [`archive`]: a zip archive checked against its pin and extracted once into a verified cache;
-//! * [`mock`]: the deterministic mock of OpenSARUrbanDataset.zip;
-//! * [`raster`]: shapes the generator draws;
-//! * [`error`]: the error type, [`DataError`].
+//! * `archive`: a zip archive checked against its pin and extracted once into a verified cache;
+//! * `mock`: the deterministic mock of OpenSARUrbanDataset.zip;
+//! * `raster`: shapes the generator draws;
+//! * `error`: the error type, [`DataError`].
 
-pub mod archive;
+pub(crate) mod archive;
 pub mod dataset;
 pub mod decode;
 pub mod discover;
 pub mod encode;
-pub mod error;
+pub(crate) mod error;
 pub mod manifest;
-pub mod mock;
-pub mod naming;
+pub(crate) mod mock;
+pub(crate) mod naming;
 pub mod preprocess;
-pub mod raster;
-pub mod split;
+pub(crate) mod raster;
+pub(crate) mod split;
 pub mod synth;
 
 pub use dataset::{Dataset, DatasetConfig, DatasetRecord, SplitData};

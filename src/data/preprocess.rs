@@ -126,7 +126,9 @@ impl RadiometryRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scale {
+    /// Amplitude `A`.
     Amplitude,
+    /// Intensity `I = A^2`.
     Intensity,
     /// 10 log10 of intensity.
     #[default]
@@ -137,9 +139,12 @@ pub enum Scale {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResizeMode {
+    /// Centre-crop when both sides are at least `size`, else crop to a square and resize.
     #[default]
     CropOrResize,
+    /// Always centre-crop to a square and resize bilinearly.
     Resize,
+    /// Refuse any other size.
     Exact,
 }
 
@@ -147,12 +152,15 @@ pub enum ResizeMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PreprocessConfig {
+    /// What the stored values are (amplitude, intensity, a display render, or decided per file).
     pub input: InputQuantity,
+    /// The scale the model sees.
     pub scale: Scale,
     /// Per-image percentile clip and stretch to [0, 1]; `None` leaves values as scaled.
     pub clip_percentiles: Option<[f32; 2]>,
     /// Output side in pixels.
     pub size: usize,
+    /// How other sizes reach `size` x `size`.
     pub resize: ResizeMode,
     /// Normalise with training-split statistics.
     pub normalize: bool,
@@ -341,7 +349,9 @@ pub fn clip_stretch(values: &mut [f32], lo_pct: f32, hi_pct: f32) {
 /// deviation over every pixel, accumulated in f64.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NormStats {
+    /// Mean of the pixels.
     pub mean: f64,
+    /// Population standard deviation of the pixels (at least 1e-6).
     pub std: f64,
     /// Pixels the statistics were computed over.
     pub count: u64,

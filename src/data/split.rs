@@ -31,8 +31,11 @@ use crate::io::sha256_hex;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Split {
+    /// The training split.
     Train,
+    /// The validation split (model selection).
     Val,
+    /// The test split (reported accuracy, explained images).
     Test,
 }
 
@@ -160,8 +163,11 @@ pub fn split_digest(members: &[(String, String)]) -> String {
 /// The digests of all three splits and their combination.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitDigests {
+    /// Digest of the training members.
     pub train: String,
+    /// Digest of the validation members.
     pub val: String,
+    /// Digest of the test members.
     pub test: String,
     /// SHA-256 of `"train <d>\nval <d>\ntest <d>\n"`.
     pub combined: String,

@@ -12,7 +12,7 @@
 //!   spines. One colour bar, ticked 0 to 1, serves every heatmap.
 //! * The input patch is shown in grey, stretched between its 1st and 99th percentiles.
 //! * Panels are enlarged by an integer factor (about 300 pixels wide).
-//! * Text is DejaVu Sans, embedded and rasterised anti-aliased ([`super::font`]).
+//! * Text is DejaVu Sans, embedded and rasterised anti-aliased (`super::font`).
 
 use serde::{Deserialize, Serialize};
 
@@ -51,12 +51,15 @@ pub struct FigurePanel {
 pub struct FigureInput {
     /// Lines above the grid.
     pub heading: Vec<String>,
-    /// The input panel's two title lines.
+    /// The input panel's first title line.
     pub input_title: String,
+    /// The input panel's second title line.
     pub input_subtitle: String,
     /// The input patch, `size * size` values (any range).
     pub image: Vec<f32>,
+    /// Side of the patch in pixels.
     pub size: usize,
+    /// The heatmaps, in grid order.
     pub panels: Vec<FigurePanel>,
     /// Colour bar label (above the bar).
     pub bar_label: String,
@@ -67,20 +70,28 @@ pub struct FigureInput {
 /// A rectangle of the figure, in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rect {
+    /// Left edge.
     pub x: usize,
+    /// Top edge.
     pub y: usize,
+    /// Width.
     pub w: usize,
+    /// Height.
     pub h: usize,
 }
 
 /// A rendered figure with its layout.
 #[derive(Debug, Clone)]
 pub struct Figure {
+    /// The PNG file's bytes.
     pub png: Vec<u8>,
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
     /// The input panel first, then the heatmaps in the order given.
     pub panels: Vec<Rect>,
+    /// The colour bar.
     pub colorbar: Rect,
 }
 

@@ -14,9 +14,6 @@ use crate::train::plot::{Canvas, Rgb};
 /// The embedded font file (`assets/fonts/DejaVuSans-subset.ttf`).
 pub const FONT_TTF: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-subset.ttf");
 
-/// The font's name, as its `name` table gives it.
-pub const FONT_NAME: &str = "DejaVu Sans";
-
 /// The embedded font, parsed (cheap: the tables are borrowed, not copied).
 pub fn font() -> FontRef<'static> {
     FontRef::try_from_slice(FONT_TTF).expect("the embedded DejaVu Sans subset parses (tested)")
@@ -32,7 +29,8 @@ fn glyph_id(f: &FontRef<'static>, c: char) -> GlyphId {
     }
 }
 
-/// Whether the embedded subset has a glyph for `c`.
+/// Whether the embedded subset has a glyph for `c` (the tests' check of the subset).
+#[cfg(test)]
 pub fn has_glyph(c: char) -> bool {
     font().glyph_id(c).0 != 0
 }

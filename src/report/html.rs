@@ -7,7 +7,7 @@
 //!    95 % CI, the paper's value, the ratio and both ranks, cells outside the claim
 //!    tolerance marked; the rank agreement beside it and the further metrics in their own
 //!    table;
-//! 3. charts per metric (ours with CI against the paper, both polarizations, [`super::svg`]);
+//! 3. charts per metric (ours with CI against the paper, both polarizations, `super::svg`);
 //! 4. Figure 1 per polarization (the PNG of the score directory, [`super::figure`]);
 //! 5. the claims with PASS / FAIL / NOT RUN badges, a filter by verdict (CSS radio buttons:
 //!    no JavaScript) and the reason for every NOT RUN; the pins with what was checked and how;
@@ -60,11 +60,13 @@ pub struct ReportData {
     pub tables: BTreeMap<String, Table1>,
     /// Figure 1 PNG per polarization.
     pub figures: BTreeMap<String, Vec<u8>>,
+    /// One verdict per claim.
     pub verdicts: Vec<VerdictRow>,
     /// The claims file (statements and tolerances).
     pub claims: Option<ClaimsFile>,
     /// The pins of the run's profile (`fixtures/pins.yaml`) and the file's notes.
     pub pinned: Option<Pins>,
+    /// The notes of the pins file.
     pub pin_notes: Vec<String>,
     /// The pins the run recorded, or why they could not be read.
     pub recorded: Result<Pins, String>,

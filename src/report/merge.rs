@@ -55,7 +55,9 @@ pub const FORMAT: &str = "sarxai-shard-1";
 /// Shard `index` of `count` (0-based), written `i/n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Shard {
+    /// This shard, `i` (0-based).
     pub index: usize,
+    /// The number of shards, `n`.
     pub count: usize,
 }
 
@@ -121,40 +123,85 @@ impl FromStr for Shard {
 /// Errors of shard specifications and of [`merge`].
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
+    /// A shard specification that is not `i/n` with `i < n`.
     #[error("invalid shard {spec:?}: {reason}")]
-    Spec { spec: String, reason: String },
+    Spec {
+        /// The specification given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No shard directory was given.
     #[error("no shard directories to merge")]
     NoShards,
+    /// A directory without a readable `shard.json`.
     #[error("{path} is not a shard directory: {reason}")]
-    NotAShard { path: PathBuf, reason: String },
+    NotAShard {
+        /// The directory.
+        path: PathBuf,
+        /// What is missing or unreadable.
+        reason: String,
+    },
+    /// A shard whose scoring has not finished.
     #[error("shard {shard} in {path} is not complete (status {status:?}): run its sarxai score --shard {shard} again to finish it")]
     Incomplete {
+        /// The shard directory.
         path: PathBuf,
+        /// Its shard.
         shard: Shard,
+        /// Its status (`running`).
         status: String,
     },
     #[error(
         "shard {shard} in {path} does not belong with shard {first} in {first_path}: {differ}"
     )]
+    /// Shards of different runs (plan, settings or provenance differ).
     Mismatch {
+        /// The shard directory.
         path: PathBuf,
+        /// Its shard.
         shard: Shard,
+        /// The first shard's directory.
         first_path: PathBuf,
+        /// The first shard.
         first: Shard,
+        /// What differs.
         differ: String,
     },
+    /// The same shard given twice.
     #[error("shard {shard} is given twice: {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" and "))]
-    Duplicate { shard: Shard, paths: Vec<PathBuf> },
+    Duplicate {
+        /// The shard.
+        shard: Shard,
+        /// Its two directories.
+        paths: Vec<PathBuf>,
+    },
+    /// Shards of the run that were not given.
     #[error("missing shard(s) {} of {count}: each of 0 to {} must be given once", missing.iter().map(|i| format!("{i}/{count}")).collect::<Vec<_>>().join(", "), count - 1)]
-    Missing { missing: Vec<usize>, count: usize },
+    Missing {
+        /// Their indices.
+        missing: Vec<usize>,
+        /// The number of shards, `n`.
+        count: usize,
+    },
+    /// A shard whose records do not cover its positions (or Figure 1's image) exactly.
     #[error("shard {shard} in {path}: {reason}")]
     Coverage {
+        /// The shard directory.
         path: PathBuf,
+        /// Its shard.
         shard: Shard,
+        /// What is missing or extra.
         reason: String,
     },
+    /// The output directory is not a new or empty directory.
     #[error("the output directory {path} {reason}; merge into a new or empty directory (nothing was written)")]
-    Output { path: PathBuf, reason: String },
+    Output {
+        /// The output directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// `shard.json`: what a shard is and what it did.
@@ -164,9 +211,11 @@ pub struct ShardManifest {
     pub format: String,
     /// `running` or `complete`.
     pub status: String,
+    /// This shard.
     pub shard: Shard,
     /// The whole run's plan (identical in every shard of it).
     pub plan: Plan,
+    /// Versions, device and numerics of the process that scored it.
     pub provenance: Provenance,
     /// Positions in the selection this shard covers (`p mod n = i`).
     pub positions: Vec<usize>,
@@ -174,7 +223,9 @@ pub struct ShardManifest {
     pub images: Vec<usize>,
     /// Their members (sample ids).
     pub members: Vec<String>,
+    /// (image, method) pairs read back from an earlier, interrupted run.
     pub resumed_pairs: usize,
+    /// (image, method) pairs computed by this run.
     pub computed_pairs: usize,
     /// Figure 1's encoder sweep summary, on the shard of the figure image.
     pub entropy_settings: Option<serde_json::Value>,
@@ -207,11 +258,13 @@ impl ShardManifest {
 /// What [`merge`] did.
 #[derive(Debug, Clone)]
 pub struct MergeSummary {
+    /// The merged run's directory.
     pub out_dir: PathBuf,
     /// n.
     pub shards: usize,
     /// N: the explained images.
     pub images: usize,
+    /// The merged Table 1.
     pub table: Table1,
     /// The distinct devices the shards ran on.
     pub devices: Vec<String>,

@@ -17,14 +17,14 @@
 //! * [`html`]: the static report page of a reproduce run.
 
 pub mod figure;
-pub mod font;
+pub(crate) mod font;
 pub mod html;
 pub mod merge;
 pub mod metric;
 pub mod records;
 pub mod scoring;
 pub mod selection;
-pub mod svg;
+pub(crate) mod svg;
 pub mod table;
 
 use std::path::PathBuf;
@@ -39,48 +39,83 @@ pub use table::{PaperTable, RankAgreement, Table1};
 /// Errors of scoring and reporting.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The run directory was scored with another model.
     #[error("run directory from another model hash: {path} was written for model {found}, but this model's hash is {expected}; score into a new --out directory (nothing was changed)")]
     OtherModel {
+        /// The run directory.
         path: PathBuf,
+        /// The model hash it records.
         found: String,
+        /// This model's hash.
         expected: String,
     },
+    /// The run directory cannot be resumed with these settings.
     #[error("cannot resume from {path}: {reason}; score into a new --out directory or use the same settings (nothing was changed)")]
-    Resume { path: PathBuf, reason: String },
-    #[error("{path}, line {line}: {reason}")]
-    Parse {
+    Resume {
+        /// The run directory.
         path: PathBuf,
-        line: usize,
+        /// What differs.
         reason: String,
     },
+    /// A malformed line of a records file.
+    #[error("{path}, line {line}: {reason}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// What is malformed.
+        reason: String,
+    },
+    /// The image selection cannot be made.
     #[error(transparent)]
     Selection(#[from] selection::SelectionError),
+    /// Shards cannot be merged.
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
+    /// Scoring inputs that do not fit together.
     #[error("invalid scoring input: {0}")]
     Config(String),
+    /// The paper's table cannot be read.
     #[error("the paper's table {path}: {reason}")]
-    Paper { path: PathBuf, reason: String },
+    Paper {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
     #[error("I/O error on {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
+    /// Scoring one (image, method) pair failed.
     #[error("image {image} ({member}), {method}: {source}")]
     Scoring {
+        /// The test split index of the image.
         image: usize,
+        /// Its sample id.
         member: String,
+        /// The method.
         method: crate::attr::Method,
+        /// The error.
         #[source]
         source: Box<ReportError>,
     },
+    /// An attribution failed.
     #[error(transparent)]
     Attr(#[from] crate::attr::AttrError),
+    /// A metric failed.
     #[error(transparent)]
     Metric(#[from] crate::metrics::MetricError),
+    /// The model failed.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    /// An error of libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }

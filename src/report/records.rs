@@ -23,16 +23,25 @@ use crate::attr::Method;
 pub struct ImageRecord {
     /// Index of the image in the test split.
     pub image: usize,
+    /// The image's sample id.
     pub member: String,
+    /// Its file, relative to the data directory.
     pub file: String,
+    /// Its true class index.
     pub label: i64,
+    /// Its true class name.
     pub label_name: String,
+    /// The model's predicted class index.
     pub predicted: i64,
+    /// The predicted class name.
     pub predicted_name: String,
     /// The class the attribution explains.
     pub target: i64,
+    /// The attribution method.
     pub method: Method,
+    /// The metrics' values.
     pub values: BTreeMap<Metric, f64>,
+    /// The scored model's hash.
     pub model_hash: String,
 }
 
@@ -155,10 +164,13 @@ pub fn parse_csv(text: &str) -> Result<(CsvRows, usize), String> {
 /// What [`read`] found in a `per_image.csv`.
 #[derive(Debug, Clone)]
 pub struct PerImageFile {
+    /// The metric columns, in file order.
     pub metrics: Vec<Metric>,
+    /// The complete rows.
     pub records: Vec<ImageRecord>,
     /// Bytes of complete rows (the file is longer when its last row was torn).
     pub complete_len: usize,
+    /// Bytes of the file.
     pub file_len: usize,
 }
 
@@ -264,7 +276,7 @@ pub fn append(path: &Path, rows: &str) -> Result<(), ReportError> {
         .open(path)
         .map_err(|e| ReportError::io(path, e))?;
     f.write_all(rows.as_bytes())
-        .and_then(|_| f.sync_data())
+        .and_then(|()| f.sync_data())
         .map_err(|e| ReportError::io(path, e))
 }
 
@@ -275,7 +287,7 @@ pub fn truncate(path: &Path, len: usize) -> Result<(), ReportError> {
         .open(path)
         .map_err(|e| ReportError::io(path, e))?;
     f.set_len(len as u64)
-        .and_then(|_| f.sync_all())
+        .and_then(|()| f.sync_all())
         .map_err(|e| ReportError::io(path, e))
 }
 

@@ -91,9 +91,13 @@ pub(crate) use resume::{prepare_dir, resume_state, settings_diff, timings_header
 
 /// File names in a score directory.
 pub mod files {
+    /// One row per image x method with every metric ([`super::ImageRecord`]).
     pub const PER_IMAGE: &str = "per_image.csv";
+    /// Seconds of each image x method: the attribution, each metric, the total, the device.
     pub const TIMINGS: &str = "timings.csv";
+    /// Figure 1's image: XAI entropy of each method under every PNG encoder setting.
     pub const ENTROPY_SETTINGS: &str = "entropy_settings.csv";
+    /// The run's settings, provenance and summary.
     pub const SCORE_JSON: &str = "score.json";
     /// The explained test images (`position,image,member,label`).
     pub const IMAGES: &str = "images.csv";
@@ -115,6 +119,7 @@ pub enum TargetChoice {
 }
 
 impl TargetChoice {
+    /// The name in records (`true_label`, `predicted`).
     pub fn key(self) -> &'static str {
         match self {
             TargetChoice::TrueLabel => "true_label",
@@ -134,13 +139,17 @@ pub struct ScoreConfig {
     pub selection: Selection,
     /// Master seed of the noise of Max-Sensitivity and infidelity.
     pub seed: u64,
+    /// The class each attribution explains.
     pub target: TargetChoice,
     /// Max-Sensitivity settings; its `seed` is replaced by [`image_seed`] per image.
     pub sensitivity: SensitivityConfig,
+    /// XAI entropy settings.
     pub entropy: EntropyConfig,
+    /// Infidelity settings.
     pub infidelity: InfidelityConfig,
     /// Standard deviation of infidelity's Gaussian noise (Captum's example: 0.003).
     pub infidelity_std: f64,
+    /// Deletion and insertion settings.
     pub faithfulness: FaithfulnessConfig,
     /// Seed of the re-initialised weights of the randomisation test.
     pub randomisation_seed: i64,
@@ -186,6 +195,7 @@ pub struct ScoreData<'a> {
     pub split: &'a SplitData,
     /// Class names in label order.
     pub classes: &'a [String],
+    /// The polarization of the data (`None`: single-polarization data).
     pub pol: Option<Pol>,
     /// The data directory (file paths are written relative to it).
     pub root: Option<&'a Path>,
@@ -207,7 +217,9 @@ pub struct MethodTiming {
 /// What [`score`] did.
 #[derive(Debug, Clone)]
 pub struct ScoreSummary {
+    /// The run directory.
     pub out_dir: PathBuf,
+    /// The scored model's hash.
     pub model_hash: String,
     /// N: the number of explained test images.
     pub images: usize,
@@ -219,8 +231,11 @@ pub struct ScoreSummary {
     pub resumed_pairs: usize,
     /// Image x method pairs computed in this call.
     pub computed_pairs: usize,
+    /// The metrics scored.
     pub metrics: Vec<Metric>,
+    /// Table 1.
     pub table: Table1,
+    /// Figure 1's PNG.
     pub figure: PathBuf,
     /// Every file written.
     pub files: Vec<PathBuf>,
@@ -249,7 +264,7 @@ fn pol_name(pol: Option<Pol>) -> String {
 pub struct Provenance {
     /// [`crate::device::describe`] of the device (with the CPU thread count).
     pub device: String,
-    /// [`crate::train::manifest::Versions`] as JSON.
+    /// `crate::train::manifest::Versions` as JSON.
     pub versions: serde_json::Value,
 }
 
@@ -267,6 +282,7 @@ impl Provenance {
 /// What the finishing stage records besides the per-image rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinishInput {
+    /// Versions, device and numerics of the scoring process(es).
     pub provenance: Provenance,
     /// Image x method pairs found already scored (summed over shards).
     pub resumed_pairs: usize,
@@ -345,13 +361,17 @@ pub fn score(
 /// What [`score_shard`] did.
 #[derive(Debug, Clone)]
 pub struct ShardSummary {
+    /// The shard's directory.
     pub out_dir: PathBuf,
+    /// This shard.
     pub shard: Shard,
     /// N: the explained images of the whole selection.
     pub images: usize,
     /// The test split indices this shard covered.
     pub covered: Vec<usize>,
+    /// Image x method pairs found already scored.
     pub resumed_pairs: usize,
+    /// Image x method pairs computed in this call.
     pub computed_pairs: usize,
     /// Figure 1, when the figure image is this shard's.
     pub figure: Option<PathBuf>,

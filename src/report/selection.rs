@@ -24,10 +24,15 @@ use crate::data::SplitData;
 #[serde(tag = "rule", rename_all = "snake_case")]
 pub enum Selection {
     /// The first `n` images of the test split in its stored order.
-    First { n: usize },
+    First {
+        /// Images.
+        n: usize,
+    },
     /// `per_class` images of every class, in a seeded order per class.
     Stratified {
+        /// Images per class.
         per_class: usize,
+        /// Seed of the order within each class.
         seed: u64,
         /// Only images the model classifies correctly.
         correct_only: bool,
@@ -81,15 +86,27 @@ impl Selection {
 /// Why no selection could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectionError {
+    /// More images asked for than the test split holds.
     #[error("--images {requested} is larger than the test split, which has {available} image(s); use --images {available} or fewer")]
-    TooMany { requested: usize, available: usize },
+    TooMany {
+        /// Images asked for.
+        requested: usize,
+        /// Images in the test split.
+        available: usize,
+    },
+    /// A class has fewer eligible images than asked for per class.
     #[error("class {class} has {available} eligible test image(s){which}, fewer than the {requested} per class asked for; lower --per-class")]
     ClassTooSmall {
+        /// The class.
         class: String,
+        /// Images asked for per class.
         requested: usize,
+        /// Its eligible images.
         available: usize,
+        /// " correctly classified" when only those are eligible, else empty.
         which: &'static str,
     },
+    /// Nothing to explain.
     #[error("nothing to explain: the selection is empty (--images 0, --per-class 0 or an empty test split)")]
     Empty,
 }

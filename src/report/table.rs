@@ -35,6 +35,7 @@ pub const PAPER_ORDER: [Method; 8] = [
 /// `table1[pol][method][metric]`. Other keys of the file are ignored here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaperTable {
+    /// `table1[pol][method][metric]`: the paper's mean.
     pub table1: BTreeMap<String, BTreeMap<Method, BTreeMap<String, f64>>>,
 }
 
@@ -94,6 +95,7 @@ pub struct TableMeta {
     pub pol: Option<String>,
     /// Polarization of the paper's column compared with (`None`: no comparison).
     pub paper_pol: Option<String>,
+    /// The scored model's hash.
     pub model_hash: String,
     /// Images explained (the records given to [`Table1::from_records`] cover them).
     pub images: usize,
@@ -106,6 +108,7 @@ pub struct TableMeta {
 /// One method x metric cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
+    /// Our mean, standard deviation and Student-t interval over the images.
     #[serde(flatten)]
     pub stats: CellStats,
     /// The paper's value.
@@ -119,14 +122,18 @@ pub struct Cell {
 /// One method's row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table1Row {
+    /// The method.
     pub method: Method,
+    /// Its name in the paper.
     pub title: String,
+    /// One cell per metric.
     pub cells: BTreeMap<Metric, Cell>,
 }
 
 /// Agreement between our ordering of the methods and the paper's, for one metric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RankAgreement {
+    /// The metric.
     pub metric: Metric,
     /// Methods with both our mean and the paper's value.
     pub methods: usize,
@@ -143,14 +150,20 @@ pub struct RankAgreement {
 /// Table 1 (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table1 {
+    /// What the table describes.
     #[serde(flatten)]
     pub meta: TableMeta,
     /// `student-t`: the interval's kind.
     pub interval: String,
+    /// Confidence level of the intervals, e.g. 0.95.
     pub level: f64,
+    /// The rows' methods, in the paper's order.
     pub methods: Vec<Method>,
+    /// The columns' metrics.
     pub metrics: Vec<Metric>,
+    /// One row per method.
     pub rows: Vec<Table1Row>,
+    /// Per metric, our ordering of the methods against the paper's.
     pub agreement: Vec<RankAgreement>,
 }
 
@@ -244,7 +257,7 @@ impl Table1 {
                 .collect();
             let our_ranks = ranks(&ours);
             let their_ranks = ranks(&theirs);
-            for r in rows.iter_mut() {
+            for r in &mut rows {
                 let c = r.cells.get_mut(&k).expect("every metric has a cell");
                 c.rank = our_ranks.get(&r.method).copied();
                 c.paper_rank = their_ranks.get(&r.method).copied();

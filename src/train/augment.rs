@@ -167,7 +167,7 @@ impl AugmentConfig {
 
     /// The `sar` preset: flips across the azimuth axis only (the one that keeps the look
     /// direction: `vflip` when range is x, `hflip` when range is y) and translations of up
-    /// to [`SAR_CROP_PADDING`] pixels.
+    /// to `SAR_CROP_PADDING` pixels.
     pub fn sar(range_axis: RangeAxis) -> AugmentConfig {
         AugmentConfig {
             preset: AugmentPreset::Sar,

@@ -27,14 +27,18 @@ const META_KEY: &str = "sarxai-train";
 /// The best epoch so far (by validation accuracy).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BestEpoch {
+    /// The epoch (1-based).
     pub epoch: usize,
+    /// Its validation accuracy, in `[0, 1]`.
     pub val_accuracy: f64,
+    /// Its model's hash.
     pub model_hash: String,
 }
 
 /// The loop state after a completed epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckpointState {
+    /// `sarxai-train-checkpoint-1`.
     pub format: String,
     /// Epochs completed.
     pub epochs_done: usize,
@@ -46,18 +50,26 @@ pub struct CheckpointState {
     pub model_hash: String,
     /// [`super::TrainConfig::fingerprint`] of the run's configuration.
     pub config: serde_json::Value,
+    /// The data directory's manifest digest (`train::data::data_digest`).
     pub data_digest: String,
+    /// Split digests of the samples trained, validated and tested on.
     pub digests: UsedDigests,
+    /// One row per completed epoch.
     pub metrics: Vec<EpochMetrics>,
+    /// The best epoch so far.
     pub best: Option<BestEpoch>,
 }
 
 /// A checkpoint read back.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The loop state.
     pub state: CheckpointState,
+    /// The model's tensors by state_dict name.
     pub model: BTreeMap<String, Tensor>,
+    /// The optimizer's state (`m.<name>`, `v.<name>`).
     pub optim: BTreeMap<String, Tensor>,
+    /// The best epoch's model tensors.
     pub best: BTreeMap<String, Tensor>,
 }
 

@@ -70,10 +70,11 @@ pub enum OptimizerKind {
     Adamw,
 }
 
-/// Optimizer settings (PyTorch semantics, see [`super::optim`]).
+/// Optimizer settings (PyTorch semantics, see `super::optim`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OptimizerConfig {
+    /// SGD or AdamW.
     pub kind: OptimizerKind,
     /// Peak learning rate (after warm-up).
     pub lr: f64,
@@ -144,27 +145,37 @@ pub const PAPER_CHOICES: [&str; 4] = [
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
+    /// Where the data comes from (a directory or the synthetic generator).
     pub data: DataSource,
     /// Polarization, format group, split and preprocessing (image size) of the data.
     pub dataset: DatasetConfig,
+    /// Architecture and input channels.
     pub model: ModelConfig,
+    /// Epochs to train.
     pub epochs: usize,
+    /// Training images per optimizer step.
     pub batch_size: usize,
     /// Batch size of validation and test passes (no gradients).
     pub eval_batch_size: usize,
     /// Seed of initialisation, shuffling and augmentation (epoch `e` uses streams derived
     /// from `(seed, e)` only).
     pub seed: u64,
+    /// The optimizer and its settings.
     pub optimizer: OptimizerConfig,
+    /// The learning-rate schedule.
     pub schedule: ScheduleConfig,
+    /// The augmentation of training images.
     pub augment: AugmentConfig,
+    /// How class imbalance is handled.
     pub balance: Balance,
     /// Cross-entropy label smoothing in [0, 1).
     pub label_smoothing: f64,
     /// Fraction of each class carved out of the training split for per-epoch validation
     /// when the data has no validation split (0 disables validation).
     pub val_fraction: f64,
+    /// Which model the run ends with (last or best validation epoch).
     pub select: Select,
+    /// Where training runs.
     pub device: DeviceChoice,
     /// libtorch intra-op threads (`None`: libtorch's default).
     pub threads: Option<i64>,
@@ -261,7 +272,7 @@ impl TrainConfig {
     /// paper trained "by data augmentation and integrating learning rate scheduler
     /// strategies" without saying which: the augmentation and preprocessing are choices
     /// made where it is silent, listed in [`TrainConfig::chosen_where_paper_silent`]
-    /// ([`PAPER_CHOICES`]) and saved with the run.
+    /// (`PAPER_CHOICES`) and saved with the run.
     pub fn paper() -> TrainConfig {
         let mut c = TrainConfig::default();
         c.model.arch = Arch::Resnet101;

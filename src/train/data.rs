@@ -17,7 +17,9 @@ use crate::io::sha256_hex;
 
 /// Indexed single-band samples of one size.
 pub trait Samples {
+    /// Number of samples.
     fn len(&self) -> usize;
+    /// No samples.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -25,6 +27,7 @@ pub trait Samples {
     fn size(&self) -> usize;
     /// Pixels of sample `i` (`size * size`, row-major).
     fn image(&self, i: usize) -> &[f32];
+    /// Class index of sample `i`.
     fn label(&self, i: usize) -> i64;
     /// All labels in order.
     fn labels(&self) -> Vec<i64> {
@@ -76,8 +79,13 @@ pub enum ValSource {
     /// The data's own validation split.
     ValSplit,
     /// `fraction` of each class carved out of the training split
-    /// ([`stratified_split`] with the data's split seed).
-    CarvedFromTrain { fraction: f64, seed: u64 },
+    /// (`stratified_split` with the data's split seed).
+    CarvedFromTrain {
+        /// Fraction of each class carved out.
+        fraction: f64,
+        /// Seed of the draw.
+        seed: u64,
+    },
     /// No validation (`val_fraction: 0` and no validation split).
     None,
 }
@@ -85,6 +93,7 @@ pub enum ValSource {
 /// Everything training needs from the data.
 #[derive(Debug)]
 pub struct PreparedData {
+    /// The loaded dataset.
     pub dataset: Dataset,
     /// SHA-256 root digest of the data directory's manifest.
     pub data_digest: String,
@@ -94,6 +103,7 @@ pub struct PreparedData {
     pub train_idx: Vec<usize>,
     /// Validation samples: indices into `dataset.val` or, when carved, `dataset.train`.
     pub val_idx: Vec<usize>,
+    /// Where the validation samples come from.
     pub val_source: ValSource,
     /// Split digests of what is actually trained, validated and tested on.
     pub digests: UsedDigests,
@@ -147,6 +157,7 @@ impl PreparedData {
         &self.dataset.test
     }
 
+    /// Class names in label order.
     pub fn classes(&self) -> &[String] {
         &self.dataset.classes
     }

@@ -14,15 +14,19 @@ use crate::io::write_atomic;
 pub struct EpochMetrics {
     /// 1-based epoch number.
     pub epoch: usize,
-    /// Learning rate of the epoch's first and last iteration.
+    /// Learning rate of the epoch's first iteration.
     pub lr_first: f64,
+    /// Learning rate of the epoch's last iteration.
     pub lr_last: f64,
-    /// Mean training loss and accuracy over the epoch (augmented images, training mode).
+    /// Mean training loss over the epoch (augmented images, training mode).
     pub train_loss: f64,
+    /// Training accuracy over the epoch (augmented images, training mode), in `[0, 1]`.
     pub train_accuracy: f64,
-    /// Validation loss, accuracy and balanced accuracy (none without validation data).
+    /// Validation loss (none without validation data).
     pub val_loss: Option<f64>,
+    /// Validation accuracy, in `[0, 1]`.
     pub val_accuracy: Option<f64>,
+    /// Validation balanced accuracy (mean per-class recall), in `[0, 1]`.
     pub val_balanced_accuracy: Option<f64>,
     /// Wall-clock seconds of the epoch (training and validation).
     pub seconds: f64,

@@ -7,7 +7,7 @@
 //! * [`run()`]: validate, prepare the data ([`prepare_data`]) and [`train`];
 //! * [`train`]: train on already loaded data into a run directory;
 //! * [`Trainer`]: one model and optimizer, [`Trainer::step`] per batch (benchmarks use it);
-//! * [`eval`]: a classifier on one split: accuracy with Wilson and Clopper-Pearson
+//! * `eval`: a classifier on one split: accuracy with Wilson and Clopper-Pearson
 //!   intervals, balanced accuracy, per-class scores, the confusion matrix.
 //!
 //! # Determinism
@@ -20,18 +20,18 @@
 //! the same seed, data, configuration, thread count and libtorch on the CPU, the final
 //! model hash is identical (tested); see REPRODUCE.md for CUDA.
 
-pub mod augment;
+pub(crate) mod augment;
 pub mod checkpoint;
-pub mod config;
-pub mod data;
-pub mod eval;
-pub mod manifest;
-pub mod metrics;
-pub mod optim;
-pub mod plot;
+pub(crate) mod config;
+pub(crate) mod data;
+pub(crate) mod eval;
+pub(crate) mod manifest;
+pub(crate) mod metrics;
+pub(crate) mod optim;
+pub(crate) mod plot;
 pub mod run;
-pub mod schedule;
-pub mod trainer;
+pub(crate) mod schedule;
+pub(crate) mod trainer;
 
 use std::path::PathBuf;
 
@@ -59,39 +59,77 @@ pub mod files {
     pub const METRICS: &str = "metrics.jsonl";
     /// Loss, accuracy and learning rate per epoch.
     pub const CURVE: &str = "curve.png";
-    /// Test-split evaluation (JSON and text) and its confusion matrix.
+    /// Test-split evaluation (JSON).
     pub const EVAL_JSON: &str = "eval.json";
+    /// Test-split evaluation (text).
     pub const EVAL_TEXT: &str = "eval.txt";
+    /// The test split's confusion matrix.
     pub const CONFUSION: &str = "confusion.png";
 }
 
 /// Errors of training.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    /// The configuration is invalid.
     #[error("invalid training configuration: {reason}")]
-    Config { reason: String },
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The data cannot be loaded.
     #[error(transparent)]
     Data(#[from] crate::data::DataError),
+    /// The data cannot train this run (files differ from their manifest, a class is empty, ...).
     #[error("unusable training data in {dir}: {reason}")]
-    DataContent { dir: PathBuf, reason: String },
+    DataContent {
+        /// The data directory.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The run directory cannot be written.
     #[error("run directory {dir}: {reason}")]
-    RunDir { dir: PathBuf, reason: String },
+    RunDir {
+        /// The run directory.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The run cannot be resumed.
     #[error("cannot resume {dir}: {reason}; nothing was changed")]
-    Resume { dir: PathBuf, reason: String },
+    Resume {
+        /// The run directory.
+        dir: PathBuf,
+        /// What differs or is missing.
+        reason: String,
+    },
+    /// The loss became NaN or infinite.
     #[error("training diverged in epoch {epoch}: {reason}; lower --lr or use a longer warm-up (the last checkpoint is kept, resume after changing nothing else is not possible: start a new run)")]
-    Diverged { epoch: usize, reason: String },
+    Diverged {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// The loss and the iteration.
+        reason: String,
+    },
+    /// The model failed.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    /// Evaluation failed.
     #[error(transparent)]
     Eval(#[from] eval::EvalError),
+    /// The device cannot be used.
     #[error(transparent)]
     Device(#[from] crate::device::DeviceError),
+    /// Reading or writing a file failed.
     #[error("I/O error on {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
+    /// An error of libtorch.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
 }

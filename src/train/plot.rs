@@ -18,6 +18,7 @@ pub const DARK_GREY: Rgb = [90, 90, 90];
 pub const BLUE: Rgb = [31, 119, 180];
 pub const ORANGE: Rgb = [255, 127, 14];
 pub const GREEN: Rgb = [44, 160, 44];
+#[cfg(test)]
 pub const RED: Rgb = [214, 39, 40];
 
 /// A canvas of `width` x `height` RGB pixels, origin at the top left.

@@ -65,6 +65,7 @@ impl Default for RunOptions {
 /// What a run produced.
 #[derive(Debug)]
 pub struct TrainOutcome {
+    /// The run directory.
     pub run_dir: PathBuf,
     /// The final model (evaluation mode is the caller's `forward`).
     pub model: ResNet,
@@ -72,9 +73,13 @@ pub struct TrainOutcome {
     pub model_hash: String,
     /// `RUN_DIR/model.safetensors` (only written when `complete`).
     pub weights: PathBuf,
+    /// The final model on the test split (when it has samples and `complete`).
     pub test: Option<EvalReport>,
+    /// The final model on the validation samples (when there are any and `complete`).
     pub val: Option<EvalReport>,
+    /// One row per completed epoch.
     pub metrics: Vec<EpochMetrics>,
+    /// Epochs completed.
     pub epochs_done: usize,
     /// False when stopped by `stop_after_epoch`.
     pub complete: bool,
@@ -193,9 +198,9 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
 }
 
 /// Trains on prepared data into `run_dir` (see the module docs), in the stages of the
-/// method: [`prepare`] (checks, model and optimizer, the checkpoint when resuming),
-/// [`begin_outputs`], then per epoch [`train_epoch`], [`validate`], [`log_epoch`] and
-/// [`checkpoint_epoch`], and at the end [`finish`] (final model, hash, test and validation
+/// method: `prepare` (checks, model and optimizer, the checkpoint when resuming),
+/// `begin_outputs`, then per epoch `train_epoch`, `validate`, `log_epoch` and
+/// `checkpoint_epoch`, and at the end `finish` (final model, hash, test and validation
 /// reports, complete manifest).
 pub fn train(
     cfg: &TrainConfig,

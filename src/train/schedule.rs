@@ -16,9 +16,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ScheduleKind {
+    /// Cosine decay from the peak to `min_lr_ratio * lr` after the warm-up
     #[default]
     Cosine,
+    /// Multiply by `gamma` every `step_epochs` after the warm-up
     Step,
+    /// The peak rate after the warm-up
     Constant,
 }
 
@@ -26,6 +29,7 @@ pub enum ScheduleKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleConfig {
+    /// Cosine, step or constant.
     pub kind: ScheduleKind,
     /// Linear warm-up length in epochs (may be fractional; 0 disables it).
     pub warmup_epochs: f64,

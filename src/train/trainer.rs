@@ -20,13 +20,16 @@ pub struct StepStats {
     pub loss: f64,
     /// Correct predictions in the batch (training mode, before the update).
     pub correct: i64,
+    /// Images in the batch.
     pub n: i64,
 }
 
 /// A model with its optimizer and loss settings.
 #[derive(Debug)]
 pub struct Trainer {
+    /// The model trained.
     pub model: ResNet,
+    /// Its optimizer, with its state.
     pub opt: Optimizer,
     class_weights: Option<Tensor>,
     label_smoothing: f64,

@@ -59,35 +59,36 @@ pub enum DataCommand {
     VerifyArchive(VerifyArchiveArgs),
 
     /// Write a small deterministic mock of OpenSARUrbanDataset.zip (same options, same
-    /// bytes): numbered top-level folders OpenSARUrban<N> that only partition the data, the
-    /// real names' quirks (<prefix>_x<X>_y<Y>_Polygon<N>_<vv|vh>, prefixes inconsistent in
+    /// bytes): numbered top-level folders `OpenSARUrban<N>` that only partition the data, the
+    /// real names' quirks (`<prefix>_x<X>_y<Y>_Polygon<N>_<vv|vh>`, prefixes inconsistent in
     /// case and number), VH and VV, four formats per patch (float32 TIFF, uint16 TIFF, uint8
     /// PNG, a pseudo-colour render).
     #[command(after_help = crate::data::mock::MOCK_HELP)]
     MockOpensarurban(MockArgs),
 }
 
+/// `sarxai data mock-opensarurban`: a deterministic mock of OpenSARUrbanDataset.zip.
 #[derive(Debug, clap::Args)]
 pub struct MockArgs {
     /// Output zip file.
     #[arg(long)]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Seed of the synthetic pixels.
     #[arg(long, default_value_t = MockConfig::default().seed)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Patches per class (each in VH and VV and four formats).
     #[arg(long, default_value_t = MockConfig::default().per_class)]
-    pub per_class: usize,
+    pub(crate) per_class: usize,
     /// Patch side in pixels.
     #[arg(long, default_value_t = MockConfig::default().size)]
-    pub size: usize,
+    pub(crate) size: usize,
     /// Numbered top-level folders OpenSARUrban1..N.
     #[arg(long, default_value_t = MockConfig::default().folders)]
-    pub folders: usize,
+    pub(crate) folders: usize,
     /// Add members a loader must skip: a VH file without its VV partner, a zero-byte file,
     /// an unknown class, a text note (for tests; not known of the real archive).
     #[arg(long)]
-    pub with_defects: bool,
+    pub(crate) with_defects: bool,
 }
 
 /// How a zip archive given as the data is checked (`data inspect`, `data load`, `train`,
@@ -98,15 +99,15 @@ pub struct ArchiveArgs {
     /// When the data is a zip archive whose SHA-256 differs from the pin in
     /// fixtures/data/opensarurban.yaml: run anyway, recorded as "unpinned".
     #[arg(long)]
-    pub allow_unpinned_data: bool,
+    pub(crate) allow_unpinned_data: bool,
     /// When the data is a zip archive: the SHA-256 it must have instead of the pinned one
     /// (a copy you hashed yourself, or a mock archive); a mismatch still refuses.
     #[arg(long, value_name = "HEX")]
-    pub data_sha256: Option<String>,
+    pub(crate) data_sha256: Option<String>,
 }
 
 impl ArchiveArgs {
-    pub fn options(&self) -> ArchiveOptions {
+    pub(crate) fn options(&self) -> ArchiveOptions {
         ArchiveOptions {
             allow_unpinned: self.allow_unpinned_data,
             expected_sha256: self.data_sha256.clone(),
@@ -116,7 +117,7 @@ impl ArchiveArgs {
 
     /// The folder to load for `data`: itself, or its verified extraction when it is a zip
     /// archive (with the record, after printing how it was checked to standard error).
-    pub fn resolve(&self, data: &Path) -> Result<(PathBuf, Option<ArchiveRecord>)> {
+    pub(crate) fn resolve(&self, data: &Path) -> Result<(PathBuf, Option<ArchiveRecord>)> {
         let (dir, rec) = resolve_data(data, &self.options())?;
         if let Some(r) = &rec {
             eprintln!("{}", r.summary());
@@ -125,23 +126,24 @@ impl ArchiveArgs {
     }
 }
 
+/// `sarxai data synth`: the synthetic SAR dataset.
 #[derive(Debug, clap::Args)]
 pub struct SynthArgs {
     /// Output directory (new, empty, or a previous synthetic dataset).
     #[arg(long)]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Master seed.
     #[arg(long, default_value_t = SynthConfig::default().seed)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Patches per class.
     #[arg(long, default_value_t = SynthConfig::default().per_class)]
-    pub per_class: usize,
+    pub(crate) per_class: usize,
     /// Patch side in pixels.
     #[arg(long, default_value_t = SynthConfig::default().size)]
-    pub size: usize,
+    pub(crate) size: usize,
     /// Equivalent number of looks of the Gamma speckle.
     #[arg(long, default_value_t = SynthConfig::default().looks)]
-    pub looks: f32,
+    pub(crate) looks: f32,
 }
 
 /// Discovery options shared by inspect and load.
@@ -149,10 +151,10 @@ pub struct SynthArgs {
 pub struct DiscoverArgs {
     /// Turn every skipped file into an error.
     #[arg(long)]
-    pub strict: bool,
+    pub(crate) strict: bool,
     /// Accepted classes: `any`, `opensarurban`, or a comma-separated list.
     #[arg(long, default_value = "any")]
-    pub classes: String,
+    pub(crate) classes: String,
 }
 
 impl DiscoverArgs {
@@ -176,99 +178,104 @@ impl DiscoverArgs {
     }
 }
 
+/// `sarxai data inspect`: what discovery finds in a data folder or archive.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
     /// Dataset directory (searched recursively), or a zip archive of it.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     #[command(flatten)]
-    pub discover: DiscoverArgs,
+    pub(crate) discover: DiscoverArgs,
     #[command(flatten)]
-    pub archive: ArchiveArgs,
+    pub(crate) archive: ArchiveArgs,
     /// Skip reading image headers (sizes and sample types).
     #[arg(long)]
-    pub no_probe: bool,
+    pub(crate) no_probe: bool,
     /// Seed of the split preview.
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Test fraction of the split preview.
     #[arg(long, default_value_t = 0.2)]
-    pub test_fraction: f64,
+    pub(crate) test_fraction: f64,
     /// What the files hold, for the per-group assumption line: auto (by sample type),
     /// amplitude, intensity or display.
     #[arg(long, default_value = "auto", value_parser = parse_input)]
-    pub radiometry: InputQuantity,
+    pub(crate) radiometry: InputQuantity,
     /// Print the discovery as JSON instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
+/// `sarxai data load`: one polarization loaded as training loads it.
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
     /// Dataset directory, or a zip archive of it.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     #[command(flatten)]
-    pub discover: DiscoverArgs,
+    pub(crate) discover: DiscoverArgs,
     #[command(flatten)]
-    pub archive: ArchiveArgs,
+    pub(crate) archive: ArchiveArgs,
     /// Polarization (required when the data holds both).
     #[arg(long)]
-    pub pol: Option<Pol>,
+    pub(crate) pol: Option<Pol>,
     /// Format group (see `inspect`) when the data holds several: a group name, or what its
     /// files hold, `<type>:<sample type>[x<bands>]` (e.g. tiff:f32, png:u8x3).
     #[arg(long = "format")]
-    pub group: Option<String>,
+    pub(crate) group: Option<String>,
     /// Split seed.
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Test fraction per class.
     #[arg(long, default_value_t = 0.2)]
-    pub test_fraction: f64,
+    pub(crate) test_fraction: f64,
     /// Validation fraction per class.
     #[arg(long, default_value_t = 0.0)]
-    pub val_fraction: f64,
+    pub(crate) val_fraction: f64,
     /// Stored quantity: auto (by sample type: float is amplitude, 8/16-bit unsigned a
     /// display render), amplitude, intensity or display (used as stored, no dB).
     #[arg(long, alias = "radiometry", default_value = "auto", value_parser = parse_input)]
-    pub input: InputQuantity,
+    pub(crate) input: InputQuantity,
     /// Model scale: amplitude, intensity or db.
     #[arg(long, default_value = "db", value_parser = parse_scale)]
-    pub scale: Scale,
+    pub(crate) scale: Scale,
     /// Per-image percentile clip `LO,HI`, or `none`.
     #[arg(long, default_value = "1,99")]
-    pub clip: String,
+    pub(crate) clip: String,
     /// Output side in pixels.
     #[arg(long, default_value_t = 100)]
-    pub size: usize,
+    pub(crate) size: usize,
     /// crop_or_resize, resize or exact.
     #[arg(long, default_value = "crop_or_resize", value_parser = parse_resize)]
-    pub resize: ResizeMode,
+    pub(crate) resize: ResizeMode,
     /// Write the dataset record (config, counts, split digests, normalisation) here.
     #[arg(long)]
-    pub record: Option<PathBuf>,
+    pub(crate) record: Option<PathBuf>,
 }
 
+/// `sarxai data manifest`: SHA-256 and size of every file of a folder.
 #[derive(Debug, clap::Args)]
 pub struct ManifestArgs {
     /// Directory to pin.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Output file (.json or .sha256); standard output when absent.
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
+/// `sarxai data verify`: a folder checked against its manifest.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
     /// Directory to check.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Manifest (JSON from `data manifest`, or a sha256sum list).
     #[arg(long)]
-    pub manifest: PathBuf,
+    pub(crate) manifest: PathBuf,
 }
 
+/// `sarxai data verify-archive`: OpenSARUrbanDataset.zip checked against its pin.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArchiveArgs {
     /// The downloaded OpenSARUrbanDataset.zip.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
 }
 
 /// `--input` / `--radiometry`: auto, amplitude, intensity or display.

@@ -87,8 +87,11 @@ pub fn choose_group(root: &Path, groups: &[String], wanted: Option<&str>) -> Res
 /// given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContentSelector {
+    /// The file format.
     pub format: FileFormat,
+    /// The sample type.
     pub dtype: SampleType,
+    /// Number of bands.
     pub bands: usize,
 }
 

@@ -48,7 +48,7 @@ pub fn captum_normalize(
     if thr == 0.0 {
         return Err(CaptumFigureError::ZeroThreshold);
     }
-    for x in v.iter_mut() {
+    for x in &mut v {
         *x = (*x / thr).clamp(-1.0, 1.0);
     }
     Ok(v)

@@ -35,8 +35,9 @@ pub(super) fn iround(v: f64) -> i64 {
 /// Geometry of one figure, every value computed in matplotlib's operation order.
 #[derive(Clone, Debug)]
 pub struct FigureGeometry {
-    /// Canvas size in pixels.
+    /// Canvas width in pixels.
     pub width_px: usize,
+    /// Canvas height in pixels.
     pub height_px: usize,
     /// `ax.bbox` after `apply_aspect` (display coordinates, y up): x0, y0, x1, y1.
     pub axes_bbox: [f64; 4],
@@ -46,12 +47,14 @@ pub struct FigureGeometry {
     pub image_t: M3,
     /// Clipped output bbox (x0, y0, x1, y1).
     pub clipped_bbox: [f64; 4],
-    /// Resampled block size.
+    /// Resampled block width in pixels.
     pub out_w: usize,
+    /// Resampled block height in pixels.
     pub out_h: usize,
-    /// For each output column, the source column; for each output *array* row
-    /// (bottom-up, as `_image.resample` writes it), the source row.
+    /// For each output column, the source column.
     pub col_map: Vec<usize>,
+    /// For each output *array* row (bottom-up, as `_image.resample` writes it), the source
+    /// row.
     pub row_map: Vec<usize>,
 }
 

@@ -127,19 +127,26 @@ impl Default for CaptumFigure {
 /// An RGBA8 raster, rows top to bottom (PNG order).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Raster {
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
     /// `height * width * 4` bytes, RGBA, row-major.
     pub rgba: Vec<u8>,
 }
 
+/// Why a map cannot be drawn as Captum's figure.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CaptumFigureError {
     /// `map.len() != channels * h * w` or an empty map.
     Shape {
+        /// The map's length.
         len: usize,
+        /// Channels given.
         channels: usize,
+        /// Height given.
         h: usize,
+        /// Width given.
         w: usize,
     },
     /// A NaN or infinite attribution (matplotlib would draw "bad" pixels; not modelled).

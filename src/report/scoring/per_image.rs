@@ -25,6 +25,7 @@ use crate::report::ReportError;
 
 /// What [`score_images`] did.
 pub struct Scored {
+    /// Image x method pairs computed in this call.
     pub computed_pairs: usize,
     /// Mean seconds per image and method of this session.
     pub timings: BTreeMap<Method, MethodTiming>,

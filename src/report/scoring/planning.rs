@@ -82,7 +82,7 @@ fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool, digest: &str) -
 
 /// Everything a scoring run fixes before it computes: the explained images, the methods
 /// and metric columns, the settings every value depends on and Table 1's description. A
-/// shard records it in its manifest and [`crate::report::merge`] requires every shard's to
+/// shard records it in its manifest and [`crate::report::merge()`] requires every shard's to
 /// be equal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {

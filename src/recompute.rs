@@ -126,7 +126,12 @@ fn table_rows(
         target: String::new(),
         notes: Vec::new(),
     };
-    let table = Table1::from_records(records, &Method::ALL, metrics, meta, None);
+    // The methods the run scored (all eight unless `reproduce --methods` chose fewer).
+    let methods: Vec<Method> = Method::ALL
+        .into_iter()
+        .filter(|m| records.iter().any(|r| r.method == *m))
+        .collect();
+    let table = Table1::from_records(records, &methods, metrics, meta, None);
     let recorded = results.table1.get(pol);
     let mut rows = Vec::new();
     for (m, means) in table.means() {

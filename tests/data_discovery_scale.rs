@@ -1,5 +1,6 @@
 //! Discovery reads names, not pixels: a tree of 30,000 named files whose contents are not
-//! images at all (one byte each) is discovered completely, in seconds.
+//! images at all (one byte each) is discovered completely. Its time is printed, not
+//! asserted (speed is measured in benches/, not by wall clock in tests).
 
 use std::time::Instant;
 
@@ -41,7 +42,7 @@ pub fn make_tree(root: &std::path::Path) {
 }
 
 #[test]
-fn thirty_thousand_named_files_are_discovered_in_seconds_without_decoding() {
+fn thirty_thousand_named_files_are_discovered_without_decoding() {
     let dir = tempfile::tempdir().unwrap();
     make_tree(dir.path());
     let t = Instant::now();
@@ -56,5 +57,4 @@ fn thirty_thousand_named_files_are_discovered_in_seconds_without_decoding() {
         .iter()
         .all(|s| matches!(s.files, PolFiles::Pair { .. })));
     // One-byte files are not images: had discovery decoded anything, it would have failed.
-    assert!(secs < 10.0, "discovery took {secs:.1} s");
 }

@@ -37,7 +37,7 @@ fn small(seed: u64) -> SynthConfig {
 }
 
 #[test]
-fn default_dataset_matches_the_pinned_digest_and_is_fast() {
+fn default_dataset_matches_the_pinned_digest() {
     let pin = pin();
     assert_eq!(pin.generator, SYNTH_VERSION);
     assert_eq!(pin.config, SynthConfig::default());
@@ -49,9 +49,6 @@ fn default_dataset_matches_the_pinned_digest_and_is_fast() {
         "default synthetic dataset: {} files in {secs:.2} s",
         m.n_files
     );
-    if !cfg!(debug_assertions) {
-        assert!(secs < 30.0, "generation took {secs:.1} s (limit 30 s)");
-    }
     assert_eq!(m.n_files, pin.n_files);
     assert_eq!(m.total_bytes, pin.total_bytes);
     if std::env::consts::ARCH == "x86_64" && std::env::consts::OS == "linux" {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
+use super::explain::MethodSelection;
 use crate::device::DeviceChoice;
 use crate::report::selection::Selection;
 use crate::reproduce::{
@@ -19,6 +20,7 @@ use crate::reproduce::{
   sarxai data mock-opensarurban --out mock.zip --size 32 --per-class 5
   sarxai reproduce --profile paper --smoke --data mock.zip --allow-unpinned-data --out runs/smoke
   sarxai claims check runs/quick                    # verdicts again, after the pins check
+  sarxai reproduce --methods saliency,grad-cam --out runs/quick-two   # a subset of the methods
 
 An interrupted run resumes: training from its last epoch checkpoint, scoring from the
 per-image results already written.")]
@@ -60,6 +62,10 @@ pub struct ReproduceArgs {
     /// libtorch threads (default: 2 on the quick profile, whose CPU hashes are pinned).
     #[arg(long)]
     pub(crate) threads: Option<i64>,
+    /// Methods to score: all, or a comma-separated list. A subset leaves the claims about
+    /// the others, and the rankings (which need all eight), NOT RUN.
+    #[arg(long, default_value = "all")]
+    pub(crate) methods: MethodSelection,
 }
 
 /// Runs `sarxai reproduce`.
@@ -86,6 +92,7 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
             seed: args.select_seed,
             correct_only: args.correct_only,
         },
+        methods: args.methods.0,
     };
     // Held until the command returns: a second reproduce or train on the run directory
     // is refused while this one writes it.

@@ -143,6 +143,16 @@ fn ours_cell(h: &mut String, k: Metric, c: &Cell) {
 }
 
 /// A rank, or a dash where there is none.
+/// Opens a table row of method `r`: `<tr data-method=...>` and its name cell.
+fn open_method_row(h: &mut String, r: &Table1Row) {
+    let _ = write!(
+        h,
+        "<tr data-method=\"{}\"><td class=\"method\">{}</td>",
+        r.method.name(),
+        escape(&r.title)
+    );
+}
+
 fn rank_text(r: Option<usize>) -> String {
     r.map(|x| x.to_string()).unwrap_or_else(|| "–".into())
 }
@@ -175,12 +185,7 @@ fn table1_html(h: &mut String, pol: &str, t: &Table1, claims: Option<&ClaimsFile
     }
     h.push_str("</tr></thead><tbody>");
     for r in &t.rows {
-        let _ = write!(
-            h,
-            "<tr data-method=\"{}\"><td class=\"method\">{}</td>",
-            r.method.name(),
-            escape(&r.title)
-        );
+        open_method_row(h, r);
         for &k in &cols {
             match r.cells.get(&k) {
                 Some(c) => table1_cells(h, pol, r, k, c, claims),
@@ -326,12 +331,7 @@ fn further_html(h: &mut String, pol: &str, t: &Table1) {
     }
     h.push_str("</tr></thead><tbody>");
     for r in &t.rows {
-        let _ = write!(
-            h,
-            "<tr data-method=\"{}\"><td class=\"method\">{}</td>",
-            r.method.name(),
-            escape(&r.title)
-        );
+        open_method_row(h, r);
         for &k in &extra {
             h.push_str("<td class=\"num\">");
             if let Some(c) = r.cells.get(&k) {

@@ -28,7 +28,7 @@ use crate::data::Pol;
 use crate::device::DeviceChoice;
 use crate::report::scoring::{score, ScoreConfig, ScoreData};
 use crate::report::selection::Selection;
-use crate::train::{self, RunOptions, TrainConfig};
+use crate::train::{self, EpochMetrics, RunOptions, TrainConfig};
 
 /// Which study to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -226,15 +226,20 @@ fn run_pol(
     )));
     let t0 = Instant::now();
     let resume = run_dir.join(train::files::CONFIG).is_file();
-    let outcome = train::run(
-        &tcfg,
-        &run_dir,
-        &RunOptions {
+    let outcome = {
+        // Each epoch's line becomes a study note.
+        let events = std::cell::RefCell::new(&mut *events);
+        let note = |m: &EpochMetrics, epochs: usize| {
+            (events.borrow_mut())(StudyEvent::Note(&m.summary(epochs)));
+        };
+        let opts = RunOptions {
             resume,
+            on_epoch: Some(&note),
             ..Default::default()
-        },
-    )
-    .with_context(|| format!("training {p} in {}", run_dir.display()))?;
+        };
+        train::run(&tcfg, &run_dir, &opts)
+            .with_context(|| format!("training {p} in {}", run_dir.display()))?
+    };
     seconds.insert(format!("train_{p}"), t0.elapsed().as_secs_f64());
     let test = outcome
         .test

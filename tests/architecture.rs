@@ -1,7 +1,9 @@
 //! The layering rule of ARCHITECTURE.md, checked on the source: dependencies run one way,
 //! from the command line down to data and model. A module may name (`crate::m`) only the
 //! modules its row of [`ALLOWED`] lists; test code (`#[cfg(test)]` modules) and comments
-//! are exempt. A violation names the file, the line and the rule it breaks.
+//! are exempt. A violation names the file, the line and the rule it breaks. Only cli/ (and
+//! main.rs) prints: a print macro anywhere else in src/ is a violation too (progress bars
+//! are drawn by indicatif on a handle the caller chooses, hidden when stderr is no terminal).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -221,6 +223,51 @@ fn dependencies_run_one_way() {
     );
 }
 
+/// The print macros, whose output belongs to the command line.
+const PRINTS: [&str; 4] = ["println!(", "eprintln!(", "print!(", "eprint!("];
+
+/// Whether a code line calls a print macro (`eprint!(` is not `print!(`).
+fn prints(line: &str) -> bool {
+    PRINTS.iter().any(|p| {
+        line.match_indices(p).any(|(i, _)| {
+            i == 0
+                || !(line.as_bytes()[i - 1].is_ascii_alphanumeric()
+                    || line.as_bytes()[i - 1] == b'_')
+        })
+    })
+}
+
+#[test]
+fn only_the_command_line_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut violations = Vec::new();
+    for file in &files {
+        let module = module_of(&src, file);
+        if module == "cli" || module == "main" {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in code_lines(&text) {
+            if prints(&line) {
+                violations.push(format!(
+                    "{}:{n}: `{module}` prints (rule: only cli/ prints; return the text or tell an observer)",
+                    file.strip_prefix(root).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        violations.is_empty(),
+        "{} print(s) outside cli/:\n{}",
+        violations.len(),
+        violations.join("\n")
+    );
+}
+
 /// Every module of `src/` has exactly one row, so a new module must be placed.
 #[test]
 fn every_module_is_placed_once() {
@@ -249,6 +296,8 @@ fn every_module_is_placed_once() {
 
 #[test]
 fn the_scanner_sees_what_it_must() {
+    assert!(prints("    eprintln!(\"{x}\");") && prints("print!(\"a\")"));
+    assert!(!prints("let reprint!(x)") && !prints("format!(\"println\")"));
     assert_eq!(named_modules("use crate::report::stats;"), vec!["report"]);
     assert_eq!(
         named_modules("let x = crate::eval::input_tensor(crate::io::a);"),

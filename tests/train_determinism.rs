@@ -50,12 +50,12 @@ fn tiny_config() -> TrainConfig {
     c
 }
 
-fn quiet(resume: bool, stop: Option<usize>) -> RunOptions {
+fn quiet(resume: bool, stop: Option<usize>) -> RunOptions<'static> {
     RunOptions {
         resume,
         stop_after_epoch: stop,
         progress: false,
-        log: false,
+        on_epoch: None,
     }
 }
 

@@ -15,8 +15,8 @@ use crate::device::DeviceChoice;
 use crate::model::Arch;
 use crate::train::augment::{AugmentPreset, RangeAxis};
 use crate::train::{
-    self, AugmentConfig, Balance, OptimizerKind, Profile, RunOptions, ScheduleKind, Select,
-    TrainConfig,
+    self, AugmentConfig, Balance, EpochMetrics, OptimizerKind, Profile, RunOptions, ScheduleKind,
+    Select, TrainConfig,
 };
 
 /// `sarxai train`: the classifier of one polarization.
@@ -279,11 +279,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     // Held until the command returns: a second train or reproduce on `dir` is refused.
     let _lock = crate::io::lock_dir(&dir)?;
+    let print_epoch = |m: &EpochMetrics, epochs: usize| eprintln!("{}", m.summary(epochs));
     let opts = RunOptions {
         resume: args.resume.is_some(),
         stop_after_epoch: args.stop_after_epoch,
         progress: !args.quiet,
-        log: !args.quiet,
+        on_epoch: (!args.quiet).then_some(&print_epoch as train::EpochObserver),
     };
     if !args.quiet {
         eprintln!(

@@ -34,6 +34,26 @@ pub struct EpochMetrics {
     pub images_per_second: f64,
 }
 
+impl EpochMetrics {
+    /// One line: `epoch  3/12  loss 0.4123  acc 86.25%  val_loss ...  lr 5.000e-2  9.1s (420 img/s)`.
+    pub fn summary(&self, epochs: usize) -> String {
+        format!(
+            "epoch {:>3}/{}  loss {:.4}  acc {:.2}%{}  lr {:.3e}  {:.1}s ({:.0} img/s)",
+            self.epoch,
+            epochs,
+            self.train_loss,
+            100.0 * self.train_accuracy,
+            match (&self.val_accuracy, &self.val_loss) {
+                (Some(a), Some(l)) => format!("  val_loss {l:.4}  val_acc {:.2}%", 100.0 * a),
+                _ => String::new(),
+            },
+            self.lr_first,
+            self.seconds,
+            self.images_per_second
+        )
+    }
+}
+
 /// Writes `metrics.jsonl` atomically.
 pub fn write_jsonl(path: &Path, metrics: &[EpochMetrics]) -> std::io::Result<()> {
     let mut text = String::new();

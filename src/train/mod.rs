@@ -39,7 +39,7 @@ pub use augment::AugmentConfig;
 pub use config::{Balance, OptimizerConfig, OptimizerKind, Profile, Select, TrainConfig};
 pub use data::{prepare_data, PreparedData, Samples, ValSource};
 pub use metrics::EpochMetrics;
-pub use run::{resume_config, run, train, RunOptions, TrainOutcome};
+pub use run::{resume_config, run, train, EpochObserver, RunOptions, TrainOutcome};
 pub use schedule::{ScheduleConfig, ScheduleKind};
 pub use trainer::{StepStats, Trainer};
 

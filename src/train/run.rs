@@ -33,31 +33,37 @@ use crate::model::{self, ResNet};
 mod epoch;
 mod resume;
 
-use epoch::{checkpoint_epoch, log_epoch, stopped, train_epoch, validate};
+use epoch::{checkpoint_epoch, stopped, train_epoch, validate};
 pub use resume::resume_config;
 use resume::{completed, restore};
 
+/// Told each completed epoch's metrics and the run's epoch count (the library never
+/// prints: `sarxai train` prints [`EpochMetrics::summary`], `reproduce` passes it on as a
+/// study note).
+pub type EpochObserver<'a> = &'a dyn Fn(&EpochMetrics, usize);
+
 /// How [`run`] and [`train`] behave.
-#[derive(Debug, Clone)]
-pub struct RunOptions {
+#[derive(Clone)]
+pub struct RunOptions<'a> {
     /// Continue the run in the directory from its checkpoint.
     pub resume: bool,
     /// Stop (as if killed) once this many epochs are complete, leaving the checkpoint:
     /// for tests of resumption and for time-boxed sessions.
     pub stop_after_epoch: Option<usize>,
-    /// Progress bars on standard error.
+    /// Progress bars on standard error (indicatif; hidden when it is not a terminal).
     pub progress: bool,
-    /// One summary line per epoch on standard error.
-    pub log: bool,
+    /// Told each completed epoch (none: nobody is told).
+    pub on_epoch: Option<EpochObserver<'a>>,
 }
 
-impl Default for RunOptions {
+impl Default for RunOptions<'_> {
+    /// A fresh run with progress bars, no epoch observer.
     fn default() -> Self {
         RunOptions {
             resume: false,
             stop_after_epoch: None,
             progress: true,
-            log: true,
+            on_epoch: None,
         }
     }
 }
@@ -199,7 +205,7 @@ fn write_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
 
 /// Trains on prepared data into `run_dir` (see the module docs), in the stages of the
 /// method: `prepare` (checks, model and optimizer, the checkpoint when resuming),
-/// `begin_outputs`, then per epoch `train_epoch`, `validate`, `log_epoch` and
+/// `begin_outputs`, then per epoch `train_epoch`, `validate`, `opts.on_epoch` and
 /// `checkpoint_epoch`, and at the end `finish` (final model, hash, test and validation
 /// reports, complete manifest).
 pub fn train(
@@ -255,8 +261,8 @@ fn train_admitted(
         )?;
         let val = validate(&trainer.model, "val", &classes, &val_view, cfg)?;
         let m = sums.metrics(epoch, val.as_ref(), t0);
-        if opts.log {
-            log_epoch(&m, cfg.epochs);
+        if let Some(tell) = opts.on_epoch {
+            tell(&m, cfg.epochs);
         }
         progress.history.push(m);
         checkpoint_epoch(cfg, data, run_dir, &trainer, &mut progress, &session)?;

@@ -156,24 +156,6 @@ pub(super) fn validate(
     )?))
 }
 
-/// One summary line per epoch on standard error.
-pub(super) fn log_epoch(m: &EpochMetrics, epochs: usize) {
-    eprintln!(
-        "epoch {:>3}/{}  loss {:.4}  acc {:.2}%{}  lr {:.3e}  {:.1}s ({:.0} img/s)",
-        m.epoch,
-        epochs,
-        m.train_loss,
-        100.0 * m.train_accuracy,
-        match (&m.val_accuracy, &m.val_loss) {
-            (Some(a), Some(l)) => format!("  val_loss {l:.4}  val_acc {:.2}%", 100.0 * a),
-            _ => String::new(),
-        },
-        m.lr_first,
-        m.seconds,
-        m.images_per_second
-    );
-}
-
 /// Checkpoint: the best epoch so far (highest validation accuracy; its weights kept when
 /// `select: best_val`), then `checkpoint.safetensors`, `metrics.jsonl` and `curve.png`
 /// for the epochs in `progress.history` (the last one just pushed).

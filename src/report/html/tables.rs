@@ -142,7 +142,6 @@ fn ours_cell(h: &mut String, k: Metric, c: &Cell) {
     }
 }
 
-/// A rank, or a dash where there is none.
 /// Opens a table row of method `r`: `<tr data-method=...>` and its name cell.
 fn open_method_row(h: &mut String, r: &Table1Row) {
     let _ = write!(
@@ -153,6 +152,7 @@ fn open_method_row(h: &mut String, r: &Table1Row) {
     );
 }
 
+/// A rank, or a dash where there is none.
 fn rank_text(r: Option<usize>) -> String {
     r.map(|x| x.to_string()).unwrap_or_else(|| "–".into())
 }

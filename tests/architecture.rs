@@ -181,40 +181,52 @@ fn named_modules(line: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn dependencies_run_one_way() {
+/// Every code line (see [`code_lines`]) of `src/`, sorted by file: the file's path relative
+/// to the repository, its top-level module, the line number and the code.
+fn src_code_lines() -> Vec<(PathBuf, String, usize, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let src = root.join("src");
-    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
-    let mut violations = Vec::new();
+    let mut out = Vec::new();
     for file in &files {
         let module = module_of(&src, file);
+        let rel = file.strip_prefix(root).unwrap().to_path_buf();
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in code_lines(&text) {
+            out.push((rel.clone(), module.clone(), n, line));
+        }
+    }
+    out
+}
+
+#[test]
+fn dependencies_run_one_way() {
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut violations = std::collections::BTreeSet::new();
+    for (file, module, n, line) in src_code_lines() {
         if module == "lib" || module == "main" {
             continue;
         }
         let Some(may_use) = allowed.get(module.as_str()) else {
-            violations.push(format!(
+            violations.insert(format!(
                 "{}: module `{module}` has no row in tests/architecture.rs ALLOWED (add it at its layer)",
                 file.display()
             ));
             continue;
         };
-        let text = std::fs::read_to_string(file).unwrap();
-        for (n, line) in code_lines(&text) {
-            for used in named_modules(&line) {
-                if used != module && !may_use.contains(&used.as_str()) {
-                    violations.push(format!(
-                        "{}:{n}: `{module}` uses `crate::{used}`, which is not below it \
-                         (rule: {module} may use only {may_use:?})",
-                        file.strip_prefix(root).unwrap().display()
-                    ));
-                }
+        for used in named_modules(&line) {
+            if used != module && !may_use.contains(&used.as_str()) {
+                violations.insert(format!(
+                    "{}:{n}: `{module}` uses `crate::{used}`, which is not below it \
+                     (rule: {module} may use only {may_use:?})",
+                    file.display()
+                ));
             }
         }
     }
+    let violations: Vec<String> = violations.into_iter().collect();
     assert!(
         violations.is_empty(),
         "{} import(s) against the layering of ARCHITECTURE.md:\n{}",
@@ -239,27 +251,16 @@ fn prints(line: &str) -> bool {
 
 #[test]
 fn only_the_command_line_prints() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let src = root.join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    files.sort();
-    let mut violations = Vec::new();
-    for file in &files {
-        let module = module_of(&src, file);
-        if module == "cli" || module == "main" {
-            continue;
-        }
-        let text = std::fs::read_to_string(file).unwrap();
-        for (n, line) in code_lines(&text) {
-            if prints(&line) {
-                violations.push(format!(
-                    "{}:{n}: `{module}` prints (rule: only cli/ prints; return the text or tell an observer)",
-                    file.strip_prefix(root).unwrap().display()
-                ));
-            }
-        }
-    }
+    let violations: Vec<String> = src_code_lines()
+        .into_iter()
+        .filter(|(_, module, _, line)| module != "cli" && module != "main" && prints(line))
+        .map(|(file, module, n, _)| {
+            format!(
+                "{}:{n}: `{module}` prints (rule: only cli/ prints; return the text or tell an observer)",
+                file.display()
+            )
+        })
+        .collect();
     assert!(
         violations.is_empty(),
         "{} print(s) outside cli/:\n{}",

@@ -27,6 +27,21 @@ fn sarxai() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sarxai"))
 }
 
+/// `sarxai reproduce` of the quick profile on the CPU with [`METHODS`] into `dir`.
+fn reproduce(dir: &Path) -> Command {
+    let mut c = sarxai();
+    c.args([
+        "reproduce",
+        "--device",
+        "cpu",
+        "--methods",
+        METHODS,
+        "--out",
+    ])
+    .arg(dir);
+    c
+}
+
 fn run_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target")
@@ -75,16 +90,7 @@ fn quick_profile_reproduces_and_pins_refuse_tampering() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
     let t = std::time::Instant::now();
-    let first = sarxai()
-        .args([
-            "reproduce",
-            "--device",
-            "cpu",
-            "--methods",
-            METHODS,
-            "--out",
-        ])
-        .arg(&dir)
+    let first = reproduce(&dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -99,18 +105,7 @@ fn quick_profile_reproduces_and_pins_refuse_tampering() {
         "the first reproduce never locked {}",
         dir.display()
     );
-    let second = sarxai()
-        .args([
-            "reproduce",
-            "--device",
-            "cpu",
-            "--methods",
-            METHODS,
-            "--out",
-        ])
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let second = reproduce(&dir).output().unwrap();
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(
         !second.status.success() && err.contains("in use by another sarxai process"),

@@ -70,6 +70,7 @@ fn split() -> SplitData {
             .collect(),
         digest: "split-digest".into(),
         size: SIZE,
+        ..SplitData::default()
     }
 }
 

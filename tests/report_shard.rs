@@ -71,6 +71,7 @@ fn split() -> SplitData {
             .collect(),
         digest: "split-digest".into(),
         size: SIZE,
+        ..SplitData::default()
     }
 }
 

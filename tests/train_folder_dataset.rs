@@ -91,3 +91,48 @@ fn class_folder_jpeg_dataset_trains_via_yaml_config() {
     let log = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert!(acc > 0.6, "three easy classes, test accuracy {acc}\n{log}");
 }
+
+/// With a training margin, every training chip keeps `margin` more pixels of itself on
+/// each side, whose centre is exactly the image the model sees (same stretch, same
+/// normalisation); validation and test keep none, and the images do not change.
+#[test]
+fn training_contexts_are_the_chip_around_the_unchanged_image() {
+    use sarxai::data::{Dataset, DatasetConfig};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    for (split, n) in [("train", 3), ("test", 2)] {
+        for (c, name) in CLASSES.iter().enumerate() {
+            for k in 0..n {
+                let path = tmp.path().join(split).join(name).join(format!("{k}.jpg"));
+                write_jpeg(&path, &chip(c, &mut rng));
+            }
+        }
+    }
+    let mut cfg = DatasetConfig::default();
+    cfg.preprocess.size = 88;
+    let plain = Dataset::load(tmp.path(), &cfg).unwrap();
+    cfg.train_margin = 20;
+    let wide = Dataset::load(tmp.path(), &cfg).unwrap();
+    assert_eq!(plain.train.images, wide.train.images);
+    assert_eq!(plain.test.images, wide.test.images);
+    assert_eq!(plain.norm, wide.norm);
+    assert!(plain.train.context.is_none() && wide.test.context.is_none());
+    let side = 88 + 2 * 20;
+    for i in 0..wide.train.len() {
+        let (chip, margin) = wide.train.context(i).unwrap();
+        assert_eq!((chip.len(), margin), (side * side, 20));
+        let centre: Vec<f32> = (20..108)
+            .flat_map(|y| chip[y * side + 20..y * side + 108].to_vec())
+            .collect();
+        assert_eq!(centre, wide.train.image(i), "sample {i}");
+        let row = |y: usize| &chip[y * side + 20..y * side + 108];
+        assert_ne!(row(19), row(21), "the margin is the chip, not a mirror");
+    }
+    // A margin the chip cannot give (128 < 88 + 2 * 21) keeps no context.
+    cfg.train_margin = 21;
+    assert!(Dataset::load(tmp.path(), &cfg)
+        .unwrap()
+        .train
+        .context
+        .is_none());
+}

@@ -127,7 +127,9 @@ pub struct TrainArgs {
     /// Turn every augmentation off (the same as --augment none).
     #[arg(long)]
     pub(crate) no_augment: bool,
-    /// Random-crop translation in pixels (0 disables).
+    /// Random-crop translation in pixels (0 disables); read from the chip around the image
+    /// where the chip is large enough (e.g. 88-pixel crops of 128-pixel MSTAR chips), else
+    /// mirrored at the image border (YAML augment.crop_from_chip: false always mirrors).
     #[arg(long)]
     pub(crate) crop_padding: Option<usize>,
     /// Small random rotations up to this many degrees (0 disables).

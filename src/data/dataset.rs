@@ -45,6 +45,16 @@ pub struct DatasetConfig {
     pub split: SplitConfig,
     /// How a band becomes a model input.
     pub preprocess: PreprocessConfig,
+    /// Pixels of the chip kept around each training image (0: none), so that training
+    /// translations read the chip's own pixels instead of mirror reflections
+    /// ([`PreprocessConfig::apply_with_context`]). Training sets it from its augmentation
+    /// (`crop_padding` with `crop_from_chip`), replacing a configured value.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub train_margin: usize,
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
 }
 
 /// Where the split came from.
@@ -75,6 +85,12 @@ pub struct SplitData {
     pub digest: String,
     /// Side of the square images.
     pub size: usize,
+    /// Every sample with `margin` more pixels of its chip on each side (`len() * (size +
+    /// 2 margin)^2` values, normalised like `images`), when every sample of the split has
+    /// one ([`DatasetConfig::train_margin`]; training split only).
+    pub context: Option<Vec<f32>>,
+    /// The margin of `context` in pixels.
+    pub margin: usize,
 }
 
 impl SplitData {
@@ -92,6 +108,15 @@ impl SplitData {
     pub fn image(&self, i: usize) -> &[f32] {
         let n = self.size * self.size;
         &self.images[i * n..(i + 1) * n]
+    }
+
+    /// Sample `i` with its context margin, `(pixels, margin)`, if the split has contexts.
+    pub fn context(&self, i: usize) -> Option<(&[f32], usize)> {
+        let side = self.size + 2 * self.margin;
+        let n = side * side;
+        self.context
+            .as_ref()
+            .map(|c| (&c[i * n..(i + 1) * n], self.margin))
     }
 
     /// Mask of sample `i`, if the split has masks.
@@ -170,6 +195,10 @@ pub struct DatasetRecord {
     /// What the loaded files were assumed to hold, per sample type.
     #[serde(default)]
     pub radiometry: Vec<RadiometryRecord>,
+    /// Margin of chip kept around every training image (0: none asked, or a chip too
+    /// small for [`DatasetConfig::train_margin`]; translations then mirror the image).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub train_context_margin: usize,
 }
 
 impl Dataset {
@@ -193,8 +222,19 @@ impl Dataset {
         let chosen = choose_samples(root, cfg, &disc)?;
         // Split membership, decided before any decoding.
         let plan = plan_split(&chosen.samples, &cfg.split);
-        let loaded = read_samples(&chosen, &cfg.preprocess, progress);
-        let sorted = sort_into_splits(
+        let margins: Vec<usize> = plan
+            .assignments
+            .iter()
+            .map(|s| {
+                if *s == Split::Train {
+                    cfg.train_margin
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let loaded = read_samples(&chosen, &cfg.preprocess, &margins, progress);
+        let mut sorted = sort_into_splits(
             root,
             cfg,
             &disc.classes,
@@ -205,15 +245,18 @@ impl Dataset {
         )?;
         refuse_empty_training(root, &chosen, &sorted.parts[0], &skipped)?;
         let [mut train, mut val, mut test] = seal_splits(
-            sorted.parts,
-            sorted.has_mask,
+            &mut sorted,
             cfg.preprocess.size,
+            cfg.train_margin,
             &disc.classes,
         );
         let norm = NormStats::compute(&train.images);
         if cfg.preprocess.normalize {
             for part in [&mut train, &mut val, &mut test] {
                 norm.apply(&mut part.images);
+                if let Some(c) = part.context.as_mut() {
+                    norm.apply(c);
+                }
             }
         }
         let digests = SplitDigests::new(
@@ -273,6 +316,7 @@ impl Dataset {
             norm: self.norm.clone(),
             skipped: self.skipped.len(),
             radiometry: self.radiometry.clone(),
+            train_context_margin: self.train.context.as_ref().map_or(0, |_| self.train.margin),
         }
     }
 }
@@ -351,6 +395,8 @@ struct Sorted {
     parts: [SplitData; 3],
     /// Per split: whether every sample so far has a mask.
     has_mask: [bool; 3],
+    /// Whether every sample of a split came with a context.
+    has_context: [bool; 3],
     /// Samples read per sample type.
     dtypes: BTreeMap<SampleType, usize>,
 }
@@ -368,9 +414,16 @@ fn sort_into_splits(
 ) -> Result<Sorted> {
     let mut parts: [SplitData; 3] = Default::default();
     let mut has_mask = [true; 3];
+    let mut has_context = [true; 3];
     let mut dtypes = BTreeMap::new();
     for ((sample, split), result) in samples.iter().zip(splits).zip(loaded) {
-        let (image, mask, file, dtype) = match result {
+        let Loaded {
+            pixels: image,
+            context,
+            mask,
+            file,
+            dtype,
+        } = match result {
             Ok(x) => x,
             Err(reason) => {
                 let path = sample.files.paths()[0].to_path_buf();
@@ -406,10 +459,18 @@ fn sort_into_splits(
                 .extend_from_slice(&m),
             _ => has_mask[k] = false,
         }
+        match context {
+            Some(c) if has_context[k] => part
+                .context
+                .get_or_insert_with(Vec::new)
+                .extend_from_slice(&c),
+            _ => has_context[k] = false,
+        }
     }
     Ok(Sorted {
         parts,
         has_mask,
+        has_context,
         dtypes,
     })
 }
@@ -441,19 +502,24 @@ fn refuse_empty_training(
     Ok(())
 }
 
-/// Each split gets its image size, keeps its masks only when every sample has one, and
-/// its [`split_digest`].
+/// Each split gets its image size, keeps its masks and contexts (of `margin` pixels) only
+/// when every sample has one, and its [`split_digest`].
 fn seal_splits(
-    parts: [SplitData; 3],
-    has_mask: [bool; 3],
+    sorted: &mut Sorted,
     size: usize,
+    margin: usize,
     classes: &[String],
 ) -> [SplitData; 3] {
-    let mut parts = parts;
+    let mut parts = std::mem::take(&mut sorted.parts);
     for (k, part) in parts.iter_mut().enumerate() {
         part.size = size;
-        if !has_mask[k] {
+        if !sorted.has_mask[k] {
             part.masks = None;
+        }
+        if sorted.has_context[k] && part.context.is_some() {
+            part.margin = margin;
+        } else {
+            part.context = None;
         }
         let members: Vec<(String, String)> = part
             .members

@@ -216,6 +216,34 @@ impl PreprocessConfig {
         Ok(out)
     }
 
+    /// Steps 1-3 with a context: also returns the image at `size + 2 * margin` around the
+    /// same centre (the chip's own pixels a translation of up to `margin` reads), stretched
+    /// with the percentiles of the `size` x `size` centre, so the centre of the context is
+    /// exactly [`PreprocessConfig::apply`]'s image. `None` when `margin` is 0 or the chip
+    /// is not at least `size + 2 * margin` on both sides under `crop_or_resize`.
+    pub fn apply_with_context(
+        &self,
+        band: &[f32],
+        width: usize,
+        height: usize,
+        margin: usize,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>), String> {
+        let side = self.size + 2 * margin;
+        let fits = width >= side && height >= side && band.len() == width * height;
+        if margin == 0 || self.resize != ResizeMode::CropOrResize || !fits {
+            return Ok((self.apply(band, width, height)?, None));
+        }
+        let scaled: Vec<f32> = band.iter().map(|&v| self.rescale(v)).collect();
+        let mut context = crop(&scaled, width, height, side, side);
+        let mut centre = crop(&context, side, side, self.size, self.size);
+        if let Some([lo, hi]) = self.clip_percentiles {
+            let (p_lo, p_hi) = stretch_bounds(&centre, lo, hi);
+            stretch(&mut centre, p_lo, p_hi);
+            stretch(&mut context, p_lo, p_hi);
+        }
+        Ok((centre, Some(context)))
+    }
+
     /// Step 2 for a mask (nearest neighbour): values > 0 become 1, others 0.
     pub fn apply_mask(&self, band: &[f32], width: usize, height: usize) -> Result<Vec<u8>, String> {
         let fitted = self.fit(band, width, height, Interp::Nearest)?;
@@ -332,9 +360,19 @@ pub fn percentile(values: &mut [f32], p: f32) -> f32 {
 
 /// Per-image clip to [p_lo, p_hi] and stretch to [0, 1] (module docs, step 3).
 pub fn clip_stretch(values: &mut [f32], lo_pct: f32, hi_pct: f32) {
+    let (lo, hi) = stretch_bounds(values, lo_pct, hi_pct);
+    stretch(values, lo, hi);
+}
+
+/// The `lo_pct`-th and `hi_pct`-th percentiles of `values` (step 3's p_lo, p_hi).
+fn stretch_bounds(values: &[f32], lo_pct: f32, hi_pct: f32) -> (f32, f32) {
     let mut tmp = values.to_vec();
-    let lo = percentile(&mut tmp, lo_pct);
-    let hi = percentile(&mut tmp, hi_pct);
+    (percentile(&mut tmp, lo_pct), percentile(&mut tmp, hi_pct))
+}
+
+/// `x' = clamp((x - lo) / (hi - lo), 0, 1)`; every value 0 when `hi - lo` is not a
+/// positive finite number.
+fn stretch(values: &mut [f32], lo: f32, hi: f32) {
     let range = hi - lo;
     if range.is_finite() && range > 1e-12 * hi.abs().max(1.0) {
         for v in values.iter_mut() {
@@ -500,6 +538,37 @@ mod tests {
         let mut c = vec![5.0f32; 9];
         clip_stretch(&mut c, 1.0, 99.0);
         assert!(c.iter().all(|&x| x == 0.0));
+    }
+
+    #[test]
+    fn a_context_surrounds_the_unchanged_image_with_the_centre_stretch() {
+        let (w, h) = (13usize, 12usize);
+        let band: Vec<f32> = (0..w * h).map(|i| ((i * 37) % 101) as f32 + 1.0).collect();
+        let cfg = PreprocessConfig {
+            size: 6,
+            ..PreprocessConfig::default()
+        };
+        let image = cfg.apply(&band, w, h).unwrap();
+        let (centre, context) = cfg.apply_with_context(&band, w, h, 3).unwrap();
+        assert_eq!(centre, image);
+        let context = context.expect("13x12 holds 6 + 2 * 3");
+        let inner: Vec<f32> = (3..9)
+            .flat_map(|y| context[y * 12 + 3..y * 12 + 9].to_vec())
+            .collect();
+        assert_eq!(inner, image, "the context's centre is the image");
+        assert!(context.iter().all(|v| (0.0..=1.0).contains(v)));
+        // No context: margin 0, a chip smaller than size + 2 margin, or another resize mode.
+        assert!(cfg.apply_with_context(&band, w, h, 0).unwrap().1.is_none());
+        assert!(cfg.apply_with_context(&band, w, h, 4).unwrap().1.is_none());
+        let resize = PreprocessConfig {
+            resize: ResizeMode::Resize,
+            ..cfg.clone()
+        };
+        assert!(resize
+            .apply_with_context(&band, w, h, 3)
+            .unwrap()
+            .1
+            .is_none());
     }
 
     #[test]

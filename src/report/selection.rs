@@ -219,6 +219,7 @@ mod tests {
             files: Vec::new(),
             digest: String::new(),
             size: 1,
+            ..SplitData::default()
         }
     }
 

@@ -4,12 +4,15 @@
 //! pixel (centred coordinates, `c = (size - 1) / 2`):
 //!
 //! 1. a small rotation by `theta ~ U(-rotate_degrees, rotate_degrees)` (bilinear);
-//! 2. a translation by `(dx, dy)`, each `~ U{-crop_padding..=crop_padding}` pixels: the
-//!    same as padding by `crop_padding` and cropping back to the size at a random offset;
+//! 2. a translation by `(dx, dy)`, each `~ U{-crop_padding..=crop_padding}` pixels: a
+//!    random crop of the image's size from the chip around it (`crop_from_chip`, where the
+//!    chip is at least `size + 2 crop_padding` on both sides: the training data then keeps
+//!    that margin of every chip, [`Transform::apply_within`]), else the same as padding
+//!    the image by `crop_padding` and cropping back at a random offset;
 //! 3. an element of the dihedral group: a 90-degree rotation `k ~ U{0..3}` (`rot90`), a
 //!    horizontal flip (`hflip`, p = 0.5) and a vertical flip (`vflip`, p = 0.5).
 //!
-//! Pixels outside the image are read by mirror reflection (`reflect` mode: -1 -> 1), so
+//! Pixels outside the image (and its chip margin) are read by mirror reflection (`reflect` mode: -1 -> 1), so
 //! no artificial border appears. Without rotation every output pixel is an exact copy of
 //! an input pixel. The random draws come from the caller's generator in a fixed order
 //! (D4, translation, angle; only the enabled ones), so a seeded generator gives the same
@@ -139,9 +142,13 @@ pub struct AugmentConfig {
     pub vflip: bool,
     /// Rotation by a uniformly drawn multiple of 90 degrees: exchanges range and azimuth.
     pub rot90: bool,
-    /// Random crop: translation by up to this many pixels in x and y (reflect padding);
-    /// keeps the geometry.
+    /// Random crop: translation by up to this many pixels in x and y; keeps the geometry.
     pub crop_padding: usize,
+    /// Translations read the chip's own pixels around the image where the chip is at least
+    /// `size + 2 crop_padding` on both sides (a random crop from the chip, as A-ConvNets'
+    /// 88-pixel crops from 128-pixel MSTAR chips); otherwise the image is mirrored at its
+    /// border (`reflect`).
+    pub crop_from_chip: bool,
     /// Small rotation by up to this many degrees either way (0 disables it): turns the
     /// look direction by that angle.
     pub rotate_degrees: f32,
@@ -175,6 +182,7 @@ impl AugmentConfig {
             vflip: range_axis == RangeAxis::X,
             rot90: false,
             crop_padding: SAR_CROP_PADDING,
+            crop_from_chip: true,
             rotate_degrees: 0.0,
         }
     }
@@ -187,6 +195,7 @@ impl AugmentConfig {
             vflip: true,
             rot90: true,
             crop_padding: 8,
+            crop_from_chip: true,
             rotate_degrees: 0.0,
         }
     }
@@ -211,7 +220,7 @@ impl AugmentConfig {
         range_flip || self.rot90 || self.rotate_degrees > 0.0
     }
 
-    /// One line for logs and reports, e.g. `sar (vflip, crop 4)`.
+    /// One line for logs and reports, e.g. `sar (vflip, crop 4 within chip)`.
     pub fn describe(&self) -> String {
         let mut on = Vec::new();
         for (flag, name) in [
@@ -224,7 +233,12 @@ impl AugmentConfig {
             }
         }
         if self.crop_padding > 0 {
-            on.push(format!("crop {}", self.crop_padding));
+            let within = if self.crop_from_chip {
+                " within chip"
+            } else {
+                ""
+            };
+            on.push(format!("crop {}{within}", self.crop_padding));
         }
         if self.rotate_degrees > 0.0 {
             on.push(format!("rotate {} deg", self.rotate_degrees));
@@ -243,7 +257,18 @@ impl AugmentConfig {
             vflip: false,
             rot90: false,
             crop_padding: 0,
+            crop_from_chip: true,
             rotate_degrees: 0.0,
+        }
+    }
+
+    /// Pixels of the chip the training data must keep around each image
+    /// ([`crate::data::DatasetConfig::train_margin`]): `crop_padding` with `crop_from_chip`.
+    pub fn chip_margin(&self) -> usize {
+        if self.crop_from_chip {
+            self.crop_padding
+        } else {
+            0
         }
     }
 
@@ -357,22 +382,31 @@ impl Transform {
 
     /// Writes the transformed `src` (`size` x `size`, row-major) into `dst`.
     pub fn apply(&self, src: &[f32], dst: &mut [f32], size: usize) {
+        self.apply_within(src, 0, dst, size);
+    }
+
+    /// Writes the transformed centre of `src` into `dst` (`size` x `size`): `src` is the
+    /// image with `margin` more pixels of its chip on every side (`size + 2 margin` square,
+    /// row-major), so a translation of up to `margin` pixels reads the chip's own pixels;
+    /// only beyond them is the chip mirrored. With `margin = 0` this is [`Transform::apply`].
+    pub fn apply_within(&self, src: &[f32], margin: usize, dst: &mut [f32], size: usize) {
         let n = size as i64;
-        debug_assert_eq!(src.len(), size * size);
+        let (m, side) = (margin as i64, (size + 2 * margin) as i64);
+        debug_assert_eq!(src.len(), (side * side) as usize);
         debug_assert_eq!(dst.len(), size * size);
         if self.degrees == 0.0 {
             for y in 0..n {
                 for x in 0..n {
                     // Doubled centred coordinates: 2x - (n - 1).
                     let (sx2, sy2) = self.d4(2 * x - (n - 1), 2 * y - (n - 1));
-                    let sx = reflect((sx2 + n - 1) / 2 + self.dx, n);
-                    let sy = reflect((sy2 + n - 1) / 2 + self.dy, n);
-                    dst[(y * n + x) as usize] = src[(sy * n + sx) as usize];
+                    let sx = reflect((sx2 + n - 1) / 2 + self.dx + m, side);
+                    let sy = reflect((sy2 + n - 1) / 2 + self.dy + m, side);
+                    dst[(y * n + x) as usize] = src[(sy * side + sx) as usize];
                 }
             }
             return;
         }
-        let c = (size as f32 - 1.0) / 2.0;
+        let c = (size as f32 - 1.0) / 2.0 + margin as f32;
         let (s, co) = self.degrees.to_radians().sin_cos();
         for y in 0..n {
             for x in 0..n {
@@ -381,7 +415,7 @@ impl Transform {
                 // Inverse rotation about the centre, then the translation.
                 let rx = co * ux + s * uy + c + self.dx as f32;
                 let ry = -s * ux + co * uy + c + self.dy as f32;
-                dst[(y * n + x) as usize] = bilinear(src, n, rx, ry);
+                dst[(y * n + x) as usize] = bilinear(src, side, rx, ry);
             }
         }
     }
@@ -410,6 +444,49 @@ mod tests {
         let mut d = vec![0.0; n * n];
         t.apply(src, &mut d, n);
         d
+    }
+
+    #[test]
+    fn translations_within_a_chip_read_its_own_pixels() {
+        let (n, m) = (6usize, 3usize);
+        let side = n + 2 * m;
+        let chip = ramp(side);
+        let centre: Vec<f32> = (m..m + n)
+            .flat_map(|y| chip[y * side + m..y * side + m + n].to_vec())
+            .collect();
+        let within = |t: Transform| {
+            let mut d = vec![0.0; n * n];
+            t.apply_within(&chip, m, &mut d, n);
+            d
+        };
+        // Without translation the chip's centre is transformed as the image itself.
+        for (hflip, vflip) in [(false, false), (true, false), (false, true)] {
+            let t = Transform {
+                hflip,
+                vflip,
+                ..Transform::identity()
+            };
+            assert_eq!(within(t), run(t, &centre, n));
+        }
+        // A translation of up to the margin reads the chip: (x, y) <- (x + m + dx, y + m + dy).
+        let t = Transform {
+            dx: 3,
+            dy: -2,
+            ..Transform::identity()
+        };
+        let out = within(t);
+        for y in 0..n {
+            for x in 0..n {
+                assert_eq!(out[y * n + x], chip[(y + m - 2) * side + x + m + 3]);
+            }
+        }
+        assert_ne!(out, run(t, &centre, n), "the image alone mirrors instead");
+        // Beyond the chip the chip is mirrored: column n + m + 1 + 1 reads side - 2.
+        let far = within(Transform {
+            dx: 4,
+            ..Transform::identity()
+        });
+        assert_eq!(far[n - 1], chip[m * side + side - 2]);
     }
 
     #[test]
@@ -662,7 +739,7 @@ mod tests {
             nat,
             "saved configs without preset"
         );
-        assert_eq!(sar_x.describe(), "sar (vflip, crop 4)");
+        assert_eq!(sar_x.describe(), "sar (vflip, crop 4 within chip)");
         assert_eq!(AugmentConfig::none().describe(), "none (identity)");
     }
 }

@@ -12,7 +12,7 @@ use crate::data::discover::SkipReason;
 use crate::data::manifest::{build_manifest, verify_manifest, Manifest, MANIFEST_FILE_NAME};
 use crate::data::split::{split_digest, stratified_split, SplitConfig};
 use crate::data::synth::{self, SynthConfig, SYNTH_VERSION};
-use crate::data::{Dataset, Split, SplitData};
+use crate::data::{Dataset, DatasetConfig, Split, SplitData};
 use crate::io::sha256_hex;
 
 /// Indexed single-band samples of one size.
@@ -29,6 +29,11 @@ pub trait Samples {
     fn image(&self, i: usize) -> &[f32];
     /// Class index of sample `i`.
     fn label(&self, i: usize) -> i64;
+    /// Sample `i` with a margin of its chip around it, `(pixels, margin)`: `(size + 2
+    /// margin)^2` values whose centre is [`Samples::image`] (see [`SplitData::context`]).
+    fn context(&self, _i: usize) -> Option<(&[f32], usize)> {
+        None
+    }
     /// All labels in order.
     fn labels(&self) -> Vec<i64> {
         (0..self.len()).map(|i| self.label(i)).collect()
@@ -47,6 +52,9 @@ impl Samples for SplitData {
     }
     fn label(&self, i: usize) -> i64 {
         self.labels[i]
+    }
+    fn context(&self, i: usize) -> Option<(&[f32], usize)> {
+        SplitData::context(self, i)
     }
 }
 
@@ -69,6 +77,9 @@ impl Samples for View<'_> {
     }
     fn label(&self, i: usize) -> i64 {
         self.data.labels[self.idx[i]]
+    }
+    fn context(&self, i: usize) -> Option<(&[f32], usize)> {
+        self.data.context(self.idx[i])
     }
 }
 
@@ -311,7 +322,11 @@ pub fn prepare_data(cfg: &TrainConfig) -> Result<PreparedData, TrainError> {
         (dir.clone(), digest, DataOrigin::Dir { dir })
     };
     let progress = crate::progress::bar(0, "loading");
-    let dataset = Dataset::load_with_progress(&dir, &cfg.dataset, &progress)?;
+    let dataset_cfg = DatasetConfig {
+        train_margin: cfg.augment.chip_margin(),
+        ..cfg.dataset.clone()
+    };
+    let dataset = Dataset::load_with_progress(&dir, &dataset_cfg, &progress)?;
     progress.finish_and_clear();
     from_dataset(cfg, dataset, digest, origin)
 }

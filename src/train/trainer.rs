@@ -167,7 +167,11 @@ pub fn make_batch<S: Samples + ?Sized>(
         Some((cfg, rng)) if !cfg.is_identity() => {
             for (k, &i) in idx.iter().enumerate() {
                 let t = cfg.draw(s, rng);
-                t.apply(data.image(i), &mut buf[k * per..(k + 1) * per], s);
+                let dst = &mut buf[k * per..(k + 1) * per];
+                match data.context(i) {
+                    Some((chip, margin)) => t.apply_within(chip, margin, dst, s),
+                    None => t.apply(data.image(i), dst, s),
+                }
             }
         }
         _ => {

@@ -11,26 +11,48 @@ use crate::data::discover::{PolFiles, SampleFiles};
 use crate::data::naming::Pol;
 use crate::data::preprocess::PreprocessConfig;
 
-/// Reads every chosen sample (see [`load_all`]), advancing `progress` once per sample.
+/// Reads every chosen sample (see [`load_all`]), advancing `progress` once per sample;
+/// sample `i` keeps a context of `margins[i]` pixels (0: none).
 pub(super) fn read_samples(
     chosen: &Chosen<'_>,
     pre: &PreprocessConfig,
+    margins: &[usize],
     progress: &indicatif::ProgressBar,
 ) -> Vec<std::result::Result<Loaded, String>> {
     progress.set_length(chosen.samples.len() as u64);
-    let loaded = load_all(&chosen.samples, chosen.pol, pre, chosen.expect, progress);
+    let loaded = load_all(
+        &chosen.samples,
+        chosen.pol,
+        pre,
+        margins,
+        chosen.expect,
+        progress,
+    );
     progress.finish();
     loaded
 }
 
-/// Pixels, mask, file read and its sample type.
-pub(super) type Loaded = (Vec<f32>, Option<Vec<u8>>, PathBuf, SampleType);
+/// A decoded and preprocessed sample.
+pub(super) struct Loaded {
+    /// The model input (`size` x `size`).
+    pub pixels: Vec<f32>,
+    /// The same pixels with a margin of the chip around them, when asked and available
+    /// ([`PreprocessConfig::apply_with_context`]).
+    pub context: Option<Vec<f32>>,
+    /// The mask, when the sample has one.
+    pub mask: Option<Vec<u8>>,
+    /// The image file read.
+    pub file: PathBuf,
+    /// Its sample type.
+    pub dtype: SampleType,
+}
 
 /// Decodes and preprocesses every sample on all cores; results keep the input order.
 fn load_all(
     samples: &[&SampleFiles],
     pol: Option<Pol>,
     pre: &PreprocessConfig,
+    margins: &[usize],
     expect: Option<(SampleType, usize)>,
     progress: &indicatif::ProgressBar,
 ) -> Vec<std::result::Result<Loaded, String>> {
@@ -49,7 +71,8 @@ fn load_all(
                 if i >= n {
                     break;
                 }
-                let r = load_one(samples[i], pol, pre, expect);
+                let margin = margins.get(i).copied().unwrap_or(0);
+                let r = load_one(samples[i], pol, pre, margin, expect);
                 if let Ok(mut v) = results.lock() {
                     v[i] = Some(r);
                 }
@@ -65,11 +88,13 @@ fn load_all(
         .collect()
 }
 
-/// One sample: the band of `pol`, preprocessed, and its mask.
+/// One sample: the band of `pol`, preprocessed (with a context of `margin` pixels when
+/// not 0), and its mask.
 fn load_one(
     s: &SampleFiles,
     pol: Option<Pol>,
     pre: &PreprocessConfig,
+    margin: usize,
     expect: Option<(SampleType, usize)>,
 ) -> std::result::Result<Loaded, String> {
     let (path, band_of) = match (&s.files, pol) {
@@ -94,9 +119,9 @@ fn load_one(
         }
     }
     let band = pick_band(&img, band_of)?;
-    let pixels = pre
+    let (pixels, context) = pre
         .for_sample_type(img.dtype)
-        .apply(band, img.width, img.height)?;
+        .apply_with_context(band, img.width, img.height, margin)?;
     let mask = match &s.mask {
         None => None,
         Some(mp) => {
@@ -114,7 +139,13 @@ fn load_one(
             Some(pre.apply_mask(&m.bands[0], m.width, m.height)?)
         }
     };
-    Ok((pixels, mask, path.clone(), img.dtype))
+    Ok(Loaded {
+        pixels,
+        context,
+        mask,
+        file: path.clone(),
+        dtype: img.dtype,
+    })
 }
 
 /// The band to use: files with a polarization suffix must have one band; unsuffixed files

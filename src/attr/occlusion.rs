@@ -78,7 +78,8 @@ impl Attribution for Occlusion {
     }
 
     /// Exact incremental inference (`crate::model::incremental`) on the BatchNorm-folded
-    /// network: equal to [`Occlusion::attribute_full`] up to float rounding.
+    /// network: equal to [`Occlusion::attribute_full`] up to float rounding. The images go
+    /// through it [`images_per_incremental_call`] at a time.
     fn attribute(
         &self,
         model: &ResNet,
@@ -89,19 +90,58 @@ impl Attribution for Occlusion {
         let s = inputs.size();
         let (n, h, w) = (s[0], s[2], s[3]);
         self.check(h, w)?;
-        let per_pass = self.budget.chunk(&model.config, h, w, inputs.kind(), false);
         let folded = FoldedResNet::new(model);
         let windows = self.config.windows(h, w);
         let plan = flops::plan(&folded.graph, h, w, &windows);
-        let inc = Incremental::new(&folded, &plan, inputs);
+        let step = images_per_incremental_call(inputs.device(), n);
+        let parts: Vec<Tensor> = ranges(n as usize, step)
+            .map(|r| {
+                let (from, len) = (r.start as i64, r.len() as i64);
+                let x = inputs.narrow(0, from, len);
+                let t = targets.narrow(0, from, len);
+                self.incremental(model, &folded, &plan, &windows, &x, &t)
+            })
+            .collect();
+        Ok(Tensor::cat(&parts, 0))
+    }
+}
+
+/// Images per incremental-occlusion call: one on the CPU, where 16 images at once cost
+/// 1.6x more per image than one (BENCHMARKS.md, issue 18: the per-layer maps of many
+/// images outgrow the caches while the windows per pass shrink); all of them on CUDA.
+pub fn images_per_incremental_call(device: tch::Device, n: i64) -> usize {
+    if device == tch::Device::Cpu {
+        1
+    } else {
+        n.max(1) as usize
+    }
+}
+
+impl Occlusion {
+    /// Incremental occlusion of the images `x` with targets `t` in one call.
+    fn incremental(
+        &self,
+        model: &ResNet,
+        folded: &FoldedResNet,
+        plan: &flops::Plan,
+        windows: &[(i64, i64, i64, i64)],
+        x: &Tensor,
+        t: &Tensor,
+    ) -> Tensor {
+        let s = x.size();
+        let n = s[0];
+        let per_pass = self
+            .budget
+            .chunk(&model.config, s[2], s[3], x.kind(), false);
+        let inc = Incremental::new(folded, plan, x);
         let pick =
             |logits: Tensor, t: &Tensor| logits.gather(1, &t.unsqueeze(1), false).squeeze_dim(1);
-        let initial = pick(inc.base_logits(), targets);
-        Ok(self.accumulate(inputs, per_pass, &initial, |range, _| {
+        let initial = pick(inc.base_logits(), t);
+        self.accumulate(x, per_pass, &initial, |range, _| {
             let k = range.len() as i64;
-            let logits = inc.occluded_logits(range, &windows, self.config.baseline);
-            pick(logits, &targets.repeat([k])).view([k, n])
-        }))
+            let logits = inc.occluded_logits(range, windows, self.config.baseline);
+            pick(logits, &t.repeat([k])).view([k, n])
+        })
     }
 }
 

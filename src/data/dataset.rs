@@ -4,7 +4,8 @@
 //!
 //! [`Dataset::load`] = [`discover`] -> choose the format group and polarization -> split
 //! (folders if given, else `stratified_split`) -> decode and preprocess every sample in
-//! parallel ([`PreprocessConfig`]) -> statistics on the training split -> normalise.
+//! parallel ([`PreprocessConfig`]; training samples with a margin of their chip when
+//! [`DatasetConfig::train_margin`] asks) -> statistics on the training split -> normalise.
 //! Samples that cannot be used are skipped with a reason (an error with `strict`).
 //!
 //! The stages are here; choosing the group, its samples and the polarization is in
@@ -222,17 +223,7 @@ impl Dataset {
         let chosen = choose_samples(root, cfg, &disc)?;
         // Split membership, decided before any decoding.
         let plan = plan_split(&chosen.samples, &cfg.split);
-        let margins: Vec<usize> = plan
-            .assignments
-            .iter()
-            .map(|s| {
-                if *s == Split::Train {
-                    cfg.train_margin
-                } else {
-                    0
-                }
-            })
-            .collect();
+        let margins = context_margins(&plan, cfg.train_margin);
         let loaded = read_samples(&chosen, &cfg.preprocess, &margins, progress);
         let mut sorted = sort_into_splits(
             root,
@@ -500,6 +491,13 @@ fn refuse_empty_training(
         });
     }
     Ok(())
+}
+
+/// The context margin each planned sample is read with: `train_margin` for the training
+/// split, none for validation and test.
+fn context_margins(plan: &SplitPlan, train_margin: usize) -> Vec<usize> {
+    let margin = |s: &Split| if *s == Split::Train { train_margin } else { 0 };
+    plan.assignments.iter().map(margin).collect()
 }
 
 /// Each split gets its image size, keeps its masks and contexts (of `margin` pixels) only

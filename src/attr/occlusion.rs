@@ -107,8 +107,8 @@ impl Attribution for Occlusion {
 }
 
 /// Images per incremental-occlusion call: one on the CPU, where 16 images at once cost
-/// 1.6x more per image than one (BENCHMARKS.md, issue 18: the per-layer maps of many
-/// images outgrow the caches while the windows per pass shrink); all of them on CUDA.
+/// 1.6x more per image than one (measured, BENCHMARKS.md, issue 18; why is not
+/// established); all of them on CUDA.
 pub fn images_per_incremental_call(device: tch::Device, n: i64) -> usize {
     if device == tch::Device::Cpu {
         1

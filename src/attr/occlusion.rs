@@ -79,7 +79,7 @@ impl Attribution for Occlusion {
 
     /// Exact incremental inference (`crate::model::incremental`) on the BatchNorm-folded
     /// network: equal to [`Occlusion::attribute_full`] up to float rounding. The images go
-    /// through it [`images_per_incremental_call`] at a time.
+    /// through it `images_per_incremental_call` at a time.
     fn attribute(
         &self,
         model: &ResNet,

@@ -34,7 +34,7 @@ use crate::train::{self, EpochMetrics, RunOptions, TrainConfig};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReproduceProfile {
-    /// ResNet-18 on the embedded synthetic data, on a CPU: 30 minutes on 2 AVX2 cores.
+    /// ResNet-18 on the embedded synthetic data, on a CPU: 17 minutes on 2 AVX2 cores.
     Quick,
     /// ResNet-101 on OpenSARUrban (--data), the paper's protocol; a GPU recommended.
     Paper,

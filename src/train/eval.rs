@@ -382,7 +382,10 @@ mod tests {
         (0..k).map(|i| format!("class{i}")).collect()
     }
 
-    /// Random 24x24 images with labels, as [`Samples`].
+    /// Side of the test images.
+    const SIDE: usize = 24;
+
+    /// Random `SIDE` x `SIDE` images with labels, as [`Samples`].
     struct Images {
         pixels: Vec<f32>,
         labels: Vec<i64>,
@@ -393,10 +396,10 @@ mod tests {
             self.labels.len()
         }
         fn size(&self) -> usize {
-            24
+            SIDE
         }
         fn image(&self, i: usize) -> &[f32] {
-            &self.pixels[i * 576..(i + 1) * 576]
+            &self.pixels[i * SIDE * SIDE..(i + 1) * SIDE * SIDE]
         }
         fn label(&self, i: usize) -> i64 {
             self.labels[i]
@@ -417,12 +420,15 @@ mod tests {
         tch::manual_seed(3);
         let n = 7;
         let data = Images {
-            pixels: Vec::<f32>::try_from(Tensor::randn([n * 576], (Kind::Float, Device::Cpu)))
-                .unwrap(),
+            pixels: Vec::<f32>::try_from(Tensor::randn(
+                [n * (SIDE * SIDE) as i64],
+                (Kind::Float, Device::Cpu),
+            ))
+            .unwrap(),
             labels: (0..n).map(|i| i % 4).collect(),
         };
         let (pred, loss) = predict(&model, &data, 3).unwrap();
-        let x = input_tensor(&data.pixels, 24, 2, Device::Cpu);
+        let x = input_tensor(&data.pixels, SIDE, 2, Device::Cpu);
         let logits = tch::no_grad(|| model.forward_t(&x, false));
         let expected: Vec<i64> = Vec::try_from(logits.argmax(1, false)).unwrap();
         let y = Tensor::from_slice(&data.labels);

@@ -7,6 +7,7 @@
 //! * [`io`]: atomic file writes, SHA-256 digests, the run-directory lock;
 //! * [`progress`]: progress bars on standard error;
 //! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
+//! * [`mkl`]: MKL's conditional numerical reproducibility (same CPU bytes in every process);
 //! * [`stats`]: means, Student-t, Wilson and Clopper-Pearson intervals, Kendall tau-b;
 //! * [`shim`]: the C++ shim: numerics flags, `autograd::grad`, the ReLU rule node;
 //! * [`device`]: `--device cpu|cuda|auto`, threads and the numerics settings;
@@ -31,6 +32,7 @@ pub mod device;
 pub mod io;
 pub mod malloc;
 pub mod metrics;
+pub mod mkl;
 pub mod model;
 pub mod npy;
 pub mod progress;

@@ -63,6 +63,7 @@ enum Command {
 
 fn main() {
     sarxai::malloc::keep_freed_memory();
+    sarxai::mkl::reproducible_mkl();
     let cli = Cli::parse();
     let knob = memory_knob(&cli.command);
     // libtorch errors (tch panics) become typed errors here; see sarxai::cli::guard.

@@ -15,10 +15,23 @@
 /// `SARXAI_MALLOC=default`, nothing). Returns whether they were applied. Call it first
 /// thing in `main`, before libtorch allocates.
 pub fn keep_freed_memory() -> bool {
-    if std::env::var_os("SARXAI_MALLOC").is_some_and(|v| v == "default") {
-        return false;
-    }
-    apply()
+    *APPLIED.get_or_init(|| {
+        !std::env::var_os("SARXAI_MALLOC").is_some_and(|v| v == "default") && apply()
+    })
+}
+
+static APPLIED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// The allocator setting of this process in words, as manifests record it: whether
+/// [`keep_freed_memory`] applied the settings above (`None` if it was not called).
+pub fn in_force() -> Option<&'static str> {
+    APPLIED.get().map(|&kept| {
+        if kept {
+            "glibc malloc keeps freed memory (mmap and trim thresholds 2 GiB)"
+        } else {
+            "glibc malloc defaults (SARXAI_MALLOC=default, or not glibc)"
+        }
+    })
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -14,6 +14,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("io", &[]),
     ("progress", &[]),
     ("malloc", &[]),
+    ("mkl", &[]),
     ("stats", &[]),
     ("shim", &[]),
     ("device", &["shim"]),
@@ -24,7 +25,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Training (and evaluation) on data and model.
     (
         "train",
-        &["data", "model", "io", "progress", "device", "shim", "stats"],
+        &[
+            "data", "model", "io", "progress", "device", "shim", "stats", "malloc", "mkl",
+        ],
     ),
     // The attribution methods on the model alone.
     ("attr", &["model", "device", "shim"]),
@@ -45,7 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "report",
         &[
             "claims", "metrics", "attr", "model", "train", "data", "io", "stats", "device",
-            "progress", "npy", "shim",
+            "progress", "npy", "shim", "mkl",
         ],
     ),
     // The study composes every stage and returns values; it never parses or prints.

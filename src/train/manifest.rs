@@ -41,6 +41,14 @@ pub struct Versions {
     /// deterministic algorithms), read back from libtorch: see [`crate::device::numerics`].
     #[serde(default)]
     pub numerics: Option<crate::shim::Numerics>,
+    /// MKL's conditional numerical reproducibility mode in force (`MKL_CBWR`, see
+    /// [`crate::mkl`]): CPU matrix products give the same bytes in every process only in
+    /// a CNR mode.
+    #[serde(default)]
+    pub mkl_cbwr: Option<String>,
+    /// The allocator setting ([`crate::malloc::in_force`]).
+    #[serde(default)]
+    pub malloc: Option<String>,
 }
 
 /// The instruction-set flags (from `/proc/cpuinfo`) that decide which CPU kernels
@@ -99,6 +107,8 @@ impl Versions {
             rustc_target: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
             cpu: cpu_fingerprint(),
             numerics: crate::device::numerics::in_force(),
+            mkl_cbwr: Some(crate::mkl::in_force().describe()),
+            malloc: crate::malloc::in_force().map(str::to_string),
         }
     }
 }

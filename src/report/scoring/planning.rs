@@ -77,6 +77,7 @@ fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool, digest: &str) -
         ));
     }
     v.extend(crate::device::numerics::in_force().map(|n| n.describe()));
+    v.push(crate::mkl::in_force().describe());
     v
 }
 

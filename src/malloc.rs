@@ -16,7 +16,7 @@
 /// thing in `main`, before libtorch allocates.
 pub fn keep_freed_memory() -> bool {
     *APPLIED.get_or_init(|| {
-        !std::env::var_os("SARXAI_MALLOC").is_some_and(|v| v == "default") && apply()
+        std::env::var_os("SARXAI_MALLOC").is_none_or(|v| v != "default") && apply()
     })
 }
 

@@ -4,7 +4,11 @@
 //! For every polarization of `results.json`:
 //! 1. **Table 1 means** from `score-<pol>/per_image.csv` over the images of
 //!    `score-<pol>/images.csv`, against `results.json`'s `table1` (relative tolerance
-//!    [`MEAN_TOLERANCE`]: the same arithmetic on the same values);
+//!    [`MEAN_TOLERANCE`]: the same arithmetic on the same values), and the verdicts'
+//!    evidence: every per-image value and class of `results.json`'s `evidence` against
+//!    `per_image.csv`, the test counts against the recomputed predictions (exact), so the
+//!    intervals and probabilities the verdicts rest on, recomputed with the recorded seed,
+//!    are the recorded ones;
 //! 2. **test accuracy** from the weights (`<pol>/model.safetensors`) and the run's data
 //!    (`<pol>/config.yaml`), against `results.json`'s `accuracy` ([`ACCURACY_TOLERANCE`]);
 //! 3. **K seeded (image, method) pairs** drawn from all the rows of `per_image.csv`: the
@@ -152,6 +156,58 @@ fn table_rows(
     rows
 }
 
+/// Step 1 (evidence): every per-image value and class the verdicts were decided on
+/// (`results.json` `evidence`) against `per_image.csv` (exact: the same values), so that
+/// the intervals and probabilities recomputed from `per_image.csv` with the recorded seed
+/// are the recorded ones. A run without recorded evidence has nothing to compare.
+fn evidence_rows(
+    pol: &str,
+    records: &[ImageRecord],
+    chosen: &BTreeSet<usize>,
+    results: &Results,
+) -> Vec<RecomputeRow> {
+    let Some(recorded) = results.evidence.get(pol) else {
+        return Vec::new();
+    };
+    let chosen: Vec<usize> = chosen.iter().copied().collect();
+    let metrics: Vec<Metric> = recorded
+        .values
+        .values()
+        .flat_map(|m| m.keys())
+        .filter_map(|k| k.parse().ok())
+        .collect::<BTreeSet<Metric>>()
+        .into_iter()
+        .collect();
+    let derived = records::pol_evidence(records, &chosen, &metrics);
+    let mut rows = vec![row(
+        format!("evidence.{pol} images and classes"),
+        0.0,
+        f64::from(u8::from(
+            derived.images != recorded.images || derived.strata != recorded.strata,
+        )),
+        0.0,
+        false,
+    )];
+    for (m, by_metric) in &derived.values {
+        for (k, values) in by_metric {
+            let theirs = recorded.values.get(m).and_then(|r| r.get(k));
+            for (i, v) in values.iter().enumerate() {
+                let r = theirs
+                    .and_then(|t| t.get(i).copied())
+                    .unwrap_or(Some(f64::INFINITY));
+                rows.push(row(
+                    format!("evidence.{pol}.{}.{k} image {}", m.name(), chosen[i]),
+                    r.unwrap_or(f64::NAN),
+                    v.unwrap_or(f64::NAN),
+                    0.0,
+                    false,
+                ));
+            }
+        }
+    }
+    rows
+}
+
 /// What claims check loads once per polarization of a run: its training configuration,
 /// its data (re-read from the data directory through the same loader as training) and its
 /// model. The data pins ([`PolContext::derive_pins`]) and the recomputation both use it.
@@ -252,6 +308,7 @@ pub fn recompute(
             .collect();
         out.rows
             .extend(table_rows(pol, &recs, &per_image.metrics, results));
+        out.rows.extend(evidence_rows(pol, &recs, &chosen, results));
         candidates.extend(recs.into_iter().map(|r| (pol.clone(), r)));
     }
     out.pairs_available = candidates.len();
@@ -298,6 +355,22 @@ fn recompute_pol(
         ACCURACY_TOLERANCE,
         false,
     )];
+    if let Some(e) = results.evidence.get(pol) {
+        rows.push(row(
+            format!("evidence.{pol} correct test predictions"),
+            e.test_correct as f64,
+            correct as f64,
+            0.0,
+            false,
+        ));
+        rows.push(row(
+            format!("evidence.{pol} test images"),
+            e.test_n as f64,
+            test.len() as f64,
+            0.0,
+            false,
+        ));
+    }
     if picked.is_empty() {
         return Ok(rows);
     }

@@ -179,6 +179,7 @@ pub type Events<'a> = &'a mut dyn FnMut(StudyEvent<'_>);
 struct PolOutcome {
     accuracy: f64,
     balanced_accuracy: f64,
+    evidence: crate::claims::PolEvidence,
     table1: BTreeMap<crate::attr::Method, BTreeMap<String, f64>>,
     members: String,
 }
@@ -283,9 +284,18 @@ fn run_pol(
     )
     .with_context(|| format!("scoring {p}"))?;
     seconds.insert(format!("score_{p}"), t0.elapsed().as_secs_f64());
+    let per_image = crate::report::records::read(
+        &summary
+            .out_dir
+            .join(crate::report::scoring::files::PER_IMAGE),
+    )?;
+    let mut evidence =
+        crate::report::records::pol_evidence(&per_image.records, &summary.chosen, &summary.metrics);
+    (evidence.test_correct, evidence.test_n) = (test.correct, test.n);
     Ok(PolOutcome {
         accuracy: test.accuracy,
         balanced_accuracy: test.balanced_accuracy,
+        evidence,
         table1: summary.table.means(),
         members,
     })
@@ -333,6 +343,7 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
             .balanced_accuracy
             .insert(p.clone(), o.balanced_accuracy);
         results.table1.insert(p.clone(), o.table1);
+        results.evidence.insert(p.clone(), o.evidence);
         members.insert(p, o.members);
     }
 

@@ -3,7 +3,7 @@
 
 use sarxai::claims::fixtures::{CLAIMS_YAML, PAPER_YAML, PINS_YAML};
 use sarxai::claims::{
-    check_claims, render_table, ClaimsFile, PinsFile, Results, Verdict, VerdictRow,
+    check_claims, render_table, ClaimsFile, PinsFile, PolEvidence, Results, Verdict, VerdictRow,
 };
 
 fn fixtures() -> (ClaimsFile, PinsFile, Results) {
@@ -14,11 +14,36 @@ fn fixtures() -> (ClaimsFile, PinsFile, Results) {
     )
 }
 
+/// The paper's numbers as a run with per-image evidence: 10 images (one per class) whose
+/// every value is the paper's mean (no spread), and the paper's own accuracy on 10,000
+/// test images (a Wilson interval of +-0.7 points, inside the +-2-point band; the paper
+/// does not state its test split's size).
+fn as_run(paper: &Results) -> Results {
+    let mut r = paper.clone();
+    for (pol, methods) in &paper.table1 {
+        let mut e = PolEvidence {
+            test_correct: (paper.accuracy[pol] * 10_000.0).round() as u64,
+            test_n: 10_000,
+            images: (0..10).collect(),
+            strata: (0..10).collect(),
+            ..Default::default()
+        };
+        for (m, metrics) in methods {
+            let by = e.values.entry(*m).or_default();
+            for (k, v) in metrics {
+                by.insert(k.clone(), vec![Some(*v); 10]);
+            }
+        }
+        r.evidence.insert(pol.clone(), e);
+    }
+    r
+}
+
 #[test]
 fn the_paper_passes_its_own_claims() {
     let (claims, pins, paper) = fixtures();
     assert!(pins.profiles.contains_key("quick") && pins.profiles.contains_key("paper"));
-    let rows = check_claims(&claims, &paper, &paper);
+    let rows = check_claims(&claims, &as_run(&paper), &paper);
     let paper_rows: Vec<&VerdictRow> = rows
         .iter()
         .filter(|r| r.verdict != Verdict::NotRun)
@@ -42,8 +67,15 @@ fn the_paper_passes_its_own_claims() {
 #[test]
 fn a_changed_ordering_fails_the_ordering_claims() {
     let (claims, _, paper) = fixtures();
-    let mut r = paper.clone();
-    // Make Grad-CAM the most robust method in VH.
+    let mut r = as_run(&paper);
+    // Make Grad-CAM the most robust method in VH, on every image.
+    r.evidence
+        .get_mut("vh")
+        .unwrap()
+        .values
+        .get_mut(&sarxai::attr::Method::GradCam)
+        .unwrap()
+        .insert("max_sensitivity_captum09".into(), vec![Some(0.001); 10]);
     let gc = r
         .table1
         .get_mut("vh")
@@ -75,6 +107,7 @@ fn verdict_table_format() {
             expected: "lowest: occlusion".into(),
             measured: "occlusion (0.0178)".into(),
             verdict: Verdict::Pass,
+            evidence: None,
         },
         VerdictRow {
             id: "accuracy-vh".into(),
@@ -82,6 +115,15 @@ fn verdict_table_format() {
             expected: "0.8344 ± 0.02".into(),
             measured: "0.7900".into(),
             verdict: Verdict::Fail,
+            evidence: None,
+        },
+        VerdictRow {
+            id: "table1-vh-occlusion-ms".into(),
+            source: "Table 1".into(),
+            expected: "0.0178 ± 0.00445".into(),
+            measured: "0.0150 [0.0120, 0.0190] bootstrap-bca, n=10, 2000 resamples, seed 0; to decide: about 4 images per class at this mean and spread".into(),
+            verdict: Verdict::Inconclusive,
+            evidence: None,
         },
         VerdictRow {
             id: "quick-accuracy-vv".into(),
@@ -89,6 +131,7 @@ fn verdict_table_format() {
             expected: ">= 0.9".into(),
             measured: "not a paper claim (profiles: quick)".into(),
             verdict: Verdict::NotRun,
+            evidence: None,
         },
     ];
     insta::assert_snapshot!(render_table(&rows));

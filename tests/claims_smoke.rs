@@ -252,6 +252,19 @@ fn tampered_results_fail_naming_the_value(f: &Fixture, dir: &Path) {
         !ok && out.contains("FAIL     table1.vv.saliency.max_sensitivity: recorded"),
         "a changed number of results.json was not named:\n{out}"
     );
+    // One per-image value the verdicts rest on (issue 27): named with its image.
+    let mut r: serde_json::Value = serde_json::from_slice(&original).unwrap();
+    let image = r["evidence"]["vv"]["images"][0].as_u64().unwrap();
+    let v = &mut r["evidence"]["vv"]["values"]["saliency"]["max_sensitivity"][0];
+    *v = serde_json::json!(v.as_f64().unwrap() * 1.001);
+    std::fs::write(&path, serde_json::to_vec_pretty(&r).unwrap()).unwrap();
+    let (ok, out) = check(f, dir, "1");
+    std::fs::write(&path, &original).unwrap();
+    let named = format!("FAIL     evidence.vv.saliency.max_sensitivity image {image}: recorded");
+    assert!(
+        !ok && out.contains(&named),
+        "a changed per-image value of results.json was not named ({named}):\n{out}"
+    );
 }
 
 fn tampered_weights_refuse_naming_the_model_hash(f: &Fixture, dir: &Path) {

@@ -133,9 +133,15 @@ fn verdicts() -> Vec<VerdictRow> {
         expected: "0.0742 ± 0.01855".into(),
         measured: measured.into(),
         verdict,
+        evidence: None,
     };
     vec![
         row("accuracy-vh", Verdict::Pass, "0.8400"),
+        row(
+            "table1-vh-occlusion-ms",
+            Verdict::Inconclusive,
+            "0.0150 [0.0120, 0.0190] bootstrap-bca, n=10, 2000 resamples, seed 0",
+        ),
         row("table1-vh-saliency-entropy", Verdict::Fail, "157.8720"),
         row(
             "ms-vh-occlusion-lowest",
@@ -210,7 +216,7 @@ fn page_problems(html: &str) -> Vec<String> {
         ("further-vv", 8, 4),
         ("accuracy-table", 2, 4),
         ("timings-table", 5, 3),
-        ("claims-table", 4, 6),
+        ("claims-table", 5, 6),
         ("method-timings-table", 8, 5),
     ] {
         let Some(t) = doc.select(&sel(&format!("table#{id}"))).next() else {
@@ -306,8 +312,10 @@ fn rerender_a_run_directory() {
             verdict: match v["verdict"].as_str() {
                 Some("PASS") => Verdict::Pass,
                 Some("FAIL") => Verdict::Fail,
+                Some("INCONCLUSIVE") => Verdict::Inconclusive,
                 _ => Verdict::NotRun,
             },
+            evidence: None,
         })
         .collect();
     let html = render(&run, &results, &verdicts);
@@ -398,7 +406,7 @@ fn charts_figures_claims_pins_and_timings() {
         .all(|s| s.starts_with("data:image/png;base64,iVBOR")));
     // Claims: a badge per row, the filter (radio inputs, no script), a reason per NOT RUN.
     let rows: Vec<ElementRef> = doc.select(&sel("table#claims-table tbody tr")).collect();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 5);
     for r in &rows {
         let v = r.value().attr("data-verdict").unwrap();
         let badge = r.select(&sel(".badge")).next().unwrap();
@@ -408,7 +416,7 @@ fn charts_figures_claims_pins_and_timings() {
             assert!(!reason.trim().is_empty(), "NOT RUN without a reason");
         }
     }
-    assert_eq!(doc.select(&sel("input[type=radio][name=vf]")).count(), 4);
+    assert_eq!(doc.select(&sel("input[type=radio][name=vf]")).count(), 5);
     assert!(html.contains("#vf-fail:checked~table tr.v-PASS"));
     assert!(html.contains("@media print"));
     // Pins: the quick profile's pins, one row each, with how they are checked.

@@ -3,15 +3,17 @@
 
 pub(crate) mod budget;
 pub(crate) mod check;
+pub mod evidence;
 pub mod fixtures;
 pub(crate) mod pins;
 pub(crate) mod results;
 pub(crate) mod spec;
 
 pub use check::{check_claims, render_table, Verdict, VerdictRow};
+pub use evidence::Evidence;
 pub use pins::{Mismatch, Pins, PinsFile, SMOKE_MARK, UNPINNED_MARK};
-pub use results::Results;
-pub use spec::{Claim, ClaimsFile, Rule};
+pub use results::{PolEvidence, Results};
+pub use spec::{Claim, ClaimsFile, Decision, Rule};
 
 use std::path::PathBuf;
 

@@ -24,6 +24,64 @@ pub struct Results {
     /// check derives them again from the re-measured pins).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<String>,
+    /// Per polarization: the evidence the verdicts are decided on (test counts, the
+    /// explained images' classes and per-image values). Absent in runs from before
+    /// verdicts carried their uncertainty: their value and ordering claims are then
+    /// INCONCLUSIVE.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub evidence: BTreeMap<String, PolEvidence>,
+}
+
+/// What one polarization's verdicts are decided on: the test split's counts (accuracy's
+/// Wilson interval) and the per-image values behind Table 1's means (the bootstrap over
+/// the explained images, stratified by class).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolEvidence {
+    /// Correct predictions on the test split.
+    pub test_correct: u64,
+    /// Images of the test split.
+    pub test_n: u64,
+    /// The explained images' indices in the test split, ascending.
+    pub images: Vec<usize>,
+    /// Each explained image's true class, in `images`' order: the bootstrap's strata.
+    pub strata: Vec<i64>,
+    /// `values[method][metric]`: one value per image in `images`' order, `None` where
+    /// undefined.
+    pub values: BTreeMap<Method, BTreeMap<String, Vec<Option<f64>>>>,
+}
+
+impl PolEvidence {
+    /// The defined values of `metric` for `method` with their strata; `None` when the run
+    /// holds no values of that cell.
+    pub fn cell(&self, method: Method, metric: &str) -> Option<(Vec<f64>, Vec<i64>)> {
+        let v = self.values.get(&method)?.get(metric)?;
+        Some(
+            v.iter()
+                .zip(&self.strata)
+                .filter_map(|(x, s)| x.filter(|x| x.is_finite()).map(|x| (x, *s)))
+                .unzip(),
+        )
+    }
+
+    /// Per method, the values of `metric` on the images where every method in `methods`
+    /// has one (paired: row i of each is the same image), with those images' strata.
+    pub fn paired(&self, methods: &[Method], metric: &str) -> Option<(Vec<Vec<f64>>, Vec<i64>)> {
+        let cols: Vec<&Vec<Option<f64>>> = methods
+            .iter()
+            .map(|m| self.values.get(m)?.get(metric))
+            .collect::<Option<_>>()?;
+        let keep: Vec<usize> = (0..self.strata.len())
+            .filter(|&i| {
+                cols.iter()
+                    .all(|c| c.get(i).copied().flatten().is_some_and(f64::is_finite))
+            })
+            .collect();
+        let values = cols
+            .iter()
+            .map(|c| keep.iter().map(|&i| c[i].expect("kept")).collect())
+            .collect();
+        Some((values, keep.iter().map(|&i| self.strata[i]).collect()))
+    }
 }
 
 impl Results {

@@ -10,8 +10,33 @@ use crate::attr::Method;
 /// `fixtures/claims.yaml`: the paper's claims.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClaimsFile {
+    /// How verdicts are decided from the evidence.
+    pub decision: Decision,
     /// Every claim, in the file's order.
     pub claims: Vec<Claim>,
+}
+
+/// How a verdict is decided from its evidence (stated in `fixtures/claims.yaml`, not
+/// tuned). A value claim PASSes when the `level` interval of the quantity lies inside the
+/// paper's value +- tolerance and FAILs when it lies wholly outside (an equivalence test,
+/// Schuirmann 1987); a bound claim on accuracy compares its Wilson interval with the bound
+/// the same way. An ordering claim (lowest, highest, lowest set, below a bound) PASSes when
+/// the probability that it holds, over `resamples` bootstrap resamples of the explained
+/// images stratified by class (seeded with `seed`), is at least `pass_at`, and FAILs when
+/// it is at most `fail_at` (Agarwal et al. 2021). A Kendall tau-b claim compares the
+/// bootstrap percentile interval of tau with the bound. Everything else is INCONCLUSIVE.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Confidence level of the intervals, e.g. 0.95.
+    pub level: f64,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+    /// Seed of the resamples.
+    pub seed: u64,
+    /// Least probability of an ordering claim that PASSes.
+    pub pass_at: f64,
+    /// Greatest probability of an ordering claim that FAILs.
+    pub fail_at: f64,
 }
 
 /// One claim of the paper and how it is decided.

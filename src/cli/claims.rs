@@ -50,11 +50,11 @@ is a FAIL naming it.")]
 /// What was recomputed, in words, and every value that differs.
 fn render_recomputation(re: &crate::recompute::Recomputation) -> String {
     let count = |p: &str| re.rows.iter().filter(|r| r.what.starts_with(p)).count();
-    let (means, accuracies) = (count("table1."), count("accuracy."));
+    let (means, accuracies, evidence) = (count("table1."), count("accuracy."), count("evidence."));
     let mut s = format!(
-        "\nrecomputed from the weights and data: {} values ({means} Table 1 means from per_image.csv, {accuracies} test accuracies, {} values of {} of {} (image, method) pairs)",
+        "\nrecomputed from the weights and data: {} values ({means} Table 1 means and {evidence} values of the verdicts' evidence from per_image.csv and the predictions, {accuracies} test accuracies, {} values of {} of {} (image, method) pairs)",
         re.rows.len(),
-        re.rows.len() - means - accuracies,
+        re.rows.len() - means - accuracies - evidence,
         re.pairs,
         re.pairs_available
     );

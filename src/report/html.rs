@@ -187,7 +187,7 @@ pub fn method_seconds(csv: &str) -> BTreeMap<String, (usize, f64, f64)> {
 }
 
 const STYLE: &str = r#"
-:root{--pass:#1a7f37;--fail:#c62828;--notrun:#6b7280;--ours:#1f5fa8;--paper:#d95f02}
+:root{--pass:#1a7f37;--fail:#c62828;--notrun:#6b7280;--inconclusive:#b26a00;--ours:#1f5fa8;--paper:#d95f02}
 *{box-sizing:border-box}
 body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;max-width:1240px;margin:1.5em auto;padding:0 16px;color:#1d2329;line-height:1.4}
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:2px solid #d8dde3;padding-bottom:.2em}h3{margin-top:1.2em}
@@ -206,13 +206,13 @@ td.out .mark{color:var(--fail);font-weight:bold}
 .notes{font-size:12px;color:#4a5560;margin:.3em 0}
 .notes li{margin:.1em 0}
 .badge{display:inline-block;min-width:5.2em;text-align:center;border-radius:3px;padding:0 6px;color:#fff;font-weight:bold;font-size:11px;letter-spacing:.03em}
-.b-PASS{background:var(--pass)}.b-FAIL{background:var(--fail)}.b-NOTRUN{background:var(--notrun)}
+.b-PASS{background:var(--pass)}.b-FAIL{background:var(--fail)}.b-NOTRUN{background:var(--notrun)}.b-INCONCLUSIVE{background:var(--inconclusive)}
 .stmt{display:block;color:#5a6470;font-size:11px}
 .filter{margin:.4em 0}
 .claims-box>input{position:absolute;opacity:0;pointer-events:none}
 .filter label{display:inline-block;border:1px solid #aab3bc;border-radius:3px;padding:1px 9px;margin-right:6px;cursor:pointer;font-size:13px}
-#vf-all:checked~.filter label[for=vf-all],#vf-pass:checked~.filter label[for=vf-pass],#vf-fail:checked~.filter label[for=vf-fail],#vf-notrun:checked~.filter label[for=vf-notrun]{background:#1d2329;color:#fff}
-#vf-pass:checked~table tr.v-FAIL,#vf-pass:checked~table tr.v-NOTRUN,#vf-fail:checked~table tr.v-PASS,#vf-fail:checked~table tr.v-NOTRUN,#vf-notrun:checked~table tr.v-PASS,#vf-notrun:checked~table tr.v-FAIL{display:none}
+#vf-all:checked~.filter label[for=vf-all],#vf-pass:checked~.filter label[for=vf-pass],#vf-fail:checked~.filter label[for=vf-fail],#vf-notrun:checked~.filter label[for=vf-notrun],#vf-inconclusive:checked~.filter label[for=vf-inconclusive]{background:#1d2329;color:#fff}
+#vf-pass:checked~table tr.v-FAIL,#vf-pass:checked~table tr.v-NOTRUN,#vf-pass:checked~table tr.v-INCONCLUSIVE,#vf-fail:checked~table tr.v-PASS,#vf-fail:checked~table tr.v-NOTRUN,#vf-fail:checked~table tr.v-INCONCLUSIVE,#vf-notrun:checked~table tr.v-PASS,#vf-notrun:checked~table tr.v-FAIL,#vf-notrun:checked~table tr.v-INCONCLUSIVE,#vf-inconclusive:checked~table tr.v-PASS,#vf-inconclusive:checked~table tr.v-FAIL,#vf-inconclusive:checked~table tr.v-NOTRUN{display:none}
 .bar{display:inline-block;height:10px;background:var(--ours);vertical-align:middle}
 figure{margin:.6em 0}figure img{max-width:100%;height:auto;border:1px solid #d8dde3}
 figcaption{font-size:12px;color:#4a5560}
@@ -221,7 +221,7 @@ code{font-size:12px;word-break:break-all}
 @media print{
  body{max-width:none;margin:0;padding:0;font-size:10pt}
  nav,.filter{display:none}
- #vf-pass:checked~table tr,#vf-fail:checked~table tr,#vf-notrun:checked~table tr{display:table-row}
+ #vf-pass:checked~table tr,#vf-fail:checked~table tr,#vf-notrun:checked~table tr,#vf-inconclusive:checked~table tr{display:table-row}
  h2{break-after:avoid}table,figure,svg{break-inside:avoid}
  table{font-size:9pt}th,td{padding:2px 4px}
  td.out{background:#fde7e7;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -274,9 +274,10 @@ fn page_head(h: &mut String, d: &ReportData) {
     let count = |v: Verdict| d.verdicts.iter().filter(|r| r.verdict == v).count();
     let _ = writeln!(
         h,
-        "<p>Claims: <span class=\"badge b-PASS\">{} PASS</span> <span class=\"badge b-FAIL\">{} FAIL</span> <span class=\"badge b-NOTRUN\">{} NOT RUN</span> &nbsp;Paper: Su et al., Explainable analysis of deep learning methods for SAR image classification (Table 1, Figure 1).</p>",
+        "<p>Claims: <span class=\"badge b-PASS\">{} PASS</span> <span class=\"badge b-FAIL\">{} FAIL</span> <span class=\"badge b-INCONCLUSIVE\">{} INCONCLUSIVE</span> <span class=\"badge b-NOTRUN\">{} NOT RUN</span> &nbsp;Paper: Su et al., Explainable analysis of deep learning methods for SAR image classification (Table 1, Figure 1).</p>",
         count(Verdict::Pass),
         count(Verdict::Fail),
+        count(Verdict::Inconclusive),
         count(Verdict::NotRun)
     );
     h.push_str("<nav><ul><li><a href=\"#accuracy\">Accuracy</a></li><li><a href=\"#table1\">Table 1</a></li><li><a href=\"#charts\">Charts</a></li><li><a href=\"#figure1\">Figure 1</a></li><li><a href=\"#claims\">Claims</a></li><li><a href=\"#pins\">Pins</a></li><li><a href=\"#timings\">Timings</a></li></ul></nav>\n");

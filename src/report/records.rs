@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::metric::Metric;
 use super::ReportError;
 use crate::attr::Method;
+use crate::claims::PolEvidence;
 
 /// One image x method row of `per_image.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +181,35 @@ fn parse_err(path: &Path, line: usize, reason: impl Into<String>) -> ReportError
         line,
         reason: reason.into(),
     }
+}
+
+/// The evidence of one polarization's verdicts from its per-image records: the explained
+/// images `chosen` (ascending), their true classes (the bootstrap's strata), and per method
+/// and metric of `metrics` one value per image (`None` where undefined or not scored).
+/// The test counts are left at zero for the caller.
+pub fn pol_evidence(records: &[ImageRecord], chosen: &[usize], metrics: &[Metric]) -> PolEvidence {
+    let at: BTreeMap<usize, usize> = chosen
+        .iter()
+        .enumerate()
+        .map(|(i, &img)| (img, i))
+        .collect();
+    let mut e = PolEvidence {
+        images: chosen.to_vec(),
+        strata: vec![0; chosen.len()],
+        ..PolEvidence::default()
+    };
+    for r in records {
+        let Some(&i) = at.get(&r.image) else { continue };
+        e.strata[i] = r.label;
+        let by_metric = e.values.entry(r.method).or_default();
+        for k in metrics {
+            let v = r.values.get(k).copied().filter(|v| v.is_finite());
+            by_metric
+                .entry(k.key().to_string())
+                .or_insert_with(|| vec![None; chosen.len()])[i] = v;
+        }
+    }
+    e
 }
 
 /// Reads a `per_image.csv` written by [`header`] and [`ImageRecord::to_csv_row`].

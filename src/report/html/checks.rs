@@ -11,6 +11,7 @@ fn verdict_class(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::Inconclusive => "INCONCLUSIVE",
         Verdict::NotRun => "NOTRUN",
     }
 }
@@ -19,9 +20,10 @@ fn verdict_class(v: Verdict) -> &'static str {
 /// statement, source, expected, measured and the reason of every NOT RUN.
 pub(super) fn claims_html(h: &mut String, d: &ReportData) {
     let count = |v: Verdict| d.verdicts.iter().filter(|r| r.verdict == v).count();
-    let (p, f, n) = (
+    let (p, f, i, n) = (
         count(Verdict::Pass),
         count(Verdict::Fail),
+        count(Verdict::Inconclusive),
         count(Verdict::NotRun),
     );
     let statement = |id: &str| {
@@ -32,8 +34,8 @@ pub(super) fn claims_html(h: &mut String, d: &ReportData) {
     };
     let _ = write!(
         h,
-        "<div class=\"claims-box\"><input type=\"radio\" name=\"vf\" id=\"vf-all\" checked><input type=\"radio\" name=\"vf\" id=\"vf-pass\"><input type=\"radio\" name=\"vf\" id=\"vf-fail\"><input type=\"radio\" name=\"vf\" id=\"vf-notrun\">\
-<div class=\"filter\">Show: <label for=\"vf-all\">all ({})</label><label for=\"vf-pass\">PASS ({p})</label><label for=\"vf-fail\">FAIL ({f})</label><label for=\"vf-notrun\">NOT RUN ({n})</label></div>\
+        "<div class=\"claims-box\"><input type=\"radio\" name=\"vf\" id=\"vf-all\" checked><input type=\"radio\" name=\"vf\" id=\"vf-pass\"><input type=\"radio\" name=\"vf\" id=\"vf-fail\"><input type=\"radio\" name=\"vf\" id=\"vf-inconclusive\"><input type=\"radio\" name=\"vf\" id=\"vf-notrun\">\
+<div class=\"filter\">Show: <label for=\"vf-all\">all ({})</label><label for=\"vf-pass\">PASS ({p})</label><label for=\"vf-fail\">FAIL ({f})</label><label for=\"vf-inconclusive\">INCONCLUSIVE ({i})</label><label for=\"vf-notrun\">NOT RUN ({n})</label></div>\
 <table class=\"claims\" id=\"claims-table\"><thead><tr><th>verdict</th><th>claim</th><th>source</th><th>expected</th><th>measured</th><th>reason (NOT RUN)</th></tr></thead><tbody>",
         d.verdicts.len()
     );

@@ -1,7 +1,14 @@
 //! The statistics every layer below the report uses, in one place: the mean with a
 //! Student-t confidence interval (Table 1's cells), Kendall's tau-b with an exact
-//! permutation p-value (the paper's rankings against ours), and Wilson's and
-//! Clopper-Pearson's intervals of a proportion (test accuracy). Quantiles come from statrs.
+//! permutation p-value (the paper's rankings against ours), Wilson's and Clopper-Pearson's
+//! intervals of a proportion (test accuracy), and seeded, stratified bootstrap intervals of
+//! a mean, percentile or BCa ([`bootstrap_mean_interval`]). Quantiles come from statrs.
+
+mod bootstrap;
+
+pub use bootstrap::{
+    bootstrap_mean_interval, stratified_resamples, BootInterval, BootKind, Resampler,
+};
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal, StudentsT};

@@ -1,0 +1,188 @@
+//! The evidence of a verdict: an interval of the measured quantity, or the probability
+//! that the claim holds over bootstrap resamples of the explained images, with n, the
+//! resamples and the seed, and for an undecided claim what would decide it.
+//!
+//! Intervals fit the quantity: Wilson's for a test accuracy (a proportion), the BCa
+//! bootstrap interval of the mean (Efron 1987; scipy.stats.bootstrap's formulas) for a Table
+//! 1 cell, whose metrics are bounded or skewed. Resamples are stratified by the images'
+//! true class, as the images were chosen (K per class), and paired: one resample draws the
+//! same images for every method.
+
+use serde::Serialize;
+
+use super::spec::Decision;
+use crate::stats::{
+    bootstrap_mean_interval, kendall_tau_b, stratified_resamples, wilson_interval, BootKind,
+};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// What a verdict rests on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// The point estimate: a mean, an accuracy, a tau-b.
+    pub estimate: f64,
+    /// The interval of the quantity (`lo`, `hi`), when the verdict rests on one.
+    pub interval: Option<[f64; 2]>,
+    /// The probability that the claim holds, when the verdict rests on one.
+    pub probability: Option<f64>,
+    /// How the interval or probability was computed, e.g. `bootstrap-bca`, `wilson`.
+    pub method: String,
+    /// Observations: explained images (paired across methods), or test images.
+    pub n: usize,
+    /// Bootstrap resamples (none for Wilson).
+    pub resamples: Option<usize>,
+    /// Seed of the resamples.
+    pub seed: Option<u64>,
+    /// For an INCONCLUSIVE verdict: what would decide it at the observed effect and spread.
+    pub to_decide: Option<String>,
+}
+
+impl Evidence {
+    /// The evidence in one line, e.g. `0.0066 [0.0047, 0.0085] bootstrap-bca, n=10, 2000
+    /// resamples, seed 0`.
+    pub fn describe(&self) -> String {
+        let mut s = match (self.interval, self.probability) {
+            (_, Some(p)) => format!("P(holds) = {p:.3} ({} {:.4})", self.method, self.estimate),
+            (Some([lo, hi]), None) => {
+                format!("{:.4} [{lo:.4}, {hi:.4}] {}", self.estimate, self.method)
+            }
+            (None, None) => format!("{:.4} {}", self.estimate, self.method),
+        };
+        s.push_str(&format!(", n={}", self.n));
+        if let (Some(b), Some(seed)) = (self.resamples, self.seed) {
+            s.push_str(&format!(", {b} resamples, seed {seed}"));
+        }
+        if let Some(t) = &self.to_decide {
+            s.push_str(&format!("; to decide: {t}"));
+        }
+        s
+    }
+}
+
+/// Wilson's interval of an accuracy of `correct` out of `n` test images.
+pub fn accuracy(correct: u64, n: u64, d: &Decision) -> Evidence {
+    let w = wilson_interval(correct, n, d.level);
+    Evidence {
+        estimate: correct as f64 / n.max(1) as f64,
+        interval: Some([w.lo, w.hi]),
+        probability: None,
+        method: "wilson".into(),
+        n: n as usize,
+        resamples: None,
+        seed: None,
+        to_decide: None,
+    }
+}
+
+/// The BCa bootstrap interval of the mean of `values` (strata: each value's class);
+/// `None` below two values.
+pub fn mean(values: &[f64], strata: &[i64], d: &Decision) -> Option<Evidence> {
+    let resamples = stratified_resamples(strata, d.resamples, d.seed);
+    let b = bootstrap_mean_interval(values, &resamples, d.level, BootKind::Bca, d.seed)?;
+    Some(Evidence {
+        estimate: crate::stats::mean(values)?,
+        interval: Some([b.lo, b.hi]),
+        probability: None,
+        method: "bootstrap-bca".into(),
+        n: values.len(),
+        resamples: Some(d.resamples),
+        seed: Some(d.seed),
+        to_decide: None,
+    })
+}
+
+/// Column means of `cols` over the observations `idx`.
+fn means_at(cols: &[Vec<f64>], idx: &[usize]) -> Vec<f64> {
+    cols.iter()
+        .map(|c| idx.iter().map(|&i| c[i]).sum::<f64>() / idx.len() as f64)
+        .collect()
+}
+
+/// The share of paired stratified resamples whose per-column means satisfy `holds`
+/// (`cols[j][i]`: column j's value on image i; all columns the same images), with the
+/// statistic `estimate` of the means of every image.
+pub fn probability(
+    cols: &[Vec<f64>],
+    strata: &[i64],
+    d: &Decision,
+    estimate: impl Fn(&[f64]) -> f64,
+    holds: impl Fn(&[f64]) -> bool,
+) -> Option<Evidence> {
+    let n = strata.len();
+    if n < 2 || cols.is_empty() {
+        return None;
+    }
+    let resamples = stratified_resamples(strata, d.resamples, d.seed);
+    let hits = resamples
+        .iter()
+        .filter(|idx| holds(&means_at(cols, idx)))
+        .count();
+    let all: Vec<usize> = (0..n).collect();
+    Some(Evidence {
+        estimate: estimate(&means_at(cols, &all)),
+        interval: None,
+        probability: Some(hits as f64 / resamples.len() as f64),
+        method: "stratified bootstrap".into(),
+        n,
+        resamples: Some(d.resamples),
+        seed: Some(d.seed),
+        to_decide: None,
+    })
+}
+
+/// Kendall's tau-b between the methods' means (`cols`, paired images) and `paper`, with
+/// its bootstrap percentile interval (resamples where tau-b is undefined left out).
+pub fn tau(cols: &[Vec<f64>], strata: &[i64], paper: &[f64], d: &Decision) -> Option<Evidence> {
+    let all: Vec<usize> = (0..strata.len()).collect();
+    let estimate = kendall_tau_b(&means_at(cols, &all), paper)?;
+    let mut taus: Vec<f64> = stratified_resamples(strata, d.resamples, d.seed)
+        .iter()
+        .filter_map(|idx| kendall_tau_b(&means_at(cols, idx), paper))
+        .collect();
+    taus.sort_by(f64::total_cmp);
+    let q = |p: f64| taus[((p * (taus.len() - 1) as f64).round() as usize).min(taus.len() - 1)];
+    let alpha = (1.0 - d.level) / 2.0;
+    Some(Evidence {
+        estimate,
+        interval: (!taus.is_empty()).then(|| [q(alpha), q(1.0 - alpha)]),
+        probability: None,
+        method: "bootstrap percentile".into(),
+        n: strata.len(),
+        resamples: Some(d.resamples),
+        seed: Some(d.seed),
+        to_decide: None,
+    })
+}
+
+/// Observations needed for an interval of half-width `half` at `n` to shrink to `gap`
+/// (half-widths fall as 1 / sqrt(n)): `n (half / gap)^2`, rounded up.
+pub fn needed_for_interval(n: usize, half: f64, gap: f64) -> Option<usize> {
+    (gap > 0.0 && half.is_finite()).then(|| (n as f64 * (half / gap).powi(2)).ceil() as usize)
+}
+
+/// Observations needed for a bootstrap probability `p` at `n` to reach `target` (its
+/// normal score grows as sqrt(n)): `n (z_target / z_p)^2`; `None` when `p` is 0.5 (no
+/// effect seen, so no number of images decides it) or already decides.
+pub fn needed_for_probability(n: usize, p: f64, target: f64) -> Option<usize> {
+    let z = Normal::standard();
+    let zp = z.inverse_cdf(p.clamp(1e-6, 1.0 - 1e-6));
+    let zt = z.inverse_cdf(target);
+    (zp.abs() > 1e-9 && zp.abs() < zt.abs()).then(|| (n as f64 * (zt / zp).powi(2)).ceil() as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_sizes_scale_with_the_square() {
+        // Half-width 0.02 at n = 10, 0.01 to spare: four times the images.
+        assert_eq!(needed_for_interval(10, 0.02, 0.01), Some(40));
+        assert_eq!(needed_for_interval(10, 0.02, 0.0), None);
+        // P = Phi(0.8224) ~ 0.7945 at n = 10: z must double to 1.645: ~ 40 images.
+        let p = Normal::standard().cdf(1.644_853_626_951_472_2 / 2.0);
+        assert!(matches!(needed_for_probability(10, p, 0.95), Some(40 | 41)));
+        assert_eq!(needed_for_probability(10, 0.5, 0.95), None);
+        assert_eq!(needed_for_probability(10, 0.99, 0.95), None);
+    }
+}

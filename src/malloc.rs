@@ -15,9 +15,8 @@
 /// `SARXAI_MALLOC=default`, nothing). Returns whether they were applied. Call it first
 /// thing in `main`, before libtorch allocates.
 pub fn keep_freed_memory() -> bool {
-    *APPLIED.get_or_init(|| {
-        std::env::var_os("SARXAI_MALLOC").is_none_or(|v| v != "default") && apply()
-    })
+    *APPLIED
+        .get_or_init(|| std::env::var_os("SARXAI_MALLOC").is_none_or(|v| v != "default") && apply())
 }
 
 static APPLIED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();

@@ -214,7 +214,7 @@ fn recorded_pins_and_marks(f: &Fixture, dir: &Path) {
     let rows: Vec<&str> = claims
         .lines()
         .filter(|l| {
-            ["PASS ", "FAIL ", "NOT RUN "]
+            ["PASS ", "FAIL ", "INCONCLUSIVE ", "NOT RUN "]
                 .iter()
                 .any(|v| l.starts_with(v))
         })

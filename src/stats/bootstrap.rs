@@ -164,8 +164,9 @@ fn resample_mean(values: &[f64], resample: &[usize]) -> Option<f64> {
 /// * bias `z0 = Phi^-1(p)`, `p = (#{means < mean} + #{means <= mean}) / (2 B)` (scipy's
 ///   `_percentile_of_score`, the "mean" kind of `percentileofscore`);
 /// * acceleration from the jackknife of the mean: `a = sum U^3 / (6 (sum U^2)^(3/2))`
-///   with the jackknife influence values `U_i = (n - 1)(mean of the leave-one-out means
-///   - leave-one-out mean i)`, which for the mean are exactly `x_i - mean`;
+///   with the jackknife influence values `U_i = (n - 1)(T - T_i)` (`T_i` the mean
+///   without `x_i`, `T` the mean of the `T_i`), which for the mean are exactly
+///   `x_i - mean`;
 /// * levels `Phi(z0 + (z0 + z) / (1 - a (z0 + z)))` at `z = Phi^-1(alpha)` and `-z`.
 ///
 /// NaN or infinite `z0` propagates as in scipy (a NaN level).

@@ -58,6 +58,10 @@ pub struct VerdictRow {
     pub evidence: Option<Evidence>,
 }
 
+/// Why a claim of a run without per-image evidence is INCONCLUSIVE.
+const NO_EVIDENCE: &str =
+    "no per-image evidence in results.json (a run from before verdicts carried intervals)";
+
 /// A decided claim: the measured value in words, the verdict, its evidence.
 struct Decided {
     measured: String,
@@ -70,6 +74,15 @@ impl Decided {
         Decided {
             measured: why,
             verdict: Verdict::NotRun,
+            evidence: None,
+        }
+    }
+
+    /// INCONCLUSIVE for want of evidence, saying why.
+    fn inconclusive(why: String) -> Decided {
+        Decided {
+            measured: why,
+            verdict: Verdict::Inconclusive,
             evidence: None,
         }
     }
@@ -277,11 +290,7 @@ fn decide(rule: &Rule, r: &Results, paper: &Results, d: &Decision) -> Decided {
 fn missing_or_inconclusive(point: Option<f64>, why: String) -> Decided {
     match point {
         None => Decided::not_run(why),
-        Some(_) => Decided {
-            measured: why,
-            verdict: Verdict::Inconclusive,
-            evidence: None,
-        },
+        Some(_) => Decided::inconclusive(why),
     }
 }
 
@@ -343,33 +352,22 @@ fn ordering_claim(
         .get(pol)
         .and_then(|e| e.paired(&Method::ALL, metric))
     else {
-        return Decided {
-            measured: format!("{ranked}; no per-image evidence in results.json (a run from before verdicts carried intervals)"),
-            verdict: Verdict::Inconclusive,
-            evidence: None,
-        };
+        return Decided::inconclusive(format!("{ranked}; {NO_EVIDENCE}"));
     };
     let ms = Method::ALL;
-    let e = probability(&cols, &strata, d, |m| m[0], |means| holds(&ms, means));
+    // The estimate: 1 when the claim holds on the means of every image, 0 when not.
+    let on_all = |means: &[f64]| f64::from(u8::from(holds(&ms, means)));
+    let e = probability(&cols, &strata, d, on_all, |means| holds(&ms, means));
     match e {
-        Some(mut e) => {
-            e.estimate = f64::from(u8::from(holds(&ms, &mean_columns(&cols))));
+        Some(e) => {
             let v = probability_verdict(e.probability.expect("a probability"), d);
             let t = probability_to_decide(&e, d, classes(r, pol));
             Decided::on(format!("{ranked}; "), v, e, t)
         }
-        None => Decided {
-            measured: format!("{ranked}; fewer than two images with every method's value"),
-            verdict: Verdict::Inconclusive,
-            evidence: None,
-        },
+        None => Decided::inconclusive(format!(
+            "{ranked}; fewer than two images with every method's value"
+        )),
     }
-}
-
-fn mean_columns(cols: &[Vec<f64>]) -> Vec<f64> {
-    cols.iter()
-        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
-        .collect()
 }
 
 /// Kendall tau-b between the run's means and the paper's values, by its bootstrap
@@ -401,11 +399,7 @@ fn kendall_claim(
         .get(pol)
         .and_then(|e| e.paired(&Method::ALL, metric))
     else {
-        return Decided {
-            measured: format!("tau = {point:.3}; no per-image evidence in results.json (a run from before verdicts carried intervals)"),
-            verdict: Verdict::Inconclusive,
-            evidence: None,
-        };
+        return Decided::inconclusive(format!("tau = {point:.3}; {NO_EVIDENCE}"));
     };
     match tau(&cols, &strata, &y, d) {
         Some(e) if e.interval.is_some() => {
@@ -417,11 +411,9 @@ fn kendall_claim(
                 Some("more images per class narrow the interval of tau".into()),
             )
         }
-        _ => Decided {
-            measured: format!("tau = {point:.3}; its bootstrap interval is undefined"),
-            verdict: Verdict::Inconclusive,
-            evidence: None,
-        },
+        _ => Decided::inconclusive(format!(
+            "tau = {point:.3}; its bootstrap interval is undefined"
+        )),
     }
 }
 

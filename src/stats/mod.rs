@@ -31,9 +31,10 @@ pub struct CellStats {
     pub mean: Option<f64>,
     /// Sample standard deviation (`n - 1` in the denominator); `None` below 2 values.
     pub sd: Option<f64>,
-    /// Lower end of the Student-t interval of the mean; `None` below 2 values.
+    /// Lower end of the interval of the mean (Student t from [`t_interval`]; Table 1 puts
+    /// its metric's interval here); `None` below 2 values.
     pub ci_lo: Option<f64>,
-    /// Upper end of the Student-t interval of the mean; `None` below 2 values.
+    /// Upper end of the interval of the mean; `None` below 2 values.
     pub ci_hi: Option<f64>,
     /// Confidence level of the interval, e.g. 0.95.
     pub level: f64,

@@ -14,7 +14,7 @@ use crate::report::table::{Cell, RankAgreement, Table1, Table1Row};
 /// beside the rank agreement, the further metrics and the table's notes.
 pub(super) fn table1_section(h: &mut String, d: &ReportData) {
     h.push_str("<h2 id=\"table1\">Table 1</h2>\n");
-    h.push_str("<p class=\"notes\">Cells: our mean over the explained test images with its 95 % Student-t interval below it, the paper's value, the ratio ours / paper, and the rank among the eight methods (1 = lowest; ours / the paper's). A red cell with ✗ lies outside the claim tolerance (the claim's interval in fixtures/claims.yaml, else ±25 % of the paper's value; hover for it). Max-Sensitivity (Captum 0.9) is what the paper's tool reports: for Grad-CAM sqrt(10) times the defined value. † The paper's defined Max-Sensitivity of Grad-CAM is derived, = reported / sqrt(10); the paper did not publish it.</p>\n");
+    h.push_str("<p class=\"notes\">Cells: our mean over the explained test images with its 95 % interval below it (Wilson for the pointing game, else a BCa bootstrap of the images within their class; inside the metric's range), the paper's value, the ratio ours / paper, and the rank among the eight methods (1 = lowest; ours / the paper's). A red cell with ✗ lies outside the claim tolerance (the claim's interval in fixtures/claims.yaml, else ±25 % of the paper's value; hover for it). Max-Sensitivity (Captum 0.9) is what the paper's tool reports: for Grad-CAM sqrt(10) times the defined value. † The paper's defined Max-Sensitivity of Grad-CAM is derived, = reported / sqrt(10); the paper did not publish it.</p>\n");
     for (pol, t) in &d.tables {
         let _ = write!(
             h,

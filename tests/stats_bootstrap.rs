@@ -8,7 +8,8 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution, Gamma};
 use sarxai::stats::{
-    bootstrap_mean_interval, stratified_resamples, wilson_interval, BootKind, Resampler,
+    bootstrap_mean_interval, resampling_strata, stratified_resamples, wilson_interval, BootKind,
+    Resampler,
 };
 use serde::Deserialize;
 use statrs::distribution::{Binomial as BinomialPmf, Discrete};
@@ -225,4 +226,23 @@ proptest! {
             }
         }
     }
+}
+
+/// One explained image per class (the quick profile's budget): stratifying would redraw
+/// every image as itself and collapse the interval onto the mean, so the bootstrap then
+/// resamples all images together; two or more per class keep their strata.
+#[test]
+fn one_image_per_class_is_resampled_without_strata() {
+    let strata: Vec<i64> = (0..10).collect();
+    let v: Vec<f64> = (0..10).map(f64::from).collect();
+    let collapsed = stratified_resamples(&strata, 500, 3);
+    let ci = bootstrap_mean_interval(&v, &collapsed, 0.95, BootKind::Percentile, 3).unwrap();
+    assert_eq!(ci.hi - ci.lo, 0.0, "stratified by singletons: {ci:?}");
+    let (pooled, stratified) = resampling_strata(&strata);
+    assert!(!stratified && pooled.iter().all(|&s| s == 0));
+    let r = stratified_resamples(&pooled, 500, 3);
+    let ci = bootstrap_mean_interval(&v, &r, 0.95, BootKind::Percentile, 3).unwrap();
+    assert!(ci.hi - ci.lo > 2.0, "{ci:?}");
+    let (kept, stratified) = resampling_strata(&[0, 0, 1, 1, 2, 2]);
+    assert!(stratified && kept == [0, 0, 1, 1, 2, 2]);
 }

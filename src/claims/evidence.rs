@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::spec::Decision;
 use crate::stats::{
-    bootstrap_mean_interval, kendall_tau_b, stratified_resamples, wilson_interval, BootKind,
+    bootstrap_mean_interval, kendall_tau_b, resampling_strata, stratified_resamples,
+    wilson_interval, BootKind,
 };
 use statrs::distribution::{ContinuousCDF, Normal};
 
@@ -77,7 +78,7 @@ pub fn accuracy(correct: u64, n: u64, d: &Decision) -> Evidence {
 /// The BCa bootstrap interval of the mean of `values` (strata: each value's class);
 /// `None` below two values.
 pub fn mean(values: &[f64], strata: &[i64], d: &Decision) -> Option<Evidence> {
-    let resamples = stratified_resamples(strata, d.resamples, d.seed);
+    let resamples = stratified_resamples(&resampling_strata(strata).0, d.resamples, d.seed);
     let b = bootstrap_mean_interval(values, &resamples, d.level, BootKind::Bca, d.seed)?;
     Some(Evidence {
         estimate: crate::stats::mean(values)?,
@@ -112,7 +113,8 @@ pub fn probability(
     if n < 2 || cols.is_empty() {
         return None;
     }
-    let resamples = stratified_resamples(strata, d.resamples, d.seed);
+    let (strata, stratified) = resampling_strata(strata);
+    let resamples = stratified_resamples(&strata, d.resamples, d.seed);
     let hits = resamples
         .iter()
         .filter(|idx| holds(&means_at(cols, idx)))
@@ -122,7 +124,12 @@ pub fn probability(
         estimate: estimate(&means_at(cols, &all)),
         interval: None,
         probability: Some(hits as f64 / resamples.len() as f64),
-        method: "stratified bootstrap".into(),
+        method: if stratified {
+            "stratified bootstrap"
+        } else {
+            "bootstrap (not stratified: a class holds one image)"
+        }
+        .into(),
         n,
         resamples: Some(d.resamples),
         seed: Some(d.seed),
@@ -135,10 +142,11 @@ pub fn probability(
 pub fn tau(cols: &[Vec<f64>], strata: &[i64], paper: &[f64], d: &Decision) -> Option<Evidence> {
     let all: Vec<usize> = (0..strata.len()).collect();
     let estimate = kendall_tau_b(&means_at(cols, &all), paper)?;
-    let mut taus: Vec<f64> = stratified_resamples(strata, d.resamples, d.seed)
-        .iter()
-        .filter_map(|idx| kendall_tau_b(&means_at(cols, idx), paper))
-        .collect();
+    let mut taus: Vec<f64> =
+        stratified_resamples(&resampling_strata(strata).0, d.resamples, d.seed)
+            .iter()
+            .filter_map(|idx| kendall_tau_b(&means_at(cols, idx), paper))
+            .collect();
     taus.sort_by(f64::total_cmp);
     let q = |p: f64| taus[((p * (taus.len() - 1) as f64).round() as usize).min(taus.len() - 1)];
     let alpha = (1.0 - d.level) / 2.0;

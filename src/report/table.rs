@@ -16,8 +16,8 @@ use super::records::{field, ImageRecord};
 use super::ReportError;
 use crate::attr::Method;
 use crate::stats::{
-    bootstrap_mean_interval, kendall_exact_p, kendall_tau_b, stratified_resamples, t_interval,
-    wilson_interval, BootKind, CellStats,
+    bootstrap_mean_interval, kendall_exact_p, kendall_tau_b, resampling_strata,
+    stratified_resamples, t_interval, wilson_interval, BootKind, CellStats,
 };
 
 /// Confidence level of Table 1's intervals.
@@ -34,7 +34,8 @@ pub const INTERVALS: &str = "Wilson for the pointing game (a proportion of hits)
 /// The statistics of one cell: n, mean and standard deviation, and an interval of the
 /// mean fit for the metric, inside its range: Wilson's score interval for the pointing
 /// game (k hits of n images); otherwise the BCa bootstrap interval (Efron 1987), the
-/// images resampled within their class (`strata`, as they were chosen), whose ends are
+/// images resampled within their class (`strata`, as they were chosen; all together
+/// when a class holds one image: [`resampling_strata`]), whose ends are
 /// means of resampled values and so lie within the values' range. Where BCa is undefined
 /// (every resampled mean on one side of the mean) the percentile interval stands in.
 /// Measured coverage of a 95 % BCa interval of a skewed mean (tests/stats_bootstrap.rs):
@@ -54,7 +55,7 @@ pub fn cell_stats(metric: Metric, values: &[f64], strata: &[i64]) -> (CellStats,
         let w = wilson_interval(hits, x.len() as u64, LEVEL);
         Some(((w.lo, w.hi), "wilson"))
     } else {
-        let resamples = stratified_resamples(&st, RESAMPLES, SEED);
+        let resamples = stratified_resamples(&resampling_strata(&st).0, RESAMPLES, SEED);
         let boot = |kind| bootstrap_mean_interval(&x, &resamples, LEVEL, kind, SEED);
         boot(BootKind::Bca)
             .map(|b| ((b.lo, b.hi), "bootstrap-bca"))

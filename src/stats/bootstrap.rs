@@ -52,6 +52,24 @@ pub enum BootKind {
     Bca,
 }
 
+/// The strata a bootstrap over observations labelled `strata` should keep, and whether it
+/// stratifies: `strata` itself when every stratum holds at least two observations, else
+/// one stratum for all. A stratum of one observation is redrawn as itself in every
+/// resample, so stratifying by it removes its share of the variance: with one explained
+/// image per class (the quick profile's budget) every resample would be the sample itself
+/// and the interval would collapse onto the mean.
+pub fn resampling_strata(strata: &[i64]) -> (Vec<i64>, bool) {
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for &s in strata {
+        *counts.entry(s).or_default() += 1;
+    }
+    if counts.values().all(|&c| c >= 2) {
+        (strata.to_vec(), true)
+    } else {
+        (vec![0; strata.len()], false)
+    }
+}
+
 /// For each of `resamples` resamples, the indices of one stratified bootstrap resample of
 /// observations whose stratum labels are `strata` (one label per observation): each stratum
 /// (in ascending label order) contributes as many draws, with replacement, from its own

@@ -30,6 +30,9 @@ use crate::report::scoring::{score, ScoreConfig, ScoreData};
 use crate::report::selection::Selection;
 use crate::train::{self, EpochMetrics, RunOptions, TrainConfig};
 
+pub mod transfer;
+use transfer::Channel;
+
 /// Which study to reproduce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,6 +41,9 @@ pub enum ReproduceProfile {
     Quick,
     /// ResNet-101 on OpenSARUrban (--data), the paper's protocol; a GPU recommended.
     Paper,
+    /// The paper's protocol on any labelled SAR chip set (--data, e.g. MSTAR SOC):
+    /// ResNet-18 on a CPU by default, transfer verdicts ([`crate::claims::transfer`]).
+    Transfer,
 }
 
 impl ReproduceProfile {
@@ -46,6 +52,7 @@ impl ReproduceProfile {
         match self {
             ReproduceProfile::Quick => "quick",
             ReproduceProfile::Paper => "paper",
+            ReproduceProfile::Transfer => crate::claims::TRANSFER_PROFILE,
         }
     }
 }
@@ -55,7 +62,10 @@ impl ReproduceProfile {
 impl Budget {
     /// The budget of `profile`, or [`Budget::SMOKE`]. Images per class: 1 on the quick
     /// profile (10 images: the CPU time budget, Max-Sensitivity of Occlusion alone is 3,240
-    /// forward passes per image), 10 on the paper profile (100 images).
+    /// forward passes per image), 10 on the paper profile (100 images), 10 on the transfer
+    /// profile (the paper profile's 100 images on MSTAR SOC's ten classes: about 11 s an
+    /// 88-pixel image on the 2-core Xeon, so the whole run fits its 45-minute CPU budget,
+    /// REPRODUCE.md).
     pub fn of(profile: ReproduceProfile, smoke: bool) -> Budget {
         let full = |per_class| Budget {
             arch: None,
@@ -67,6 +77,7 @@ impl Budget {
             (true, _) => Budget::SMOKE,
             (false, ReproduceProfile::Quick) => full(1),
             (false, ReproduceProfile::Paper) => full(10),
+            (false, ReproduceProfile::Transfer) => full(10),
         }
     }
 }
@@ -102,14 +113,26 @@ pub struct ReproduceConfig {
     /// claims about the others NOT RUN ("missing table1...") and the rankings, which need
     /// all eight, too.
     pub methods: Vec<Method>,
+    /// Transfer profile: the network (default ResNet-18; `resnet101` for a GPU).
+    pub arch: Option<crate::model::Arch>,
+    /// Transfer profile: the name of single-polarization data's one channel (default:
+    /// [`transfer::plan`]'s rule).
+    pub channel_name: Option<String>,
+    /// Transfer profile: the data's range axis (default: [`transfer::plan`]'s rule).
+    pub range_axis: Option<train::RangeAxis>,
 }
 
+/// The transfer profile's image side: the measured real-chip recipe's 88 pixels (random
+/// 88-pixel crops of MSTAR's 128-pixel chips in training, REPRODUCE.md).
+pub const TRANSFER_SIZE: usize = 88;
+
 impl ReproduceConfig {
-    /// The training configuration of one polarization.
-    pub fn train_config(&self, pol: Pol) -> Result<TrainConfig> {
+    /// The training configuration of one polarization (`None`: single-band files).
+    pub fn train_config(&self, pol: Option<Pol>) -> Result<TrainConfig> {
         let mut c = match self.profile {
             ReproduceProfile::Quick => TrainConfig::quick(),
             ReproduceProfile::Paper => TrainConfig::paper(),
+            ReproduceProfile::Transfer => self.transfer_base(),
         };
         match (&self.data, self.profile) {
             (Some(dir), _) => {
@@ -119,13 +142,16 @@ impl ReproduceConfig {
             (None, ReproduceProfile::Paper) => anyhow::bail!(
                 "the paper profile needs the OpenSARUrban files: --data DIR (or OPENSARURBAN_DIR); see REPRODUCE.md"
             ),
+            (None, ReproduceProfile::Transfer) => anyhow::bail!(
+                "the transfer profile needs a labelled SAR chip set: --data DIR (e.g. ../shared/data/mstar-soc); see REPRODUCE.md"
+            ),
             (None, ReproduceProfile::Quick) => {
                 c.data.synthetic = true;
                 c.data.cache = Some(self.out.join("data"));
             }
         }
         Budget::of(self.profile, self.smoke).apply(&mut c);
-        c.dataset.pol = Some(pol);
+        c.dataset.pol = pol;
         if self.profile == ReproduceProfile::Paper {
             // The paper's ten classes in their canonical label order (aliases such as
             // highbuilding / highbuildings accepted); any other name is skipped, with its
@@ -134,7 +160,7 @@ impl ReproduceConfig {
         }
         if let Some(f) = self.format.clone().or(match self.profile {
             ReproduceProfile::Paper => Some(PAPER_FORMAT.to_string()),
-            ReproduceProfile::Quick => None,
+            ReproduceProfile::Quick | ReproduceProfile::Transfer => None,
         }) {
             c.dataset.group = Some(f);
         }
@@ -142,9 +168,24 @@ impl ReproduceConfig {
         // The quick profile's model hashes are pinned on CPU with 2 threads.
         c.threads = self.threads.or(match self.profile {
             ReproduceProfile::Quick => Some(2),
-            ReproduceProfile::Paper => None,
+            ReproduceProfile::Paper | ReproduceProfile::Transfer => None,
         });
         Ok(c)
+    }
+
+    /// The transfer profile before the budget: sarxai's real-chip defaults (the `sar`
+    /// augmentation preset, per-chip 1-99 % stretch, SGD with warm-up and cosine schedule,
+    /// 24 epochs: REPRODUCE.md, "Recipe for real chips") on ResNet-18 (or `arch`) at
+    /// [`TRANSFER_SIZE`] pixels, with the data's range axis.
+    fn transfer_base(&self) -> TrainConfig {
+        let mut c = TrainConfig::default();
+        c.model.arch = self.arch.unwrap_or(crate::model::Arch::Resnet18);
+        c.dataset.preprocess.size = TRANSFER_SIZE;
+        if let Some(axis) = self.range_axis {
+            c.augment = c.augment.with_range_axis(c.data.range_axis, axis);
+            c.data.range_axis = axis;
+        }
+        c
     }
 }
 
@@ -207,12 +248,12 @@ fn resolve_archive(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceCon
 /// Trains (or resumes) and scores one polarization.
 fn run_pol(
     cfg: &ReproduceConfig,
-    pol: Pol,
+    channel: &Channel,
     seconds: &mut BTreeMap<String, f64>,
     events: Events,
 ) -> Result<PolOutcome> {
-    let p = pol.to_string().to_lowercase();
-    let tcfg = cfg.train_config(pol)?;
+    let p = channel.key.clone();
+    let tcfg = cfg.train_config(channel.pol)?;
     let run_dir = cfg.out.join(&p);
     events(StudyEvent::Stage(&format!(
         "train {p} ({} on {}, {} epoch(s), {} px)",
@@ -265,15 +306,17 @@ fn run_pol(
             .into_iter()
             .flat_map(|s| s.files.iter().map(|f| f.as_path())),
     )?;
+    // Single-band transfer data show the paper's VH column beside their one channel.
     let scfg = ScoreConfig {
         selection: cfg.selection,
         methods: cfg.methods.clone(),
+        paper_pol: channel.pol.or(Some(Pol::Vh)),
         ..ScoreConfig::default()
     };
     let sdata = ScoreData {
         split: &d.test,
         classes: &d.classes,
-        pol: Some(pol),
+        pol: channel.pol,
         root: Some(&d.root),
     };
     let summary = score(
@@ -311,6 +354,56 @@ fn describe_methods(methods: &[Method]) -> String {
     }
 }
 
+/// The channels to run and, on the transfer profile, the transfer record, with `cfg`'s
+/// data folder made absolute (the run's configurations then name it from anywhere) and
+/// the plan's range axis set. The paper and quick profiles run VH and VV.
+#[allow(clippy::type_complexity)]
+fn plan_channels(
+    cfg: &ReproduceConfig,
+    events: Events,
+) -> Result<(
+    ReproduceConfig,
+    Vec<Channel>,
+    Option<crate::claims::Transfer>,
+)> {
+    let mut cfg = cfg.clone();
+    if let Some(d) = &cfg.data {
+        cfg.data = Some(
+            std::fs::canonicalize(d)
+                .with_context(|| format!("the data folder {} cannot be read", d.display()))?,
+        );
+    }
+    if cfg.profile != ReproduceProfile::Transfer {
+        let both = Pol::ALL.iter().map(|&p| Channel {
+            pol: Some(p),
+            key: p.suffix().into(),
+        });
+        return Ok((cfg, both.collect(), None));
+    }
+    let base = cfg.train_config(None)?;
+    let root = base
+        .data
+        .dir
+        .clone()
+        .context("the transfer profile needs --data DIR")?;
+    let plan = transfer::plan(
+        &root,
+        &base.dataset,
+        cfg.channel_name.as_deref(),
+        cfg.range_axis,
+    )?;
+    events(StudyEvent::Stage(&format!(
+        "transfer: the paper's protocol on {}",
+        plan.transfer.dataset
+    )));
+    events(StudyEvent::Note(&format!(
+        "{}; range along {:?}; every verdict is a transfer verdict, never the paper reproduced",
+        plan.transfer.rule, plan.range_axis
+    )));
+    cfg.range_axis = Some(plan.range_axis);
+    Ok((cfg, plan.channels, Some(plan.transfer)))
+}
+
 /// Runs (or resumes) every stage into `cfg.out`, telling `events` as it goes.
 pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutcome> {
     std::fs::create_dir_all(&cfg.out)
@@ -318,7 +411,8 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
     // A zip archive: its pin is checked before any work, then its verified extraction is
     // the data; RUN/archive.json records how ("pinned" or "unpinned").
     let cfg = &resolve_archive(cfg, events)?;
-    if let Some(f) = cfg.train_config(Pol::Vh)?.dataset.group {
+    let (cfg, channels, transfer) = &plan_channels(cfg, events)?;
+    if let Some(f) = cfg.train_config(channels[0].pol)?.dataset.group {
         events(StudyEvent::Note(&format!("format: {f}")));
     }
     if cfg.smoke {
@@ -331,13 +425,14 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
     }
     let mut results = Results {
         profile: cfg.profile.name().to_string(),
+        transfer: transfer.clone(),
         ..Default::default()
     };
     let mut seconds = BTreeMap::new();
     let mut members = BTreeMap::new();
-    for pol in [Pol::Vh, Pol::Vv] {
-        let p = pol.to_string().to_lowercase();
-        let o = run_pol(cfg, pol, &mut seconds, events)?;
+    for channel in channels {
+        let p = channel.key.clone();
+        let o = run_pol(cfg, channel, &mut seconds, events)?;
         results.accuracy.insert(p.clone(), o.accuracy);
         results
             .balanced_accuracy
@@ -349,13 +444,19 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
 
     events(StudyEvent::Stage("pins and claims"));
     let (claims, pins, paper) = crate::claims::fixtures::load(None, None)?;
-    let mut recorded = Pins::measure(&cfg.out, &["vh", "vv"], false)?;
+    let keys: Vec<&str> = channels.iter().map(|c| c.key.as_str()).collect();
+    let mut recorded = Pins::measure(&cfg.out, &keys, false)?;
     recorded.members = members;
     recorded.write_recorded(&cfg.out)?;
     results.marks = recorded
         .marks(pins.profile(&results.profile)?)
         .into_iter()
         .map(|m| m.0.to_string())
+        .chain(
+            transfer
+                .as_ref()
+                .map(|_| crate::claims::TRANSFER_MARK.to_string()),
+        )
         .collect();
     let bytes = serde_json::to_vec_pretty(&results)?;
     crate::io::write_atomic(&cfg.out.join(Results::FILE), &bytes)?;

@@ -19,7 +19,7 @@ pub struct CheckedRun {
     pub results: Results,
     /// One verdict per claim, its measured value carrying the run's marks.
     pub verdicts: Vec<claims::VerdictRow>,
-    /// The run's marks (smoke, unpinned) with their reasons.
+    /// The run's marks (smoke, unpinned, transfer) with their reasons.
     pub marks: Vec<(&'static str, String)>,
     /// Notes of the pin checks, one line each.
     pub notes: Vec<String>,
@@ -29,9 +29,13 @@ pub struct CheckedRun {
 
 impl CheckedRun {
     /// Whether a FAIL verdict fails the check: not on a smoke run, whose numbers are not
-    /// comparable (its pins and recomputation still decide).
+    /// comparable, nor on a transfer run, whose FAIL is a finding about other data (their
+    /// pins and recomputation still decide).
     pub fn verdicts_decide(&self) -> bool {
-        !self.marks.iter().any(|(m, _)| *m == claims::SMOKE_MARK)
+        !self
+            .marks
+            .iter()
+            .any(|(m, _)| *m == claims::SMOKE_MARK || *m == claims::TRANSFER_MARK)
     }
 }
 
@@ -69,7 +73,8 @@ pub fn check_run(
     device: tch::Device,
 ) -> Result<CheckedRun> {
     let results = Results::read(&run_dir.join(Results::FILE))?;
-    let pols = ["vh", "vv"];
+    let keys = results.pols();
+    let pols: Vec<&str> = keys.iter().map(String::as_str).collect();
     let (measured, mut notes) = Pins::measure_with_notes(run_dir, &pols, true)
         .with_context(|| format!("re-measuring the pins of {}", run_dir.display()))?;
     let run_json = Pins::measure(run_dir, &pols, false)?;
@@ -93,7 +98,7 @@ pub fn check_run(
     })?);
     let mut derived = Pins::default();
     let mut contexts = BTreeMap::new();
-    for pol in pols {
+    for &pol in &pols {
         let ctx = PolContext::load(run_dir, pol, device)?;
         ctx.derive_pins(run_dir, pol, &mut derived)?;
         contexts.insert(pol.to_string(), ctx);
@@ -113,7 +118,16 @@ pub fn check_run(
             .unwrap_or(&run_json)
             .compare(&derived, &data_pins),
     )?;
-    let marks = measured.marks(profile);
+    let mut marks = measured.marks(profile);
+    if let Some(t) = &results.transfer {
+        marks.push((
+            claims::TRANSFER_MARK,
+            format!(
+                "a transfer run on {}: the paper's claims decided on other data ({}); its verdicts say whether the claims carry over, never that the paper is reproduced, and do not decide the exit status (its pins and recomputation do)",
+                t.dataset, t.rule
+            ),
+        ));
+    }
     let mut verdicts = check_claims(claims, &results, paper);
     if !marks.is_empty() {
         let label: Vec<&str> = marks.iter().map(|m| m.0).collect();

@@ -108,6 +108,7 @@ fn verdict_table_format() {
             measured: "occlusion (0.0178)".into(),
             verdict: Verdict::Pass,
             evidence: None,
+            transfer: None,
         },
         VerdictRow {
             id: "accuracy-vh".into(),
@@ -116,6 +117,7 @@ fn verdict_table_format() {
             measured: "0.7900".into(),
             verdict: Verdict::Fail,
             evidence: None,
+            transfer: None,
         },
         VerdictRow {
             id: "table1-vh-occlusion-ms".into(),
@@ -124,6 +126,7 @@ fn verdict_table_format() {
             measured: "0.0150 [0.0120, 0.0190] bootstrap-bca, n=10, 2000 resamples, seed 0; to decide: about 4 images per class at this mean and spread".into(),
             verdict: Verdict::Inconclusive,
             evidence: None,
+            transfer: None,
         },
         VerdictRow {
             id: "quick-accuracy-vv".into(),
@@ -132,6 +135,7 @@ fn verdict_table_format() {
             measured: "not a paper claim (profiles: quick)".into(),
             verdict: Verdict::NotRun,
             evidence: None,
+            transfer: None,
         },
     ];
     insta::assert_snapshot!(render_table(&rows));

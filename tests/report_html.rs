@@ -134,6 +134,7 @@ fn verdicts() -> Vec<VerdictRow> {
         measured: measured.into(),
         verdict,
         evidence: None,
+        transfer: None,
     };
     vec![
         row("accuracy-vh", Verdict::Pass, "0.8400"),
@@ -316,6 +317,7 @@ fn rerender_a_run_directory() {
                 _ => Verdict::NotRun,
             },
             evidence: None,
+            transfer: None,
         })
         .collect();
     let html = render(&run, &results, &verdicts);

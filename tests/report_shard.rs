@@ -131,6 +131,7 @@ fn shards_merged_equal_one_process_byte_for_byte() {
             per_class: 1,
             seed: 3,
             correct_only: false,
+            at_most: false,
         },
         figure_image: 1,
         progress: false,

@@ -56,6 +56,10 @@ pub struct VerdictRow {
     /// What the verdict rests on (none for NOT RUN).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
+    /// On a transfer run: the dataset the claim was decided on (the verdict is a transfer
+    /// verdict, never the paper reproduced: [`super::transfer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<String>,
 }
 
 /// Why a claim of a run without per-image evidence is INCONCLUSIVE.
@@ -63,14 +67,14 @@ const NO_EVIDENCE: &str =
     "no per-image evidence in results.json (a run from before verdicts carried intervals)";
 
 /// A decided claim: the measured value in words, the verdict, its evidence.
-struct Decided {
-    measured: String,
-    verdict: Verdict,
-    evidence: Option<Evidence>,
+pub(super) struct Decided {
+    pub(super) measured: String,
+    pub(super) verdict: Verdict,
+    pub(super) evidence: Option<Evidence>,
 }
 
 impl Decided {
-    fn not_run(why: String) -> Decided {
+    pub(super) fn not_run(why: String) -> Decided {
         Decided {
             measured: why,
             verdict: Verdict::NotRun,
@@ -214,7 +218,7 @@ fn quantity_interval(
 
 /// Decides one claim with its evidence; `paper` holds the paper's Table 1 for Kendall-tau
 /// rules.
-fn decide(rule: &Rule, r: &Results, paper: &Results, d: &Decision) -> Decided {
+pub(super) fn decide(rule: &Rule, r: &Results, paper: &Results, d: &Decision) -> Decided {
     match rule {
         Rule::Value {
             quantity,
@@ -419,7 +423,11 @@ fn kendall_claim(
 
 /// Verdicts of every claim for `results.profile`, each with its evidence, decided as
 /// `claims.decision` states; claims of other profiles are NOT RUN with the reason.
+/// A transfer run's claims are decided on its data instead ([`super::transfer`]).
 pub fn check_claims(claims: &ClaimsFile, results: &Results, paper: &Results) -> Vec<VerdictRow> {
+    if let Some(t) = &results.transfer {
+        return super::transfer::check_transfer(claims, results, t, paper);
+    }
     claims
         .claims
         .iter()
@@ -440,6 +448,7 @@ pub fn check_claims(claims: &ClaimsFile, results: &Results, paper: &Results) -> 
                 measured: d.measured,
                 verdict: d.verdict,
                 evidence: d.evidence,
+                transfer: None,
             }
         })
         .collect()
@@ -474,6 +483,9 @@ pub fn render_table(rows: &[VerdictRow]) -> String {
         );
     }
     let count = |v: Verdict| rows.iter().filter(|r| r.verdict == v).count();
+    if let Some(d) = rows.iter().find_map(|r| r.transfer.as_ref()) {
+        let _ = write!(s, "transfer verdicts on {d} (not the paper reproduced): ");
+    }
     let _ = writeln!(
         s,
         "{} passed, {} failed, {} inconclusive, {} not run",

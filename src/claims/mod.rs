@@ -8,12 +8,14 @@ pub mod fixtures;
 pub(crate) mod pins;
 pub(crate) mod results;
 pub(crate) mod spec;
+pub mod transfer;
 
 pub use check::{check_claims, render_table, Verdict, VerdictRow};
 pub use evidence::Evidence;
 pub use pins::{Mismatch, Pins, PinsFile, SMOKE_MARK, UNPINNED_MARK};
-pub use results::{PolEvidence, Results};
+pub use results::{PolEvidence, Results, Transfer};
 pub use spec::{Claim, ClaimsFile, Decision, Rule};
+pub use transfer::{TRANSFER_MARK, TRANSFER_PROFILE};
 
 use std::path::PathBuf;
 

@@ -30,6 +30,37 @@ pub struct Results {
     /// INCONCLUSIVE.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub evidence: BTreeMap<String, PolEvidence>,
+    /// A transfer run (`reproduce --profile transfer`): the data it ran on and how the
+    /// paper's polarizations map to the data's channels. Absent on the quick and paper
+    /// profiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<Transfer>,
+}
+
+/// The data of a transfer run and the rule mapping the paper's polarizations onto it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// The dataset's name as verdicts say it ("MSTAR SOC", or the data folder's name).
+    pub dataset: String,
+    /// The paper's polarization (`vh`, `vv`) -> the data's channel key whose results test
+    /// its claims (`hh` for both on MSTAR; `vh` -> `vh`, `vv` -> `vv` on dual-pol data).
+    pub channels: BTreeMap<String, String>,
+    /// The mapping rule and how the data were recognised, in words.
+    pub rule: String,
+}
+
+impl Transfer {
+    /// The data's channel keys, each once, in the order the paper's polarizations map to
+    /// them (`["hh"]`, or `["vh", "vv"]`).
+    pub fn keys(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in self.channels.values() {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
+        }
+        out
+    }
 }
 
 /// What one polarization's verdicts are decided on: the test split's counts (accuracy's
@@ -92,6 +123,36 @@ impl Results {
     pub fn read(path: &Path) -> Result<Self, ClaimsError> {
         let bytes = std::fs::read(path).map_err(|e| ClaimsError::file(path, e))?;
         serde_json::from_slice(&bytes).map_err(|e| ClaimsError::file(path, e))
+    }
+
+    /// The run's channel keys: the transfer data's, else `vh` and `vv`.
+    pub fn pols(&self) -> Vec<String> {
+        match &self.transfer {
+            Some(t) => t.keys(),
+            None => vec!["vh".into(), "vv".into()],
+        }
+    }
+
+    /// A transfer run's results keyed by the paper's polarizations (each takes the data
+    /// channel [`Transfer::channels`] maps it to), so the paper's claims read them
+    /// unchanged; `None` for a run of the paper's own data.
+    pub fn as_paper_pols(&self) -> Option<Results> {
+        let t = self.transfer.as_ref()?;
+        fn pick<V: Clone>(m: &BTreeMap<String, V>, t: &Transfer) -> BTreeMap<String, V> {
+            t.channels
+                .iter()
+                .filter_map(|(paper, ch)| Some((paper.clone(), m.get(ch)?.clone())))
+                .collect()
+        }
+        Some(Results {
+            profile: self.profile.clone(),
+            accuracy: pick(&self.accuracy, t),
+            balanced_accuracy: pick(&self.balanced_accuracy, t),
+            table1: pick(&self.table1, t),
+            marks: self.marks.clone(),
+            evidence: pick(&self.evidence, t),
+            transfer: None,
+        })
     }
 
     /// A quantity by path: `accuracy.vh`, `table1.vv.grad-cam.max_sensitivity`.

@@ -21,11 +21,16 @@ use crate::reproduce::{
   sarxai reproduce --profile paper --smoke --data mock.zip --allow-unpinned-data --out runs/smoke
   sarxai claims check runs/quick                    # verdicts again, after the pins check
   sarxai reproduce --methods saliency,grad-cam --out runs/quick-two   # a subset of the methods
+  sarxai reproduce --profile transfer --data ../shared/data/mstar-soc --out runs/mstar
+                                                    # the paper's claims on real radar (MSTAR SOC, HH)
+  sarxai reproduce --profile transfer --smoke --data DIR --format Patch:tiff --out runs/ship
 
 An interrupted run resumes: training from its last epoch checkpoint, scoring from the
 per-image results already written.")]
 pub struct ReproduceArgs {
-    /// quick: ResNet-18 on the embedded synthetic data; paper: ResNet-101 on OpenSARUrban.
+    /// quick: ResNet-18 on the embedded synthetic data; paper: ResNet-101 on OpenSARUrban;
+    /// transfer: the paper's protocol and claims on any labelled SAR chip set (--data),
+    /// ResNet-18 on a CPU, every verdict a transfer verdict.
     #[arg(long, value_enum, default_value = "quick")]
     pub(crate) profile: ReproduceProfile,
     /// The profile's protocol end to end at a tiny budget (ResNet-18, one epoch, 32x32
@@ -34,7 +39,9 @@ pub struct ReproduceArgs {
     #[arg(long)]
     pub(crate) smoke: bool,
     /// OpenSARUrbanDataset.zip (checked against its pin, extracted once into a verified
-    /// cache) or a directory of it (paper profile; default $OPENSARURBAN_DIR).
+    /// cache) or a directory of it (paper profile; default $OPENSARURBAN_DIR); on the
+    /// transfer profile a folder of labelled chips that `sarxai data inspect` reads
+    /// (class folders, split folders in any case or a seeded split).
     #[arg(long, value_name = "ZIP|DIR")]
     pub(crate) data: Option<PathBuf>,
     #[command(flatten)]
@@ -66,12 +73,34 @@ pub struct ReproduceArgs {
     /// the others, and the rankings (which need all eight), NOT RUN.
     #[arg(long, default_value = "all")]
     pub(crate) methods: MethodSelection,
+    /// Transfer profile: the network (default resnet18; resnet101 on a GPU).
+    #[arg(long, value_enum)]
+    pub(crate) arch: Option<crate::model::Arch>,
+    /// Transfer profile: the name of single-polarization data's channel, e.g. hh (default:
+    /// the files' suffix; hh for MSTAR SOC, recognised by its class names; else single).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) channel_name: Option<String>,
+    /// Transfer profile: the image axis along which range runs (default y for MSTAR SOC,
+    /// else x).
+    #[arg(long, value_enum)]
+    pub(crate) range_axis: Option<crate::train::RangeAxis>,
 }
 
 /// Runs `sarxai reproduce`.
 pub fn run(args: ReproduceArgs) -> Result<()> {
+    let transfer_only = [
+        ("--arch", args.arch.is_some()),
+        ("--channel-name", args.channel_name.is_some()),
+        ("--range-axis", args.range_axis.is_some()),
+    ];
+    if let Some((flag, _)) = transfer_only.iter().find(|(_, set)| *set) {
+        if args.profile != ReproduceProfile::Transfer {
+            anyhow::bail!("{flag} applies to the transfer profile only (--profile transfer)");
+        }
+    }
     let data = match args.profile {
         ReproduceProfile::Quick => None,
+        ReproduceProfile::Transfer => args.data,
         ReproduceProfile::Paper => args
             .data
             .or_else(|| std::env::var_os("OPENSARURBAN_DIR").map(PathBuf::from)),
@@ -91,8 +120,13 @@ pub fn run(args: ReproduceArgs) -> Result<()> {
                 .unwrap_or_else(|| Budget::of(args.profile, args.smoke).per_class),
             seed: args.select_seed,
             correct_only: args.correct_only,
+            // Real chip sets may hold classes with few test chips.
+            at_most: args.profile == ReproduceProfile::Transfer,
         },
         methods: args.methods.0,
+        arch: args.arch,
+        channel_name: args.channel_name,
+        range_axis: args.range_axis,
     };
     // Held until the command returns: a second reproduce or train on the run directory
     // is refused while this one writes it.

@@ -37,6 +37,10 @@ pub(crate) struct SelectionArgs {
     /// Draw only among test images the model classifies correctly.
     #[arg(long)]
     pub(crate) correct_only: bool,
+    /// Up to K per class: a class with fewer eligible test images gives what it has (as
+    /// the transfer profile draws on real chip sets with rare classes).
+    #[arg(long)]
+    pub(crate) up_to: bool,
 }
 
 impl SelectionArgs {
@@ -45,6 +49,7 @@ impl SelectionArgs {
             per_class: self.per_class,
             seed: self.select_seed,
             correct_only: self.correct_only,
+            at_most: self.up_to,
         }
     }
 }
@@ -95,7 +100,7 @@ pub struct ScoreArgs {
     #[arg(long, default_value = "all")]
     pub(crate) metrics: MetricSelection,
     /// Explain the first N images of the test split instead of a stratified selection.
-    #[arg(long, value_name = "N", conflicts_with_all = ["per_class", "select_seed", "correct_only"])]
+    #[arg(long, value_name = "N", conflicts_with_all = ["per_class", "select_seed", "correct_only", "up_to"])]
     pub(crate) images: Option<usize>,
     #[command(flatten)]
     pub(crate) selection: SelectionArgs,

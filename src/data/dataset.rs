@@ -27,7 +27,9 @@ use super::split::{split_digest, stratified_split, SplitConfig, SplitDigests};
 mod choose;
 mod read;
 
-pub use choose::{choose_group, choose_group_by_content, group_contents, ContentSelector};
+pub use choose::{
+    choose_group, choose_group_by_content, group_contents, ContentSelector, HeldPolarizations,
+};
 use choose::{choose_samples, Chosen};
 use read::{read_samples, Loaded};
 
@@ -274,6 +276,17 @@ impl Dataset {
                 &sorted.dtypes.into_iter().collect::<Vec<_>>(),
             ),
         })
+    }
+
+    /// The class names (label order) and the polarizations held by the format group `cfg`
+    /// chooses in `root`, from the file names and one header, before any decoding.
+    pub fn polarizations(
+        root: &Path,
+        cfg: &DatasetConfig,
+    ) -> Result<(Vec<String>, HeldPolarizations)> {
+        let disc = discover(root, &cfg.discover)?;
+        let (_, samples, _) = choose::choose_group_samples(root, cfg, &disc)?;
+        Ok((disc.classes.clone(), choose::held_polarizations(&samples)))
     }
 
     /// The arrays of one split.

@@ -116,9 +116,9 @@ impl ReportData {
             Err(e) => d.missing.push(format!("the embedded fixtures: {e:#}")),
         }
         let mut pols: Vec<String> = results.table1.keys().cloned().collect();
-        for p in ["vh", "vv"] {
-            if !pols.iter().any(|q| q == p) && run_dir.join(format!("score-{p}")).is_dir() {
-                pols.push(p.to_string());
+        for p in results.pols() {
+            if !pols.contains(&p) && run_dir.join(format!("score-{p}")).is_dir() {
+                pols.push(p);
             }
         }
         for pol in &pols {
@@ -264,6 +264,14 @@ fn page_head(h: &mut String, d: &ReportData) {
         h,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>sarxai reproduce: {profile}</title><style>{STYLE}</style></head><body>\n<h1>sarxai reproduce: {profile} profile</h1>\n"
     );
+    if let Some(t) = &d.results.transfer {
+        let _ = writeln!(
+            h,
+            "<p class=\"marks\" id=\"transfer-banner\"><strong>Transfer run on {}: the paper's claims decided on other data, not the paper reproduced.</strong> {}. The paper's values (OpenSARUrban, ResNet-101) stand beside this data's for reference.</p>",
+            escape(&t.dataset),
+            escape(&t.rule)
+        );
+    }
     for m in &d.results.marks {
         let _ = writeln!(
             h,

@@ -36,6 +36,11 @@ pub enum Selection {
         seed: u64,
         /// Only images the model classifies correctly.
         correct_only: bool,
+        /// Up to `per_class`: a class with fewer eligible images gives what it has (the
+        /// transfer profile, on real chip sets with rare classes); otherwise it is an
+        /// error.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        at_most: bool,
     },
 }
 
@@ -46,6 +51,7 @@ impl Default for Selection {
             per_class: 1,
             seed: 0,
             correct_only: false,
+            at_most: false,
         }
     }
 }
@@ -59,8 +65,10 @@ impl Selection {
                 per_class,
                 seed,
                 correct_only,
+                at_most,
             } => format!(
-                "{per_class} test image(s) per class{}, drawn with seed {seed}",
+                "{}{per_class} test image(s) per class{}, drawn with seed {seed}",
+                if at_most { "up to " } else { "" },
                 if correct_only {
                     " among those classified correctly"
                 } else {
@@ -75,9 +83,16 @@ impl Selection {
         match *self {
             Selection::First { .. } => serde_json::json!({ "rule": "first" }),
             Selection::Stratified {
-                seed, correct_only, ..
+                seed,
+                correct_only,
+                at_most,
+                ..
             } => {
-                serde_json::json!({ "rule": "stratified", "seed": seed, "correct_only": correct_only })
+                let mut key = serde_json::json!({ "rule": "stratified", "seed": seed, "correct_only": correct_only });
+                if at_most {
+                    key["at_most"] = true.into();
+                }
+                key
             }
         }
     }
@@ -134,6 +149,7 @@ pub fn select(
             per_class,
             seed,
             correct_only,
+            at_most,
         } => {
             let mut chosen = Vec::new();
             for (c, name) in classes.iter().enumerate() {
@@ -148,7 +164,7 @@ pub fn select(
                         taken += 1;
                     }
                 }
-                if taken < per_class {
+                if taken < per_class && !at_most {
                     return Err(SelectionError::ClassTooSmall {
                         class: name.clone(),
                         requested: per_class,
@@ -234,6 +250,7 @@ mod tests {
             per_class,
             seed,
             correct_only: false,
+            at_most: false,
         };
         let a = select(&sel(2, 7), &s, &names(3), |_| true).unwrap();
         assert_eq!(a.len(), 6);
@@ -256,12 +273,26 @@ mod tests {
             per_class: 1,
             seed: 0,
             correct_only: true,
+            at_most: false,
         };
         let wrong = [0usize, 1];
         let got = select(&sel, &s, &names(2), |i| !wrong.contains(&i)).unwrap();
         assert!(got.contains(&2), "{got:?}");
         let err = select(&sel, &s, &names(2), |i| i < 3).unwrap_err();
         assert!(err.to_string().contains("class c1"), "{err}");
+        // Up to K per class: the short class gives what it has, the others K.
+        let up_to = Selection::Stratified {
+            per_class: 2,
+            seed: 0,
+            correct_only: false,
+            at_most: true,
+        };
+        let s = split(&[0, 0, 0, 1]);
+        let got = select(&up_to, &s, &names(3), |_| true).unwrap();
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(up_to
+            .describe()
+            .starts_with("up to 2 test image(s) per class"));
         let first = select(&Selection::First { n: 3 }, &s, &names(2), |_| true).unwrap();
         assert_eq!(first, vec![0, 1, 2]);
         assert!(select(&Selection::First { n: 9 }, &s, &names(2), |_| true).is_err());

@@ -35,7 +35,7 @@ pub(crate) mod trainer;
 
 use std::path::PathBuf;
 
-pub use augment::AugmentConfig;
+pub use augment::{AugmentConfig, RangeAxis};
 pub use config::{Balance, OptimizerConfig, OptimizerKind, Profile, Select, TrainConfig};
 pub use data::{prepare_data, PreparedData, Samples, ValSource};
 pub use metrics::EpochMetrics;

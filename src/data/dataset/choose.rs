@@ -25,12 +25,7 @@ pub(super) fn choose_samples<'a>(
     cfg: &DatasetConfig,
     disc: &'a Discovery,
 ) -> Result<Chosen<'a>> {
-    let content = cfg.group.as_deref().and_then(ContentSelector::parse);
-    let group = match &content {
-        Some(sel) => choose_group_by_content(root, &disc.samples, sel)?,
-        None => choose_group(root, &disc.groups(), cfg.group.as_deref())?,
-    };
-    let samples: Vec<&SampleFiles> = disc.samples.iter().filter(|s| s.group == group).collect();
+    let (group, samples, expect) = choose_group_samples(root, cfg, disc)?;
     let pol = resolve_pol(root, &samples, cfg.pol)?;
     if pol.is_none() {
         refuse_two_band_without_pol(root, &samples)?;
@@ -39,8 +34,67 @@ pub(super) fn choose_samples<'a>(
         group,
         samples,
         pol,
-        expect: content.map(|c| (c.dtype, c.bands)),
+        expect,
     })
+}
+
+/// The format group `cfg` chooses (by name or by content), its samples, and the sample
+/// type and bands its files must hold when chosen by content.
+#[allow(clippy::type_complexity)]
+pub(super) fn choose_group_samples<'a>(
+    root: &Path,
+    cfg: &DatasetConfig,
+    disc: &'a Discovery,
+) -> Result<(String, Vec<&'a SampleFiles>, Option<(SampleType, usize)>)> {
+    let content = cfg.group.as_deref().and_then(ContentSelector::parse);
+    let group = match &content {
+        Some(sel) => choose_group_by_content(root, &disc.samples, sel)?,
+        None => choose_group(root, &disc.groups(), cfg.group.as_deref())?,
+    };
+    let samples = disc.samples.iter().filter(|s| s.group == group).collect();
+    Ok((group, samples, content.map(|c| (c.dtype, c.bands))))
+}
+
+/// The polarizations a format group holds, as its files say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldPolarizations {
+    /// VH and VV: `_vh` / `_vv` partners, or two-band `[VH, VV]` files.
+    Both,
+    /// One polarization, named by the files' suffix.
+    One(Pol),
+    /// One band whose polarization the files do not name (e.g. MSTAR's HH chips).
+    Unnamed,
+}
+
+/// What `samples` hold: [`HeldPolarizations::Both`] when any is a VH/VV pair or the first
+/// unsuffixed file (its header) holds two bands, else the suffix of a single-polarization
+/// file, else [`HeldPolarizations::Unnamed`].
+pub(super) fn held_polarizations(samples: &[&SampleFiles]) -> HeldPolarizations {
+    if samples
+        .iter()
+        .any(|s| matches!(s.files, PolFiles::Pair { .. }))
+    {
+        return HeldPolarizations::Both;
+    }
+    if let Some(pol) = samples.iter().find_map(|s| match s.files {
+        PolFiles::One { pol, .. } => Some(pol),
+        _ => None,
+    }) {
+        return HeldPolarizations::One(pol);
+    }
+    let two_band = samples
+        .iter()
+        .find_map(|s| match &s.files {
+            PolFiles::Unsuffixed { path } => Some(path),
+            _ => None,
+        })
+        .and_then(|p| probe(p).ok())
+        .is_some_and(|info| info.bands == 2);
+    if two_band {
+        HeldPolarizations::Both
+    } else {
+        HeldPolarizations::Unnamed
+    }
 }
 
 /// Picks the format group: the requested one (exact group or its folder part), or the

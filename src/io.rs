@@ -102,7 +102,7 @@ pub enum LockError {
     Busy {
         /// The run directory.
         dir: PathBuf,
-        /// The holder's process id as the lock file records it (`pid N`).
+        /// The holder as the lock file records it: `pid N since <UTC time>: <command line>`.
         holder: String,
     },
     /// The lock file cannot be created or locked.
@@ -142,8 +142,71 @@ impl Drop for DirLock {
     }
 }
 
+/// What the lock file says of its holder: `pid N since 2026-12-06T06:37:14Z: sarxai score
+/// --run ...` (the process id, its start of holding in UTC and its command line).
+fn holder_line() -> String {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let args: Vec<String> = std::env::args().collect();
+    let command = match args.split_first() {
+        Some((exe, rest)) => {
+            let name = Path::new(exe)
+                .file_name()
+                .map_or_else(|| exe.clone(), |n| n.to_string_lossy().into_owned());
+            std::iter::once(name)
+                .chain(rest.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        None => String::new(),
+    };
+    format!(
+        "pid {} since {}: {command}",
+        std::process::id(),
+        utc_rfc3339(since)
+    )
+}
+
+/// `secs` since the Unix epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC; the civil-from-days
+/// algorithm of Howard Hinnant's date library, proleptic Gregorian). Written here because
+/// one timestamp in a lock file does not justify a date crate.
+pub fn utc_rfc3339(secs: u64) -> String {
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+/// The holder of `dir`'s lock while another process writes the run (`Some(holder)`), or
+/// `None` when no process holds it (readers use this to say "run in progress" instead of
+/// judging half-written files). Takes and at once releases the lock when it is free.
+pub fn lock_holder(dir: &Path) -> Result<Option<String>, LockError> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    match lock_dir(dir) {
+        Ok(_free) => Ok(None),
+        Err(LockError::Busy { holder, .. }) => Ok(Some(holder)),
+        Err(e) => Err(e),
+    }
+}
+
 /// Locks `dir` (created when missing) with an exclusive `flock` on `dir/.sarxai.lock`,
-/// without waiting: a second process gets [`LockError::Busy`] naming the holder's pid.
+/// without waiting: a second process gets [`LockError::Busy`] naming the holder's pid,
+/// start time and command line.
 pub fn lock_dir(dir: &Path) -> Result<DirLock, LockError> {
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -185,6 +248,7 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock, LockError> {
                 let _ = file.read_to_string(&mut holder);
                 let holder = match holder.trim() {
                     "" => "pid unknown".to_string(),
+                    h if h.starts_with("pid ") => h.to_string(),
                     pid => format!("pid {pid}"),
                 };
                 return Err(LockError::Busy {
@@ -198,10 +262,9 @@ pub fn lock_dir(dir: &Path) -> Result<DirLock, LockError> {
         if !same_file(&file, &path) {
             continue;
         }
-        let pid = std::process::id().to_string();
         let _ = file
             .set_len(0)
-            .and_then(|()| file.write_all(pid.as_bytes()));
+            .and_then(|()| file.write_all(holder_line().as_bytes()));
         return Ok(DirLock {
             file,
             path,
@@ -340,5 +403,12 @@ mod tests {
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&p), 0o666 & !umask);
         assert_eq!(mode(&p), mode(&q));
+    }
+
+    #[test]
+    fn utc_timestamps_follow_the_calendar() {
+        assert_eq!(super::utc_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::utc_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::utc_rfc3339(1_796_535_434), "2026-12-06T05:37:14Z");
     }
 }

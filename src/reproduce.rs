@@ -63,9 +63,9 @@ impl Budget {
     /// The budget of `profile`, or [`Budget::SMOKE`]. Images per class: 1 on the quick
     /// profile (10 images: the CPU time budget, Max-Sensitivity of Occlusion alone is 3,240
     /// forward passes per image), 10 on the paper profile (100 images), 10 on the transfer
-    /// profile (the paper profile's 100 images on MSTAR SOC's ten classes: about 11 s an
-    /// 88-pixel image on the 2-core Xeon, so the whole run fits its 45-minute CPU budget,
-    /// REPRODUCE.md).
+    /// profile (the paper profile's 100 images on MSTAR SOC's ten classes: 14.5 s an
+    /// 88-pixel image on the 2-core Xeon, so the whole run, 33 minutes there, fits its
+    /// 45-minute CPU budget, REPRODUCE.md).
     pub fn of(profile: ReproduceProfile, smoke: bool) -> Budget {
         let full = |per_class| Budget {
             arch: None,

@@ -61,9 +61,13 @@ fn decide_transfer(c: &Claim, view: &Results, paper: &Results, claims: &ClaimsFi
     }
     let d = decide(&c.rule, view, paper, &claims.decision);
     match c.rule {
+        // This data's value with its interval, without the band test's "to decide".
         Rule::Value { .. } => Decided::not_run(format!(
             "an absolute value of the paper's data and network, not compared across datasets; this data: {}",
-            d.measured
+            d.evidence.map_or(d.measured, |mut e| {
+                e.to_decide = None;
+                e.describe()
+            })
         )),
         _ => d,
     }

@@ -96,6 +96,14 @@ pub fn run(cmd: ClaimsCommand) -> Result<()> {
             pins,
             json,
         } => {
+            // A run still being written (reproduce, train or score holds its lock) is not
+            // judged: its files are not final.
+            if let Some(holder) = crate::io::lock_holder(&run_dir)? {
+                anyhow::bail!(
+                    "{}: run in progress ({holder}); check it once that process has finished",
+                    run_dir.display()
+                );
+            }
             let (c, p, paper) = crate::claims::fixtures::load(claims.as_deref(), pins.as_deref())?;
             let device = compute.setup()?;
             let run = crate::verify::check_run(&run_dir, &c, &p, &paper, device)?;

@@ -85,6 +85,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let report: EvalReport = evaluate(&model, split.name(), &classes, samples, args.batch_size)
         .with_context(|| format!("evaluating {}", args.weights.display()))?;
     if let Some(out) = &args.out {
+        let _lock = crate::io::lock_dir(out)?;
         let j = out.join(files::EVAL_JSON);
         let mut bytes = serde_json::to_vec_pretty(&report)?;
         bytes.push(b'\n');

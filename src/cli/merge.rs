@@ -25,6 +25,8 @@ pub struct MergeArgs {
 
 /// Runs `sarxai merge`.
 pub fn run(args: MergeArgs) -> Result<()> {
+    // A second writer of OUT (merge or score) is refused while this one runs.
+    let _lock = crate::io::lock_dir(&args.out)?;
     let s = crate::report::merge(&args.out, &args.shards)
         .with_context(|| format!("merging {} shard directories", args.shards.len()))?;
     print!("{}", s.table.to_markdown());

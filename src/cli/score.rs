@@ -174,6 +174,9 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         progress: !args.quiet,
         ..ScoreConfig::default()
     };
+    // Held until the command returns: a second score, merge or reproduce writing the same
+    // directory is refused, naming this one.
+    let _lock = crate::io::lock_dir(&args.out)?;
     let sd = ScoreData {
         split: data.test(),
         classes: data.classes(),

@@ -196,6 +196,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:13px}
 th,td{border:1px solid #c9d0d7;padding:3px 7px;vertical-align:top}
 th{background:#eef1f4;text-align:center}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.val{font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 td.method{white-space:nowrap;font-weight:600}
 td.out{background:#fde7e7}
 td.out .mark{color:var(--fail);font-weight:bold}

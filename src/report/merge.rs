@@ -481,7 +481,13 @@ pub fn merge(out_dir: &Path, dirs: &[PathBuf]) -> Result<MergeSummary, ReportErr
         reason: reason.into(),
     };
     if out_dir.is_dir() {
-        let mut entries = std::fs::read_dir(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
+        // The lock `sarxai merge` holds on OUT (crate::io::LOCK_FILE) does not count.
+        let mut entries = std::fs::read_dir(out_dir)
+            .map_err(|e| ReportError::io(out_dir, e))?
+            .filter(|e| {
+                e.as_ref()
+                    .map_or(true, |e| e.file_name() != crate::io::LOCK_FILE)
+            });
         if entries.next().is_some() {
             return Err(out_err("is not empty").into());
         }

@@ -54,7 +54,7 @@ pub(super) fn claims_html(h: &mut String, d: &ReportData) {
         };
         let _ = write!(
             h,
-            "<tr class=\"v-{c}\" data-verdict=\"{c}\"><td><span class=\"badge b-{c}\">{}</span></td><td><code>{}</code>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr class=\"v-{c}\" data-verdict=\"{c}\"><td><span class=\"badge b-{c}\">{}</span></td><td><code>{}</code>{}</td><td>{}</td><td class=\"val\">{}</td><td class=\"val\">{}</td><td>{}</td></tr>",
             r.verdict.label(),
             escape(&r.id),
             statement(&r.id)

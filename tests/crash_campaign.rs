@@ -159,6 +159,9 @@ struct Tally {
     mismatches: usize,
 }
 
+/// `reproduce` (transfer smoke on MSTAR chips) SIGKILLed at 10 seeded instants spread over
+/// its stages and resumed: every resumed run byte-identical to the uninterrupted one in 8
+/// files; the last passes `claims check --recompute 4`.
 #[test]
 #[cfg_attr(
     not(sarxai_require_shared),

@@ -76,6 +76,9 @@ fn refused_naming_the_holder(o: &Output, dir: &Path, holder: &str) {
     );
 }
 
+/// `score` and `merge` into a directory another `score` is writing: exit 1, "in use by
+/// another sarxai process (pid N since <UTC time>: sarxai score ...)"; the first completes
+/// with all its rows and releases the lock.
 #[test]
 fn a_second_score_or_merge_into_a_directory_being_scored_is_refused() {
     let out = tempfile::tempdir().unwrap().keep().join("score");
@@ -103,6 +106,8 @@ fn a_second_score_or_merge_into_a_directory_being_scored_is_refused() {
     assert!(!out.join(".sarxai.lock").exists());
 }
 
+/// `claims check` of a run directory whose lock another process holds: exit 1, "run in
+/// progress" naming the holder, no verdict printed.
 #[test]
 fn claims_check_of_a_run_being_written_says_run_in_progress() {
     let run = tempfile::tempdir().unwrap().keep().join("run");

@@ -29,7 +29,7 @@ pub const RESAMPLES: usize = 2000;
 /// Seed of those resamples.
 pub const SEED: u64 = 0;
 /// Table 1's intervals in words.
-pub const INTERVALS: &str = "Wilson for the pointing game (a proportion of hits); for every other metric the BCa bootstrap of the mean, 2000 resamples of the images within their class, seed 0";
+pub const INTERVALS: &str = "Wilson for the pointing game (a proportion of hits); for every other metric the BCa bootstrap of the mean, 2000 resamples of the images within their class (of all images together where a class holds one), seed 0";
 
 /// The statistics of one cell: n, mean and standard deviation, and an interval of the
 /// mean fit for the metric, inside its range: Wilson's score interval for the pointing

@@ -107,3 +107,42 @@ fn run(cli: Cli) -> Result<()> {
         Command::Merge(args) => merge::run(args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every subcommand, as `sarxai a b --opt`.
+    fn without_help(cmd: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for a in cmd.get_arguments() {
+            let id = a.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            if a.get_help().is_none() && a.get_long_help().is_none() {
+                let name = a
+                    .get_long()
+                    .map_or_else(|| format!("<{id}>"), |l| format!("--{l}"));
+                out.push(format!("{path} {name}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            without_help(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    /// Issue 31: every option of every subcommand says what it does in `--help`.
+    #[test]
+    fn every_option_of_every_subcommand_has_help() {
+        let cmd = Cli::command();
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        without_help(&cmd, "sarxai", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "options without help text:\n{}",
+            missing.join("\n")
+        );
+    }
+}

@@ -64,6 +64,7 @@ pub struct ReproduceArgs {
     /// Explain only test images the model classifies correctly.
     #[arg(long)]
     pub(crate) correct_only: bool,
+    /// Where training and scoring run: auto (CUDA when available, else CPU), cpu or cuda.
     #[arg(long, default_value = "auto")]
     pub(crate) device: DeviceChoice,
     /// libtorch threads (default: 2 on the quick profile, whose CPU hashes are pinned).

@@ -86,8 +86,11 @@ pub struct TrainArgs {
     /// Input channels: 1, or 3 (the band replicated).
     #[arg(long)]
     pub(crate) channels: Option<i64>,
+    /// Epochs to train (default 24 on real data, the real-chip recipe; the quick profile
+    /// 6, the paper profile 60).
     #[arg(long)]
     pub(crate) epochs: Option<usize>,
+    /// Training batch size (default 32 on every profile).
     #[arg(long)]
     pub(crate) batch_size: Option<usize>,
     /// Peak learning rate.
@@ -96,12 +99,16 @@ pub struct TrainArgs {
     /// Seed of initialisation, order and augmentation.
     #[arg(long)]
     pub(crate) seed: Option<u64>,
+    /// Optimizer (default sgd with Nesterov momentum; adamw on the quick profile).
     #[arg(long, value_enum)]
     pub(crate) optimizer: Option<OptimizerKind>,
+    /// SGD momentum (default 0.9).
     #[arg(long)]
     pub(crate) momentum: Option<f64>,
+    /// Weight decay (default 5e-4 with SGD; 0.01 on the quick profile's AdamW).
     #[arg(long)]
     pub(crate) weight_decay: Option<f64>,
+    /// Learning-rate schedule after the warm-up (default cosine).
     #[arg(long, value_enum)]
     pub(crate) schedule: Option<ScheduleKind>,
     /// Linear warm-up in epochs.

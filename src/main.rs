@@ -1,7 +1,7 @@
 //! The `sarxai` command line. Library errors are reported with their context chain.
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use sarxai::cli::{
     claims, entropy, eval, explain, merge, model, reproduce, score, sensitivity, train,
@@ -64,13 +64,29 @@ enum Command {
 fn main() {
     sarxai::malloc::keep_freed_memory();
     sarxai::mkl::reproducible_mkl();
-    let cli = Cli::parse();
+    let cli = parse();
     let knob = memory_knob(&cli.command);
     // libtorch errors (tch panics) become typed errors here; see sarxai::cli::guard.
     if let Err(e) = sarxai::cli::guard::guarded(knob, || run(cli)) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// The command line, with the options typed recorded where `--print-config` names them.
+fn parse() -> Cli {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some((_, sub)) = matches.subcommand() {
+        let given = sarxai::cli::print_config::Given::from_matches(sub);
+        match &mut cli.command {
+            Command::Score(a) => a.given = given,
+            Command::Train(a) => a.given = given,
+            Command::Reproduce(a) => a.given = given,
+            _ => {}
+        }
+    }
+    cli
 }
 
 /// What to change when a command runs out of memory.
@@ -142,6 +158,39 @@ mod tests {
         assert!(
             missing.is_empty(),
             "options without help text:\n{}",
+            missing.join("\n")
+        );
+    }
+
+    /// Issue 31: every option of the commands that build a configuration (train, score,
+    /// reproduce, eval) that takes a value shows its default, either clap's `[default: ...]`
+    /// or in words where it depends on the profile or the data, or says it is required.
+    #[test]
+    fn every_option_of_the_configuring_commands_shows_its_default() {
+        let cmd = Cli::command();
+        let mut missing = Vec::new();
+        for name in ["train", "score", "reproduce", "eval"] {
+            let sub = cmd.find_subcommand(name).unwrap();
+            for a in sub.get_arguments() {
+                let takes_value = a.get_action().takes_values();
+                let help = format!(
+                    "{} {}",
+                    a.get_help().map(|h| h.to_string()).unwrap_or_default(),
+                    a.get_long_help().map(|h| h.to_string()).unwrap_or_default()
+                )
+                .to_lowercase();
+                let shown = !a.get_default_values().is_empty()
+                    || a.is_required_set()
+                    || help.contains("default")
+                    || help.contains("required");
+                if takes_value && !a.is_positional() && !a.is_hide_set() && !shown {
+                    missing.push(format!("sarxai {name} --{}", a.get_id()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "options that do not show their default:\n{}",
             missing.join("\n")
         );
     }

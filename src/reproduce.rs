@@ -358,7 +358,7 @@ fn describe_methods(methods: &[Method]) -> String {
 /// data folder made absolute (the run's configurations then name it from anywhere) and
 /// the plan's range axis set. The paper and quick profiles run VH and VV.
 #[allow(clippy::type_complexity)]
-fn plan_channels(
+pub fn plan_channels(
     cfg: &ReproduceConfig,
     events: Events,
 ) -> Result<(

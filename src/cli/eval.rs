@@ -35,7 +35,8 @@ pub struct EvalArgs {
     /// Print the report as JSON on standard output.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Also write eval.json, eval.txt and confusion.png into this directory.
+    /// Also write eval.json, eval.txt and confusion.png into this directory (default:
+    /// print only).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
     /// Batch size of the forward passes.

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod guard;
 pub mod merge;
 pub mod model;
+pub mod print_config;
 pub mod reproduce;
 pub(crate) mod run_data;
 pub mod score;

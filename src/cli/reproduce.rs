@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::explain::MethodSelection;
+use super::print_config::{self, Given};
 use crate::device::DeviceChoice;
 use crate::report::selection::Selection;
 use crate::reproduce::{
     default_out, reproduce, Budget, ReproduceConfig, ReproduceProfile, StudyEvent,
 };
+use crate::train::TrainConfig;
 
 /// `sarxai reproduce`: the whole study of one profile.
 #[derive(Debug, clap::Args)]
@@ -85,50 +87,197 @@ pub struct ReproduceArgs {
     /// else x).
     #[arg(long, value_enum)]
     pub(crate) range_axis: Option<crate::train::RangeAxis>,
+    /// Print the effective configuration as YAML (the run's options, then the training
+    /// recipe of its first channel), each value with its source (the profile, a default,
+    /// the transfer plan or the option typed), and exit.
+    #[arg(long)]
+    pub(crate) print_config: bool,
+    /// The options typed (filled by the binary; names the sources of --print-config).
+    #[arg(skip)]
+    pub given: Given,
+}
+
+/// What `reproduce --print-config` prints: the run's options and the training recipe.
+#[derive(serde::Serialize)]
+struct ReproduceEffective {
+    profile: &'static str,
+    smoke: bool,
+    data: Option<PathBuf>,
+    format: Option<String>,
+    out: PathBuf,
+    per_class: usize,
+    select_seed: u64,
+    correct_only: bool,
+    methods: Vec<&'static str>,
+    channels: Vec<String>,
+    device: DeviceChoice,
+    threads: Option<i64>,
+    train: TrainConfig,
+}
+
+impl ReproduceArgs {
+    /// The run's configuration from the options (profile defaults filled in).
+    fn config(&self) -> Result<ReproduceConfig> {
+        let a = self;
+        let transfer_only = [
+            ("--arch", a.arch.is_some()),
+            ("--channel-name", a.channel_name.is_some()),
+            ("--range-axis", a.range_axis.is_some()),
+        ];
+        if let Some((flag, _)) = transfer_only.iter().find(|(_, set)| *set) {
+            if a.profile != ReproduceProfile::Transfer {
+                anyhow::bail!("{flag} applies to the transfer profile only (--profile transfer)");
+            }
+        }
+        Ok(ReproduceConfig {
+            profile: a.profile,
+            smoke: a.smoke,
+            data: a.data(),
+            format: a.format.clone(),
+            archive: a.archive.options(),
+            device: a.device,
+            threads: a.threads,
+            out: a.out.clone().unwrap_or_else(|| default_out(a.profile)),
+            selection: Selection::Stratified {
+                per_class: a
+                    .per_class
+                    .unwrap_or_else(|| Budget::of(a.profile, a.smoke).per_class),
+                seed: a.select_seed,
+                correct_only: a.correct_only,
+                // Real chip sets may hold classes with few test chips.
+                at_most: a.profile == ReproduceProfile::Transfer,
+            },
+            methods: a.methods.0.clone(),
+            arch: a.arch,
+            channel_name: a.channel_name.clone(),
+            range_axis: a.range_axis,
+        })
+    }
+
+    /// `--data`, or on the paper profile $OPENSARURBAN_DIR; none on the quick profile.
+    fn data(&self) -> Option<PathBuf> {
+        match self.profile {
+            ReproduceProfile::Quick => None,
+            ReproduceProfile::Transfer => self.data.clone(),
+            ReproduceProfile::Paper => self
+                .data
+                .clone()
+                .or_else(|| std::env::var_os("OPENSARURBAN_DIR").map(PathBuf::from)),
+        }
+    }
+
+    /// `--print-config`: the run's options and its first channel's training recipe, each
+    /// value with its source. The recipe is built three times: the profile's (options at
+    /// their defaults), with the options typed, and after the transfer profile's plan
+    /// (channel and range axis read from the data).
+    fn print_config(&self) -> Result<String> {
+        let mut cfg = self.config()?;
+        let profile = format!("profile {}", cfg.profile.name());
+        let (planned, channels, _) = crate::reproduce::plan_channels(&cfg, &mut |_| {})?;
+        cfg.data.clone_from(&planned.data);
+        let mut plain = cfg.clone();
+        (plain.format, plain.device, plain.threads) = (None, DeviceChoice::Auto, None);
+        (plain.arch, plain.range_axis) = (None, None);
+        let pol = channels.first().and_then(|c| c.pol);
+        let layers = [
+            (profile.clone(), plain.train_config(pol)?),
+            ("command line".to_string(), cfg.train_config(pol)?),
+            (
+                "transfer plan (read from the data)".to_string(),
+                planned.train_config(pol)?,
+            ),
+        ];
+        let named: Vec<(String, &TrainConfig)> =
+            layers.iter().map(|(n, c)| (n.clone(), c)).collect();
+        let mut sources = std::collections::BTreeMap::new();
+        for (path, source) in print_config::layer_sources(&named) {
+            let source = match source.as_str() {
+                "command line" => self
+                    .given
+                    .flag_for_path(&path, &[("dataset.group", "format")])
+                    .unwrap_or(source),
+                _ => source,
+            };
+            sources.insert(format!("train.{path}"), source);
+        }
+        let recipe = &layers[2].1;
+        let g = &self.given;
+        let data_default = match cfg.profile {
+            ReproduceProfile::Quick => "profile quick: the embedded synthetic data".to_string(),
+            ReproduceProfile::Paper if self.data.is_none() && cfg.data.is_some() => {
+                "$OPENSARURBAN_DIR".into()
+            }
+            _ => "none given".into(),
+        };
+        for (key, source) in [
+            ("profile", g.or("profile", "default")),
+            ("smoke", g.or("smoke", "default")),
+            ("data", g.or("data", &data_default)),
+            (
+                "format",
+                g.or("format", &format!("{profile} (train.dataset.group)")),
+            ),
+            ("out", g.or("out", "default: runs/PROFILE")),
+            ("per_class", g.or("per_class", &profile)),
+            ("select_seed", g.or("select_seed", "default")),
+            ("correct_only", g.or("correct_only", "default")),
+            ("methods", g.or("methods", "default")),
+            (
+                "channels",
+                if cfg.profile == ReproduceProfile::Transfer {
+                    "transfer plan (read from the data)".into()
+                } else {
+                    profile.clone()
+                },
+            ),
+            ("device", g.or("device", "default")),
+            (
+                "threads",
+                g.or(
+                    "threads",
+                    if recipe.threads.is_some() {
+                        &profile
+                    } else {
+                        "default: libtorch's choice"
+                    },
+                ),
+            ),
+        ] {
+            sources.insert(key.to_string(), source);
+        }
+        sources.insert("train.data.dir".into(), sources["data"].clone());
+        let Selection::Stratified { per_class, .. } = cfg.selection else {
+            unreachable!("reproduce draws a stratified selection")
+        };
+        let effective = ReproduceEffective {
+            profile: cfg.profile.name(),
+            smoke: cfg.smoke,
+            data: planned.data.clone(),
+            format: cfg.format.clone(),
+            out: cfg.out.clone(),
+            per_class,
+            select_seed: self.select_seed,
+            correct_only: self.correct_only,
+            methods: cfg.methods.iter().map(|m| m.name()).collect(),
+            channels: channels.iter().map(|c| c.key.clone()).collect(),
+            device: cfg.device,
+            threads: recipe.threads,
+            train: recipe.clone(),
+        };
+        Ok(format!(
+            "# sarxai reproduce: effective configuration, each value with its source\n{}",
+            print_config::render(&effective, &sources)
+        ))
+    }
 }
 
 /// Runs `sarxai reproduce`.
 pub fn run(args: ReproduceArgs) -> Result<()> {
-    let transfer_only = [
-        ("--arch", args.arch.is_some()),
-        ("--channel-name", args.channel_name.is_some()),
-        ("--range-axis", args.range_axis.is_some()),
-    ];
-    if let Some((flag, _)) = transfer_only.iter().find(|(_, set)| *set) {
-        if args.profile != ReproduceProfile::Transfer {
-            anyhow::bail!("{flag} applies to the transfer profile only (--profile transfer)");
-        }
+    if args.print_config {
+        print!("{}", args.print_config()?);
+        return Ok(());
     }
-    let data = match args.profile {
-        ReproduceProfile::Quick => None,
-        ReproduceProfile::Transfer => args.data,
-        ReproduceProfile::Paper => args
-            .data
-            .or_else(|| std::env::var_os("OPENSARURBAN_DIR").map(PathBuf::from)),
-    };
-    let cfg = ReproduceConfig {
-        profile: args.profile,
-        smoke: args.smoke,
-        data,
-        format: args.format,
-        archive: args.archive.options(),
-        device: args.device,
-        threads: args.threads,
-        out: args.out.unwrap_or_else(|| default_out(args.profile)),
-        selection: Selection::Stratified {
-            per_class: args
-                .per_class
-                .unwrap_or_else(|| Budget::of(args.profile, args.smoke).per_class),
-            seed: args.select_seed,
-            correct_only: args.correct_only,
-            // Real chip sets may hold classes with few test chips.
-            at_most: args.profile == ReproduceProfile::Transfer,
-        },
-        methods: args.methods.0,
-        arch: args.arch,
-        channel_name: args.channel_name,
-        range_axis: args.range_axis,
-    };
+    let cfg = args.config()?;
     // Held until the command returns: a second reproduce or train on the run directory
     // is refused while this one writes it.
     let _lock = crate::io::lock_dir(&cfg.out)?;

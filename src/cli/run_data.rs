@@ -20,22 +20,23 @@ pub struct RunDataArgs {
     /// holds a config.yaml).
     #[arg(long, value_name = "RUN_DIR")]
     pub run: Option<PathBuf>,
-    /// Dataset directory (overrides the run's).
+    /// Dataset directory (default: the run's data).
     #[arg(long, value_name = "DIR", conflicts_with = "synthetic")]
     pub data: Option<PathBuf>,
     /// The default synthetic dataset (overrides the run's data).
     #[arg(long)]
     pub synthetic: bool,
-    /// Cache directory for the synthetic dataset.
+    /// Cache directory for the synthetic dataset (default: the run's, else $SARXAI_CACHE,
+    /// $XDG_CACHE_HOME/sarxai or ~/.cache/sarxai).
     #[arg(long, value_name = "DIR")]
     pub data_cache: Option<PathBuf>,
-    /// Polarization: vh or vv.
+    /// Polarization: vh or vv (default: the run's).
     #[arg(long)]
     pub pol: Option<Pol>,
-    /// Format group when the data holds several.
+    /// Format group when the data holds several (default: the run's).
     #[arg(long)]
     pub format: Option<String>,
-    /// Image side in pixels.
+    /// Image side in pixels (default: the run's).
     #[arg(long)]
     pub size: Option<usize>,
 }
@@ -50,19 +51,26 @@ pub struct RunData {
 }
 
 impl RunDataArgs {
-    /// Resolves the settings for the model at `weights` and prepares the data.
-    pub fn load(&self, weights: &Path) -> Result<RunData> {
-        let run_dir = self.run.clone().or_else(|| {
+    /// The training run whose config.yaml supplies the data settings: `--run`, else the
+    /// weights' directory when it holds one.
+    fn run_dir(&self, weights: &Path) -> Option<PathBuf> {
+        self.run.clone().or_else(|| {
             weights
                 .parent()
                 .filter(|d| d.join(files::CONFIG).is_file())
                 .map(Path::to_path_buf)
-        });
-        let mut cfg = match &run_dir {
+        })
+    }
+
+    /// The data settings for the model at `weights`: the run's configuration (or the
+    /// built-in defaults without a run), then this command line's overrides.
+    pub(crate) fn settings(&self, weights: &Path) -> Result<DataSettings> {
+        let run_dir = self.run_dir(weights);
+        let base = match &run_dir {
             Some(d) => crate::train::resume_config(d)?,
             None => TrainConfig::default(),
         };
-        let overridden = self.data.is_some() || self.synthetic;
+        let mut cfg = base.clone();
         if let Some(d) = &self.data {
             cfg.data.dir = Some(d.clone());
             cfg.data.synthetic = false;
@@ -83,14 +91,47 @@ impl RunDataArgs {
         if let Some(s) = self.size {
             cfg.dataset.preprocess.size = s;
         }
-        if cfg.data.dir.is_none() && !cfg.data.synthetic {
+        Ok(DataSettings {
+            run_dir,
+            base,
+            cfg,
+            overridden: self.data.is_some() || self.synthetic,
+        })
+    }
+
+    /// Resolves the settings for the model at `weights` and prepares the data.
+    pub fn load(&self, weights: &Path) -> Result<RunData> {
+        let s = self.settings(weights)?;
+        if s.cfg.data.dir.is_none() && !s.cfg.data.synthetic {
             bail!("no data: pass --data DIR or --synthetic (or --run RUN_DIR of a training run)");
         }
         Ok(RunData {
-            data: prepare_data(&cfg)?,
-            run_dir,
-            overridden,
+            data: prepare_data(&s.cfg)?,
+            run_dir: s.run_dir,
+            overridden: s.overridden,
         })
+    }
+}
+
+/// The data settings of `eval` and `score` before any data is read.
+pub(crate) struct DataSettings {
+    /// The training run whose config supplied the settings, if any.
+    pub(crate) run_dir: Option<PathBuf>,
+    /// The run's configuration (built-in defaults without a run).
+    pub(crate) base: TrainConfig,
+    /// `base` with the command line's overrides.
+    pub(crate) cfg: TrainConfig,
+    /// Whether `--data` or `--synthetic` replaced the run's data.
+    pub(crate) overridden: bool,
+}
+
+impl DataSettings {
+    /// Where the base came from: the run's config.yaml, or the built-in defaults.
+    pub(crate) fn base_name(&self) -> String {
+        match &self.run_dir {
+            Some(d) => d.join(files::CONFIG).display().to_string(),
+            None => "built-in defaults (no training run)".into(),
+        }
     }
 }
 

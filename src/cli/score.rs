@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use super::explain::MethodSelection;
+use super::print_config::{self, Given};
 use super::run_data::RunDataArgs;
 use super::ComputeArgs;
 use crate::attr::Budget;
@@ -99,16 +100,18 @@ pub struct ScoreArgs {
     /// mprt_all_spearman.
     #[arg(long, default_value = "all")]
     pub(crate) metrics: MetricSelection,
-    /// Explain the first N images of the test split instead of a stratified selection.
+    /// Explain the first N images of the test split instead of a stratified selection
+    /// (default: the stratified selection of --per-class).
     #[arg(long, value_name = "N", conflicts_with_all = ["per_class", "select_seed", "correct_only", "up_to"])]
     pub(crate) images: Option<usize>,
     #[command(flatten)]
     pub(crate) selection: SelectionArgs,
-    /// Output directory (resumed when it holds a per_image.csv of the same model).
+    /// Output directory (resumed when it holds a per_image.csv of the same model);
+    /// required.
     #[arg(long)]
     pub(crate) out: PathBuf,
     /// Score only shard I of N (0-based: 0 <= I < N; images at positions p mod N = I of
-    /// the selection) into --out, for `sarxai merge`.
+    /// the selection) into --out, for `sarxai merge`. Default: every image, one process.
     #[arg(long, value_name = "I/N")]
     pub(crate) shard: Option<Shard>,
     /// Seed of the Max-Sensitivity and infidelity noise (drawn per image).
@@ -134,16 +137,125 @@ pub struct ScoreArgs {
     pub(crate) quiet: bool,
     #[command(flatten)]
     pub(crate) compute: ComputeArgs,
+    /// Print the effective configuration as YAML, each value with its source (the
+    /// training run's config.yaml, a default, or the option typed), and exit.
+    #[arg(long)]
+    pub(crate) print_config: bool,
+    /// The options typed (filled by the binary; names the sources of --print-config).
+    #[arg(skip)]
+    pub given: Given,
+}
+
+/// What `score --print-config` prints besides the data settings.
+#[derive(serde::Serialize)]
+struct ScoreOptions {
+    methods: Vec<&'static str>,
+    metrics: Vec<&'static str>,
+    images: Option<usize>,
+    per_class: usize,
+    select_seed: u64,
+    correct_only: bool,
+    up_to: bool,
+    seed: u64,
+    target: &'static str,
+    figure_image: usize,
+    paper_pol: Option<Pol>,
+    paper: Option<PathBuf>,
+    memory_mib: usize,
+    shard: Option<String>,
+    out: PathBuf,
+    device: crate::device::DeviceChoice,
+    threads: Option<i64>,
+}
+
+/// `score --print-config`: weights, the data settings (the run's, then overrides) and
+/// every option, each with its source.
+#[derive(serde::Serialize)]
+struct ScoreEffective<'a> {
+    weights: PathBuf,
+    data: &'a crate::train::config::DataSource,
+    dataset: &'a crate::data::DatasetConfig,
+    options: ScoreOptions,
+}
+
+impl ScoreArgs {
+    fn weights(&self) -> Result<PathBuf> {
+        match (&self.weights, &self.source.run) {
+            (Some(w), _) => Ok(w.clone()),
+            (None, Some(r)) => Ok(r.join(files::WEIGHTS)),
+            (None, None) => bail!("pass --weights W.safetensors or --run RUN_DIR"),
+        }
+    }
+
+    fn print_config(&self) -> Result<String> {
+        let weights = self.weights()?;
+        let settings = self.source.settings(&weights)?;
+        let data_layers = [
+            (settings.base_name(), &settings.base),
+            ("command line".to_string(), &settings.cfg),
+        ];
+        let mut sources = print_config::layer_sources(&data_layers);
+        sources.retain(|k, _| k.starts_with("data.") || k.starts_with("dataset."));
+        for (path, source) in &mut sources {
+            if source == "command line" {
+                if let Some(flag) = self.given.flag_for_path(path, super::train::CONFIG_FLAGS) {
+                    *source = flag;
+                }
+            }
+        }
+        sources.insert("weights".into(), self.given.or("weights", "--run"));
+        let a = self;
+        let options = ScoreOptions {
+            methods: a.methods.0.iter().map(|m| m.name()).collect(),
+            metrics: a.metrics.0.iter().map(|m| m.key()).collect(),
+            images: a.images,
+            per_class: a.selection.per_class,
+            select_seed: a.selection.select_seed,
+            correct_only: a.selection.correct_only,
+            up_to: a.selection.up_to,
+            seed: a.seed,
+            target: a.target.key(),
+            figure_image: a.figure_image,
+            paper_pol: a.paper_pol,
+            paper: a.paper.clone(),
+            memory_mib: a.memory_mib,
+            shard: a.shard.map(|s| s.to_string()),
+            out: a.out.clone(),
+            device: a.compute.device,
+            threads: a.compute.threads,
+        };
+        let value = serde_json::to_value(&options)?;
+        for key in value.as_object().expect("a struct").keys() {
+            let default = match key.as_str() {
+                "paper_pol" => "default: the data's polarization",
+                "paper" => "default: fixtures/paper_table1.yaml (compiled in)",
+                "threads" => "default: libtorch's choice",
+                "images" | "shard" => "default: not used",
+                _ => "default",
+            };
+            sources.insert(format!("options.{key}"), a.given.or(key, default));
+        }
+        let effective = ScoreEffective {
+            weights,
+            data: &settings.cfg.data,
+            dataset: &settings.cfg.dataset,
+            options,
+        };
+        Ok(format!(
+            "# sarxai score: effective configuration, each value with its source\n{}",
+            print_config::render(&effective, &sources)
+        ))
+    }
 }
 
 /// Runs `sarxai score`.
 pub fn run(args: ScoreArgs) -> Result<()> {
+    if args.print_config {
+        print!("{}", args.print_config()?);
+        return Ok(());
+    }
     let device = args.compute.setup()?;
-    let weights = match (&args.weights, &args.source.run) {
-        (Some(w), _) => w.clone(),
-        (None, Some(r)) => r.join(files::WEIGHTS),
-        (None, None) => bail!("pass --weights W.safetensors or --run RUN_DIR"),
-    };
+    let weights = args.weights()?;
     if !weights.is_file() {
         bail!("{}: no such file", weights.display());
     }

@@ -290,7 +290,10 @@ fn extract(archive: &Path, sha256: &str, entry: &Path) -> Result<Extraction> {
         let mut m = zip
             .by_index(i)
             .map_err(|e| bad(format!("member {i}: {e}")))?;
-        let name = m.name().to_string();
+        let name = m
+            .name()
+            .map_err(|e| bad(format!("member {i}: unreadable name: {e}")))?
+            .into_owned();
         if m.is_dir() {
             continue;
         }
@@ -383,5 +386,49 @@ mod tests {
         assert!(unsafe_name("a/./b").is_some());
         assert!(unsafe_name("a\\b").is_some());
         assert!(unsafe_name("OpenSARUrban1/x_vh.tif").is_none());
+    }
+
+    /// A hostile archive (member names climbing out or absolute, a symbolic link to /etc)
+    /// extracts its one safe member and lists every other with its reason; nothing is
+    /// written outside the cache entry.
+    #[test]
+    fn hostile_members_are_skipped_with_their_reason() {
+        use std::io::Write;
+        let opts = zip::write::SimpleFileOptions::default();
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, bytes) in [
+            ("../../evil.txt", &b"x"[..]),
+            ("/abs.txt", b"x"),
+            ("ok/a.txt", b"kept"),
+        ] {
+            w.start_file(name, opts).unwrap();
+            w.write_all(bytes).unwrap();
+        }
+        w.add_symlink("ok/link", "/etc", opts).unwrap();
+        let bytes = w.finish().unwrap().into_inner();
+        let tmp = tempfile::tempdir().unwrap();
+        let archive = tmp.path().join("hostile.zip");
+        std::fs::write(&archive, bytes).unwrap();
+        let sha = "0".repeat(64);
+        let entry = tmp.path().join("cache/archives").join(&sha);
+        let x = extract(&archive, &sha, &entry).unwrap();
+        let skipped: Vec<(&str, &str)> = x
+            .skipped
+            .iter()
+            .map(|s| (s.name.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("../../evil.txt", "`.` or `..` path component"),
+                ("/abs.txt", "absolute path"),
+                ("ok/link", "symbolic link"),
+            ]
+        );
+        assert_eq!(x.files, 1);
+        let kept = std::fs::read(entry.join("data/ok/a.txt")).unwrap();
+        assert_eq!(kept, b"kept");
+        assert!(!tmp.path().join("evil.txt").exists());
+        assert!(!entry.join("data/ok/link").exists());
     }
 }

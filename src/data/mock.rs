@@ -133,8 +133,8 @@ pub fn mock_opensarurban(cfg: &MockConfig) -> Result<Vec<u8>, String> {
         ..SynthConfig::default()
     };
     let time = zip::DateTime::from_date_and_time(2020, 1, 1, 0, 0, 0)
-        .map_err(|()| "fixed timestamp".to_string())?;
-    let opts = zip::write::FileOptions::default()
+        .map_err(|e| format!("fixed timestamp: {e}"))?;
+    let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(time)
         .unix_permissions(0o644);
@@ -248,8 +248,9 @@ mod tests {
         let z = zip::ZipArchive::new(Cursor::new(a)).unwrap();
         // 2 folders x 3 directories + 10 patches x 2 polarizations x 4 formats.
         assert_eq!(z.len(), 6 + 80);
-        assert!(z
-            .file_names()
-            .any(|n| n == "OpenSARUrban1/denselow_x0_y0_Polygon1_vh.tif"));
+        assert!(z.file_names().any(|n| matches!(
+            n.as_deref(),
+            Ok("OpenSARUrban1/denselow_x0_y0_Polygon1_vh.tif")
+        )));
     }
 }

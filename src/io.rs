@@ -9,6 +9,10 @@
 //!
 //! [`lock_dir`] makes `train` and `reproduce` refuse a run directory that another sarxai
 //! process is writing.
+//!
+//! [`injected_fault`] is the write-fault hook of the fault tests (`tests/write_faults.rs`):
+//! `SARXAI_FAULT_WRITE=report.html` makes every write of a file whose path ends with that
+//! name fail as a full disk does, after part of its bytes were written.
 
 use std::fs;
 use std::io::{self, Read, Write};
@@ -32,12 +36,32 @@ where
     let mut tmp = temp_file_in(dir).map_err(named)?;
     {
         let mut buf = io::BufWriter::new(tmp.as_file_mut());
-        fill(&mut buf)?;
+        fill(&mut buf).map_err(named)?;
         buf.flush().map_err(named)?;
     }
+    injected_fault(path).map_err(named)?;
     tmp.as_file().sync_all().map_err(named)?;
     tmp.persist(path).map_err(|e| named(e.error))?;
     Ok(())
+}
+
+/// The variable naming the files whose writes [`injected_fault`] fails.
+pub const FAULT_WRITE_VAR: &str = "SARXAI_FAULT_WRITE";
+
+/// The write-fault hook (issue 32, item 2; SQLite's I/O-error injection in small): when
+/// `SARXAI_FAULT_WRITE` is set and `path` ends with it (whole path components:
+/// `report.html`, `score-hh/per_image.csv`), a full disk (ENOSPC). Called by every writer
+/// after its bytes are in the temporary file (or, for appends, after half of them are in
+/// the file), so the test sees what a disk filling up mid-write leaves. Unset, as always
+/// outside the fault tests, it costs one environment lookup per file written.
+pub fn injected_fault(path: &Path) -> io::Result<()> {
+    match std::env::var_os(FAULT_WRITE_VAR) {
+        Some(name) if !name.is_empty() && path.ends_with(Path::new(&name)) => Err(io::Error::new(
+            io::ErrorKind::StorageFull,
+            "No space left on device (injected by SARXAI_FAULT_WRITE)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A temporary file in `dir` created with mode 0666 less the umask, as `File::create`

@@ -5,6 +5,7 @@
 //! The modules in the order data flows, bottom to top; each uses only those above it in
 //! this list (ARCHITECTURE.md; checked by `tests/architecture.rs`):
 //! * [`io`]: atomic file writes, SHA-256 digests, the run-directory lock;
+//! * [`interrupt`]: SIGINT and SIGTERM recorded, long loops stopped at safe points;
 //! * [`progress`]: progress bars on standard error;
 //! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
 //! * [`mkl`]: MKL's conditional numerical reproducibility (same CPU bytes in every process);
@@ -29,6 +30,7 @@ pub mod claims;
 pub mod cli;
 pub mod data;
 pub mod device;
+pub mod interrupt;
 pub mod io;
 pub mod malloc;
 pub mod metrics;

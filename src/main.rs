@@ -66,10 +66,15 @@ fn main() {
     sarxai::mkl::reproducible_mkl();
     let cli = parse();
     let knob = memory_knob(&cli.command);
+    if let Err(e) = sarxai::interrupt::install() {
+        eprintln!("warning: SIGINT and SIGTERM will kill at once instead of stopping at a safe point: {e}");
+    }
     // libtorch errors (tch panics) become typed errors here; see sarxai::cli::guard.
     if let Err(e) = sarxai::cli::guard::guarded(knob, || run(cli)) {
         eprintln!("error: {e:#}");
-        std::process::exit(1);
+        // Stopped by SIGINT or SIGTERM: exit as a shell reports a process killed by it.
+        let code = sarxai::interrupt::received().map_or(1, |s| 128 + s);
+        std::process::exit(code);
     }
 }
 

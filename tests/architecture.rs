@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     // Platform: files, digests, progress, allocator, the C++ shim, statistics.
     ("io", &[]),
+    ("interrupt", &[]),
     ("progress", &[]),
     ("malloc", &[]),
     ("mkl", &[]),
@@ -26,7 +27,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "train",
         &[
-            "data", "model", "io", "progress", "device", "shim", "stats", "malloc", "mkl",
+            "data",
+            "model",
+            "io",
+            "interrupt",
+            "progress",
+            "device",
+            "shim",
+            "stats",
+            "malloc",
+            "mkl",
         ],
     ),
     // The attribution methods on the model alone.
@@ -47,8 +57,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "report",
         &[
-            "claims", "metrics", "attr", "model", "train", "data", "io", "stats", "device",
-            "progress", "npy", "shim", "mkl",
+            "claims",
+            "metrics",
+            "attr",
+            "model",
+            "train",
+            "data",
+            "io",
+            "interrupt",
+            "stats",
+            "device",
+            "progress",
+            "npy",
+            "shim",
+            "mkl",
         ],
     ),
     // The study composes every stage and returns values; it never parses or prints.
@@ -91,6 +113,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "train",
             "data",
             "io",
+            "interrupt",
             "stats",
             "device",
             "progress",
@@ -114,6 +137,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "train",
             "data",
             "io",
+            "interrupt",
             "stats",
             "device",
             "progress",

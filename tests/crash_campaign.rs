@@ -15,80 +15,15 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// The files that must come out of a killed and resumed run byte for byte.
-const COMPARED: [&str; 8] = [
-    "hh/model.safetensors",
-    "score-hh/per_image.csv",
-    "score-hh/images.csv",
-    "score-hh/table1.json",
-    "results.json",
-    "pins.json",
-    "claims.json",
-    "claims.txt",
-];
-
-fn shared_mstar() -> PathBuf {
-    let base = std::env::var_os("SARXAI_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let d = base.join("mstar-soc");
-    assert!(
-        d.is_dir(),
-        "{} is absent: the crash campaign runs on real MSTAR chips (research data, not in the \
-         repository) in ../shared/data or $SARXAI_SHARED_DATA; it runs because \
-         SARXAI_REQUIRE_SHARED=1 was set at build time",
-        d.display()
-    );
-    d
-}
-
-/// Six training and two test chips of each MSTAR class.
-fn small_mstar(to: &Path) {
-    let src = shared_mstar();
-    for split in ["train", "test"] {
-        for class in std::fs::read_dir(src.join(split)).unwrap() {
-            let class = class.unwrap().path();
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&class)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            files.sort();
-            let dir = to.join(split).join(class.file_name().unwrap());
-            std::fs::create_dir_all(&dir).unwrap();
-            for f in files.iter().take(if split == "train" { 6 } else { 2 }) {
-                std::fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
-            }
-        }
-    }
-}
-
-/// `sarxai reproduce --profile transfer --smoke` of `data` into `run`, standard error into
-/// `log`.
-fn reproduce(data: &Path, run: &Path, log: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sarxai"));
-    c.args([
-        "reproduce",
-        "--profile",
-        "transfer",
-        "--smoke",
-        "--device",
-        "cpu",
-    ])
-    .arg("--data")
-    .arg(data)
-    .arg("--out")
-    .arg(run)
-    .stdout(Stdio::null())
-    .stderr(std::fs::File::create(log).unwrap());
-    c
-}
+mod common;
+use common::{reproduce, small_mstar, snapshot, COMPARED};
 
 /// The `== stage` headers of a run's log so far, each shortened to its name (`train hh`,
 /// `transfer`).
@@ -137,19 +72,6 @@ fn reference_run(data: &Path, run: &Path, log: &Path) -> (Vec<Window>, Duration)
         .map(|(i, (s, a))| (s.clone(), *a, starts.get(i + 1).map_or(total, |n| n.1)))
         .collect();
     (windows, total)
-}
-
-fn snapshot(run: &Path) -> BTreeMap<&'static str, Vec<u8>> {
-    COMPARED
-        .iter()
-        .map(|f| {
-            let p = run.join(f);
-            (
-                *f,
-                std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
-            )
-        })
-        .collect()
 }
 
 #[derive(Default)]

@@ -73,6 +73,9 @@ pub enum ReportError {
     /// Shards cannot be merged.
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
+    /// SIGINT or SIGTERM: stopped after an image's rows were appended.
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
     /// Scoring inputs that do not fit together.
     #[error("invalid scoring input: {0}")]
     Config(String),

@@ -299,15 +299,26 @@ pub fn read(path: &Path) -> Result<PerImageFile, ReportError> {
 }
 
 /// Appends `rows` to `path` and syncs the data to disk (one image at a time, so an
-/// interruption loses at most the image in progress).
+/// interruption loses at most the image in progress). A failed write (a full disk) cuts
+/// the file back to its length before the call, so it never ends in a torn row; a kill
+/// mid-write can still leave one, which [`read`] finds and resuming cuts off.
 pub fn append(path: &Path, rows: &str) -> Result<(), ReportError> {
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(path)
         .map_err(|e| ReportError::io(path, e))?;
-    f.write_all(rows.as_bytes())
-        .and_then(|()| f.sync_data())
-        .map_err(|e| ReportError::io(path, e))
+    let before = f.metadata().map_err(|e| ReportError::io(path, e))?.len();
+    let bytes = rows.as_bytes();
+    let written = match crate::io::injected_fault(path) {
+        // The fault hook: half the rows reach the file, then the disk is full.
+        Err(e) => f.write_all(&bytes[..bytes.len() / 2]).and(Err(e)),
+        Ok(()) => f.write_all(bytes),
+    };
+    if let Err(e) = written.and_then(|()| f.sync_data()) {
+        let _ = f.set_len(before).and_then(|()| f.sync_data());
+        return Err(ReportError::io(path, e));
+    }
+    Ok(())
 }
 
 /// Cuts a torn last row off `path` (keeps the first `len` bytes).

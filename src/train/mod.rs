@@ -120,6 +120,9 @@ pub enum TrainError {
     /// The device cannot be used.
     #[error(transparent)]
     Device(#[from] crate::device::DeviceError),
+    /// SIGINT or SIGTERM: stopped after an epoch's checkpoint.
+    #[error(transparent)]
+    Interrupted(#[from] crate::interrupt::Interrupted),
     /// Reading or writing a file failed.
     #[error("I/O error on {path}: {source}")]
     Io {

@@ -272,6 +272,14 @@ fn train_admitted(
         manifest
             .write(&manifest_path)
             .map_err(write_err(&manifest_path))?;
+        crate::interrupt::check(|| {
+            format!(
+                "after epoch {} of {}: its checkpoint {} kept",
+                epoch + 1,
+                cfg.epochs,
+                run_dir.join(files::CHECKPOINT).display()
+            )
+        })?;
     }
     let train_seconds = session.start.elapsed().as_secs_f64();
     finish(

@@ -268,6 +268,13 @@ impl Ctx<'_> {
             }
             records::append(&per_image, &rows)?;
             records::append(&timings_path, &trows)?;
+            crate::interrupt::check(|| {
+                format!(
+                    "after image {} of {n}: the rows of every finished image kept in {}",
+                    position + 1,
+                    per_image.display()
+                )
+            })?;
         }
         bar.finish_and_clear();
         timings.values_mut().for_each(MethodTiming::average);

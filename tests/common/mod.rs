@@ -1,0 +1,133 @@
+//! Helpers shared by integration tests (each test file that needs them declares
+//! `mod common;`): tiny synthetic runs, and the transfer smoke on real MSTAR chips.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// MSTAR SOC in ../shared/data (or $SARXAI_SHARED_DATA); fails naming the folder when it
+/// is absent (the tests that call this run because the build required the shared data).
+pub fn shared_mstar() -> PathBuf {
+    let base = std::env::var_os("SARXAI_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let d = base.join("mstar-soc");
+    assert!(
+        d.is_dir(),
+        "{} is absent: this test runs on real MSTAR chips (research data, not in the \
+         repository) in ../shared/data or $SARXAI_SHARED_DATA; it runs because \
+         SARXAI_REQUIRE_SHARED=1 was set at build time",
+        d.display()
+    );
+    d
+}
+
+/// Six training and two test chips of each MSTAR class, copied into `to`.
+pub fn small_mstar(to: &Path) {
+    let src = shared_mstar();
+    for split in ["train", "test"] {
+        for class in std::fs::read_dir(src.join(split)).unwrap() {
+            let class = class.unwrap().path();
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&class)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            let dir = to.join(split).join(class.file_name().unwrap());
+            std::fs::create_dir_all(&dir).unwrap();
+            for f in files.iter().take(if split == "train" { 6 } else { 2 }) {
+                std::fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+}
+
+/// The files of a transfer smoke run that must come out of an interrupted and resumed run
+/// byte for byte (timing files and the report page, which shows timings, excluded).
+pub const COMPARED: [&str; 8] = [
+    "hh/model.safetensors",
+    "score-hh/per_image.csv",
+    "score-hh/images.csv",
+    "score-hh/table1.json",
+    "results.json",
+    "pins.json",
+    "claims.json",
+    "claims.txt",
+];
+
+/// `sarxai reproduce --profile transfer --smoke` of `data` into `run`, standard error into
+/// `log`.
+pub fn reproduce(data: &Path, run: &Path, log: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sarxai"));
+    c.args([
+        "reproduce",
+        "--profile",
+        "transfer",
+        "--smoke",
+        "--device",
+        "cpu",
+    ])
+    .arg("--data")
+    .arg(data)
+    .arg("--out")
+    .arg(run)
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(log).unwrap());
+    c
+}
+
+/// The [`COMPARED`] files of `run`.
+pub fn snapshot(run: &Path) -> BTreeMap<&'static str, Vec<u8>> {
+    COMPARED
+        .iter()
+        .map(|f| {
+            let p = run.join(f);
+            (
+                *f,
+                std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+            )
+        })
+        .collect()
+}
+
+/// Tiny synthetic data (32 px, 6 images per class) in a fresh directory.
+pub fn tiny_data() -> PathBuf {
+    let root = tempfile::tempdir().unwrap().keep();
+    let data = root.join("synth");
+    let cfg = sarxai::data::synth::SynthConfig {
+        seed: 5,
+        per_class: 6,
+        size: 32,
+        looks: 4.0,
+    };
+    sarxai::data::synth::generate(&cfg, &data).unwrap();
+    data
+}
+
+pub fn train_tiny(data: &Path, out: &Path, epochs: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sarxai"));
+    c.args(["train", "--pol", "vh", "--size", "32", "--epochs", epochs])
+        .args(["--device", "cpu", "--threads", "1", "--quiet", "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+pub fn score_tiny(run: &Path, out: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sarxai"));
+    c.args(["score", "--quiet", "--device", "cpu", "--threads", "1"])
+        .args([
+            "--per-class",
+            "1",
+            "--methods",
+            "saliency,grad-cam,occlusion",
+        ])
+        .args(["--metrics", "all", "--run"])
+        .arg(run)
+        .arg("--out")
+        .arg(out);
+    c
+}

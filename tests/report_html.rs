@@ -290,44 +290,6 @@ fn every_table_has_its_rows_and_no_markdown_leaks() {
     }
 }
 
-/// Re-renders `$SARXAI_REPORT_RUN_DIR/report.html` of a finished reproduce run (its
-/// results.json and claims.json) with this build's page, to `$SARXAI_REPORT_HTML_OUT` or in
-/// place: `SARXAI_REPORT_RUN_DIR=runs/quick cargo test --release --test report_html -- --ignored`.
-#[test]
-#[ignore = "needs a reproduce run directory in SARXAI_REPORT_RUN_DIR"]
-fn rerender_a_run_directory() {
-    let run = std::path::PathBuf::from(
-        std::env::var_os("SARXAI_REPORT_RUN_DIR").expect("SARXAI_REPORT_RUN_DIR is set"),
-    );
-    let results = Results::read(&run.join("results.json")).unwrap();
-    let rows: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(run.join("claims.json")).unwrap()).unwrap();
-    let field = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
-    let verdicts: Vec<VerdictRow> = rows
-        .iter()
-        .map(|v| VerdictRow {
-            id: field(v, "id"),
-            source: field(v, "source"),
-            expected: field(v, "expected"),
-            measured: field(v, "measured"),
-            verdict: match v["verdict"].as_str() {
-                Some("PASS") => Verdict::Pass,
-                Some("FAIL") => Verdict::Fail,
-                Some("INCONCLUSIVE") => Verdict::Inconclusive,
-                _ => Verdict::NotRun,
-            },
-            evidence: None,
-            transfer: None,
-        })
-        .collect();
-    let html = render(&run, &results, &verdicts);
-    let out = std::env::var_os("SARXAI_REPORT_HTML_OUT")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| run.join("report.html"));
-    std::fs::write(&out, &html).unwrap();
-    eprintln!("wrote {}", out.display());
-}
-
 #[test]
 fn table1_cells_show_ours_the_paper_ratio_ranks_and_tolerance() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,9 +12,10 @@ use std::sync::{Mutex, MutexGuard};
 use sarxai::attr::Method;
 use sarxai::data::{Pol, SplitData};
 use sarxai::model::{self, Arch, ResNet, ResNetConfig};
-use sarxai::report::merge::{MergeError, Shard, SHARD_JSON};
+use sarxai::report::merge::MergeError;
 use sarxai::report::scoring::{files, score, score_shard, ScoreConfig, ScoreData};
 use sarxai::report::selection::Selection;
+use sarxai::report::shard::{Shard, SHARD_JSON};
 use sarxai::report::{merge, Metric, ReportError};
 use tch::{Device, Kind, Tensor};
 

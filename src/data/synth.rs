@@ -354,16 +354,9 @@ fn check_output_dir(out_dir: &Path) -> Result<Option<Manifest>> {
     }
 }
 
-/// Reuses `dir` when it holds exactly the dataset `cfg` describes (same `synth.json`, every
-/// file matching its manifest), otherwise (re)generates it. Returns the manifest.
-pub fn ensure(cfg: &SynthConfig, dir: &Path) -> Result<Manifest> {
-    if let Some(m) = existing_matches(cfg, dir) {
-        return Ok(m);
-    }
-    generate(cfg, dir)
-}
-
-fn existing_matches(cfg: &SynthConfig, dir: &Path) -> Option<Manifest> {
+/// The manifest of `dir` when it holds exactly the dataset `cfg` describes, intact: the same
+/// `synth.json` (generator version and config) and every file matching its manifest.
+pub fn intact(dir: &Path, cfg: &SynthConfig) -> Option<Manifest> {
     let record: SynthRecord =
         serde_json::from_slice(&std::fs::read(dir.join(SYNTH_CONFIG_FILE_NAME)).ok()?).ok()?;
     if record.generator != SYNTH_VERSION || &record.config != cfg {
@@ -506,14 +499,13 @@ mod tests {
         assert_eq!(m.files.len(), 10 * 3 + 1);
         let on_disk = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(on_disk, m.files.len() + 1, "files + manifest.json");
-        // ensure() reuses a matching dataset and regenerates a mismatching one.
+        // intact() recognises the dataset a config describes, and only that one.
         assert_eq!(
-            ensure(&fewer, dir.path()).unwrap().root_digest,
+            intact(dir.path(), &fewer).unwrap().root_digest,
             m.root_digest
         );
-        assert_eq!(
-            ensure(&small(), dir.path()).unwrap().root_digest,
-            big.root_digest
-        );
+        assert!(intact(dir.path(), &small()).is_none());
+        std::fs::write(dir.path().join("extra.txt"), b"x").unwrap();
+        assert!(intact(dir.path(), &fewer).is_none(), "an extra file");
     }
 }

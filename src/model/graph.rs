@@ -66,9 +66,9 @@ impl Slide {
     }
 
     /// The input span read to compute the outputs `out`: `[start s - p, (end - 1) s - p + k)`,
-    /// reaching past the border where the padding is read. The plan's formula, held to the
-    /// unit tests; the plan itself reads it inline.
-    #[allow(dead_code)]
+    /// reaching past the border where the padding is read. The formula the unit tests hold;
+    /// incremental occlusion (`model::incremental`) computes it inline per window.
+    #[cfg(test)]
     pub fn context(&self, out: Span) -> Span {
         Span {
             start: out.start * self.s - self.p,

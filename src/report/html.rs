@@ -32,6 +32,8 @@ use crate::claims::{ClaimsFile, Pins, Results, Verdict, VerdictRow};
 mod checks;
 mod tables;
 
+pub use super::svg::escape;
+
 use checks::{claims_html, pins_html, timings_html};
 pub use tables::tolerance;
 use tables::{charts_html, table1_section};
@@ -39,14 +41,6 @@ use tables::{charts_html, table1_section};
 /// Relative tolerance of a Table 1 cell when no claim states one (fixtures/claims.yaml:
 /// "Table 1 cells ±25 % of the paper's value").
 pub const DEFAULT_REL_TOLERANCE: f64 = 0.25;
-
-/// Escapes text for HTML.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 /// Everything the page shows.
 #[derive(Debug, Clone)]

@@ -33,115 +33,26 @@
 //! on different devices it lists them all (`"a; b"`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
 
 use super::records::{self, ImageRecord};
 use super::scoring::{
-    files, finish, settings_diff, timings_header, write_json, FinishInput, Plan, Provenance,
+    files, finish, settings_diff, timings_header, FinishInput, Plan, Provenance, ShardManifest,
 };
+use super::shard::{Shard, ShardError};
 use super::table::Table1;
 use super::ReportError;
 use crate::attr::Method;
 
-/// The shard manifest's file name.
-pub const SHARD_JSON: &str = "shard.json";
-/// Its `format`.
-pub const FORMAT: &str = "sarxai-shard-1";
-
-/// Shard `index` of `count` (0-based), written `i/n`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Shard {
-    /// This shard, `i` (0-based).
-    pub index: usize,
-    /// The number of shards, `n`.
-    pub count: usize,
-}
-
-impl Shard {
-    /// Shard `index` of `count`: `count >= 1`, `index < count`.
-    pub fn new(index: usize, count: usize) -> Result<Shard, MergeError> {
-        let spec = format!("{index}/{count}");
-        if count == 0 {
-            return Err(MergeError::Spec {
-                spec,
-                reason: "the shard count N must be at least 1".into(),
-            });
-        }
-        if index >= count {
-            return Err(MergeError::Spec {
-                spec,
-                reason: format!(
-                    "the index must be below the count: shards are numbered 0 to {} (as Slurm's --array=0-{})",
-                    count - 1,
-                    count - 1
-                ),
-            });
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// The positions of a selection of `n` images this shard scores: `p mod count = index`.
-    pub fn positions(&self, n: usize) -> Vec<usize> {
-        (self.index..n).step_by(self.count).collect()
-    }
-
-    /// Whether position `p` belongs to this shard.
-    pub fn owns(&self, p: usize) -> bool {
-        p % self.count == self.index
-    }
-}
-
-impl fmt::Display for Shard {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
-
-impl FromStr for Shard {
-    type Err = MergeError;
-    fn from_str(s: &str) -> Result<Shard, MergeError> {
-        let err = |reason: &str| MergeError::Spec {
-            spec: s.to_string(),
-            reason: reason.to_string(),
-        };
-        let (i, n) = s
-            .split_once('/')
-            .ok_or_else(|| err("expected I/N, e.g. 0/4 (shards are numbered from 0)"))?;
-        let parse = |t: &str, what: &str| {
-            t.trim()
-                .parse::<usize>()
-                .map_err(|_| err(&format!("{what} {t:?} is not a non-negative integer")))
-        };
-        Shard::new(parse(i, "the index")?, parse(n, "the count")?)
-    }
-}
-
-/// Errors of shard specifications and of [`merge`].
+/// Errors of [`merge`].
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
-    /// A shard specification that is not `i/n` with `i < n`.
-    #[error("invalid shard {spec:?}: {reason}")]
-    Spec {
-        /// The specification given.
-        spec: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// A shard specification or a shard directory that cannot be read.
+    #[error(transparent)]
+    Shard(#[from] ShardError),
     /// No shard directory was given.
     #[error("no shard directories to merge")]
     NoShards,
-    /// A directory without a readable `shard.json`.
-    #[error("{path} is not a shard directory: {reason}")]
-    NotAShard {
-        /// The directory.
-        path: PathBuf,
-        /// What is missing or unreadable.
-        reason: String,
-    },
     /// A shard whose scoring has not finished.
     #[error("shard {shard} in {path} is not complete (status {status:?}): run its sarxai score --shard {shard} again to finish it")]
     Incomplete {
@@ -202,57 +113,6 @@ pub enum MergeError {
         /// What is wrong with it.
         reason: String,
     },
-}
-
-/// `shard.json`: what a shard is and what it did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ShardManifest {
-    /// [`FORMAT`].
-    pub format: String,
-    /// `running` or `complete`.
-    pub status: String,
-    /// This shard.
-    pub shard: Shard,
-    /// The whole run's plan (identical in every shard of it).
-    pub plan: Plan,
-    /// Versions, device and numerics of the process that scored it.
-    pub provenance: Provenance,
-    /// Positions in the selection this shard covers (`p mod n = i`).
-    pub positions: Vec<usize>,
-    /// Their test split indices.
-    pub images: Vec<usize>,
-    /// Their members (sample ids).
-    pub members: Vec<String>,
-    /// (image, method) pairs read back from an earlier, interrupted run.
-    pub resumed_pairs: usize,
-    /// (image, method) pairs computed by this run.
-    pub computed_pairs: usize,
-    /// Figure 1's encoder sweep summary, on the shard of the figure image.
-    pub entropy_settings: Option<serde_json::Value>,
-}
-
-impl ShardManifest {
-    /// Writes `dir/shard.json` atomically.
-    pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
-        let v = serde_json::to_value(self).expect("the manifest serialises");
-        write_json(&dir.join(SHARD_JSON), &v)
-    }
-
-    /// Reads `dir/shard.json`.
-    pub fn read(dir: &Path) -> Result<ShardManifest, MergeError> {
-        let path = dir.join(SHARD_JSON);
-        let not = |reason: String| MergeError::NotAShard {
-            path: dir.to_path_buf(),
-            reason,
-        };
-        let bytes = std::fs::read(&path).map_err(|e| not(format!("{}: {e}", path.display())))?;
-        let m: ShardManifest = serde_json::from_slice(&bytes)
-            .map_err(|e| not(format!("{} is unreadable: {e}", path.display())))?;
-        if m.format != FORMAT {
-            return Err(not(format!("format {:?}, expected {FORMAT:?}", m.format)));
-        }
-        Ok(m)
-    }
 }
 
 /// What [`merge`] did.

@@ -24,16 +24,18 @@ pub mod metric;
 pub mod records;
 pub mod scoring;
 pub mod selection;
+pub mod shard;
 pub(crate) mod svg;
 pub mod table;
 
 use std::path::PathBuf;
 
 pub use figure::{render_figure1, Figure, FigureInput, FigurePanel};
-pub use merge::{merge, Shard};
+pub use merge::merge;
 pub use metric::Metric;
 pub use records::ImageRecord;
 pub use scoring::{score, score_shard, ScoreConfig, ScoreData, ScoreSummary, TargetChoice};
+pub use shard::Shard;
 pub use table::{PaperTable, RankAgreement, Table1};
 
 /// Errors of scoring and reporting.
@@ -73,6 +75,9 @@ pub enum ReportError {
     /// Shards cannot be merged.
     #[error(transparent)]
     Merge(#[from] merge::MergeError),
+    /// A shard specification or directory.
+    #[error(transparent)]
+    Shard(#[from] shard::ShardError),
     /// SIGINT or SIGTERM: stopped after an image's rows were appended.
     #[error(transparent)]
     Interrupted(#[from] crate::interrupt::Interrupted),

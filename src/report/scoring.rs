@@ -66,10 +66,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::merge::{Shard, ShardManifest, SHARD_JSON};
 use super::metric::Metric;
 use super::records::{self, ImageRecord};
 use super::selection::Selection;
+use super::shard::{Shard, ShardError, FORMAT, SHARD_JSON};
 use super::table::{PaperTable, Table1};
 use super::ReportError;
 use crate::attr::{Budget, Method};
@@ -79,6 +79,57 @@ use crate::metrics::faithfulness::FaithfulnessConfig;
 use crate::metrics::infidelity::{GaussianNoise, InfidelityConfig};
 use crate::metrics::sensitivity::SensitivityConfig;
 use crate::model::ResNet;
+
+/// `shard.json`: what a shard is and what it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardManifest {
+    /// [`FORMAT`].
+    pub format: String,
+    /// `running` or `complete`.
+    pub status: String,
+    /// This shard.
+    pub shard: Shard,
+    /// The whole run's plan (identical in every shard of it).
+    pub plan: Plan,
+    /// Versions, device and numerics of the process that scored it.
+    pub provenance: Provenance,
+    /// Positions in the selection this shard covers (`p mod n = i`).
+    pub positions: Vec<usize>,
+    /// Their test split indices.
+    pub images: Vec<usize>,
+    /// Their members (sample ids).
+    pub members: Vec<String>,
+    /// (image, method) pairs read back from an earlier, interrupted run.
+    pub resumed_pairs: usize,
+    /// (image, method) pairs computed by this run.
+    pub computed_pairs: usize,
+    /// Figure 1's encoder sweep summary, on the shard of the figure image.
+    pub entropy_settings: Option<serde_json::Value>,
+}
+
+impl ShardManifest {
+    /// Writes `dir/shard.json` atomically.
+    pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
+        let v = serde_json::to_value(self).expect("the manifest serialises");
+        write_json(&dir.join(SHARD_JSON), &v)
+    }
+
+    /// Reads `dir/shard.json`.
+    pub fn read(dir: &Path) -> Result<ShardManifest, ShardError> {
+        let path = dir.join(SHARD_JSON);
+        let not = |reason: String| ShardError::NotAShard {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(&path).map_err(|e| not(format!("{}: {e}", path.display())))?;
+        let m: ShardManifest = serde_json::from_slice(&bytes)
+            .map_err(|e| not(format!("{} is unreadable: {e}", path.display())))?;
+        if m.format != FORMAT {
+            return Err(not(format!("format {:?}, expected {FORMAT:?}", m.format)));
+        }
+        Ok(m)
+    }
+}
 
 mod figure_image;
 mod per_image;
@@ -419,7 +470,7 @@ pub fn score_shard(
     }
     prepare_dir(&plan, out_dir, &resume)?;
     let mut manifest = ShardManifest {
-        format: super::merge::FORMAT.into(),
+        format: FORMAT.into(),
         status: "running".into(),
         shard,
         provenance: Provenance::current(model.device()),

@@ -8,7 +8,14 @@
 
 use std::fmt::Write as _;
 
-use super::html::escape;
+/// Escapes text for HTML and SVG (XML): `&`, `<`, `>` and `"`, so it may stand in element
+/// text and in double-quoted attribute values.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
 
 /// Values spanning more than this ratio (max / min positive) are drawn on a log axis.
 pub const LOG_SPAN: f64 = 30.0;

@@ -207,7 +207,7 @@ pub fn ensure_synthetic(
     cache: &Path,
 ) -> Result<(PathBuf, Manifest), TrainError> {
     let dir = synthetic_dir(cache, cfg);
-    if let Some(m) = intact(&dir, cfg) {
+    if let Some(m) = synth::intact(&dir, cfg) {
         return Ok((dir, m));
     }
     std::fs::create_dir_all(cache).map_err(|e| TrainError::io(cache, e))?;
@@ -219,7 +219,7 @@ pub fn ensure_synthetic(
     let manifest = synth::generate_with_progress(cfg, tmp.path(), &progress)?;
     progress.finish_and_clear();
     if dir.exists() {
-        if let Some(m) = intact(&dir, cfg) {
+        if let Some(m) = synth::intact(&dir, cfg) {
             // Another process finished first.
             return Ok((dir, m));
         }
@@ -229,26 +229,12 @@ pub fn ensure_synthetic(
     let tmp_path = tmp.keep();
     if let Err(e) = std::fs::rename(&tmp_path, &dir) {
         let _ = std::fs::remove_dir_all(&tmp_path);
-        if let Some(m) = intact(&dir, cfg) {
+        if let Some(m) = synth::intact(&dir, cfg) {
             return Ok((dir, m));
         }
         return Err(TrainError::io(&dir, e));
     }
     Ok((dir, manifest))
-}
-
-fn intact(dir: &Path, cfg: &SynthConfig) -> Option<Manifest> {
-    let record: synth::SynthRecord =
-        serde_json::from_slice(&std::fs::read(dir.join(synth::SYNTH_CONFIG_FILE_NAME)).ok()?)
-            .ok()?;
-    if record.generator != SYNTH_VERSION || &record.config != cfg {
-        return None;
-    }
-    let manifest = Manifest::read(&dir.join(MANIFEST_FILE_NAME)).ok()?;
-    verify_manifest(dir, &manifest)
-        .ok()?
-        .is_clean()
-        .then_some(manifest)
 }
 
 /// The data directory's manifest digest: its `manifest.json`, verified (an altered,

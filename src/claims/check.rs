@@ -421,13 +421,15 @@ fn kendall_claim(
     }
 }
 
-/// Verdicts of every claim for `results.profile`, each with its evidence, decided as
-/// `claims.decision` states; claims of other profiles are NOT RUN with the reason.
-/// A transfer run's claims are decided on its data instead ([`super::transfer`]).
-pub fn check_claims(claims: &ClaimsFile, results: &Results, paper: &Results) -> Vec<VerdictRow> {
-    if let Some(t) = &results.transfer {
-        return super::transfer::check_transfer(claims, results, t, paper);
-    }
+/// Verdicts of every claim for `results.profile` of a run of the paper's own protocol and
+/// data, each with its evidence, decided as `claims.decision` states; claims of other
+/// profiles are NOT RUN with the reason. [`super::check_claims`] sends a transfer run's
+/// results to [`super::transfer`] instead.
+pub fn check_paper_claims(
+    claims: &ClaimsFile,
+    results: &Results,
+    paper: &Results,
+) -> Vec<VerdictRow> {
     claims
         .claims
         .iter()

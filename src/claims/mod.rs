@@ -10,7 +10,7 @@ pub(crate) mod results;
 pub(crate) mod spec;
 pub mod transfer;
 
-pub use check::{check_claims, render_table, Verdict, VerdictRow};
+pub use check::{render_table, Verdict, VerdictRow};
 pub use evidence::Evidence;
 pub use pins::{Mismatch, Pins, PinsFile, SMOKE_MARK, UNPINNED_MARK};
 pub use results::{PolEvidence, Results, Transfer};
@@ -78,4 +78,14 @@ impl ClaimsError {
 pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, ClaimsError> {
     let text = std::fs::read_to_string(path).map_err(|e| ClaimsError::file(path, e))?;
     serde_saphyr::from_str(&text).map_err(|e| ClaimsError::file(path, e))
+}
+
+/// Verdicts of every claim, each with its evidence: on a run of the paper's protocol and
+/// data as [`check::check_paper_claims`] decides them; on a transfer run (other data) as
+/// transfer verdicts ([`transfer::check_transfer`]).
+pub fn check_claims(claims: &ClaimsFile, results: &Results, paper: &Results) -> Vec<VerdictRow> {
+    match &results.transfer {
+        Some(t) => transfer::check_transfer(claims, results, t, paper),
+        None => check::check_paper_claims(claims, results, paper),
+    }
 }

@@ -6,6 +6,7 @@
 //! this list (ARCHITECTURE.md; checked by `tests/architecture.rs`):
 //! * [`io`]: atomic file writes, SHA-256 digests, the run-directory lock;
 //! * [`interrupt`]: SIGINT and SIGTERM recorded, long loops stopped at safe points;
+//! * [`layout`]: every file and folder name of a run directory;
 //! * [`progress`]: progress bars on standard error;
 //! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
 //! * [`mkl`]: MKL's conditional numerical reproducibility (same CPU bytes in every process);
@@ -32,6 +33,7 @@ pub mod data;
 pub mod device;
 pub mod interrupt;
 pub mod io;
+pub mod layout;
 pub mod malloc;
 pub mod metrics;
 pub mod mkl;

@@ -223,7 +223,7 @@ pub struct PolContext {
 impl PolContext {
     /// Loads `RUN/<pol>`'s configuration, data and weights.
     pub fn load(run_dir: &Path, pol: &str, device: tch::Device) -> Result<PolContext> {
-        let train_dir = run_dir.join(pol);
+        let train_dir = crate::layout::train_dir(run_dir, pol);
         let cfg = crate::train::resume_config(&train_dir)?;
         let data = crate::train::prepare_data(&cfg)
             .with_context(|| format!("loading the data of {}", train_dir.display()))?;
@@ -251,7 +251,7 @@ impl PolContext {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
         );
-        let score_json = run_dir.join(format!("score-{pol}")).join(files::SCORE_JSON);
+        let score_json = crate::layout::score_dir(run_dir, pol).join(files::SCORE_JSON);
         if !score_json.is_file() {
             return Ok(());
         }
@@ -298,7 +298,7 @@ pub fn recompute(
     let mut out = Recomputation::default();
     let mut candidates: Vec<(String, ImageRecord)> = Vec::new();
     for pol in results.table1.keys() {
-        let score_dir = run_dir.join(format!("score-{pol}"));
+        let score_dir = crate::layout::score_dir(run_dir, pol);
         let per_image = records::read(&score_dir.join(files::PER_IMAGE))?;
         let chosen = chosen_images(&score_dir.join(files::IMAGES))?;
         let recs: Vec<ImageRecord> = per_image
@@ -374,7 +374,7 @@ fn recompute_pol(
     if picked.is_empty() {
         return Ok(rows);
     }
-    let score_json = run_dir.join(format!("score-{pol}")).join(files::SCORE_JSON);
+    let score_json = crate::layout::score_dir(run_dir, pol).join(files::SCORE_JSON);
     let recorded_json: serde_json::Value = serde_json::from_slice(
         &std::fs::read(&score_json).with_context(|| format!("reading {}", score_json.display()))?,
     )

@@ -254,7 +254,7 @@ fn run_pol(
 ) -> Result<PolOutcome> {
     let p = channel.key.clone();
     let tcfg = cfg.train_config(channel.pol)?;
-    let run_dir = cfg.out.join(&p);
+    let run_dir = crate::layout::train_dir(&cfg.out, &p);
     events(StudyEvent::Stage(&format!(
         "train {p} ({} on {}, {} epoch(s), {} px)",
         tcfg.model.arch,
@@ -323,7 +323,7 @@ fn run_pol(
         &scfg,
         &outcome.model,
         &sdata,
-        &cfg.out.join(format!("score-{p}")),
+        &crate::layout::score_dir(&cfg.out, &p),
     )
     .with_context(|| format!("scoring {p}"))?;
     seconds.insert(format!("score_{p}"), t0.elapsed().as_secs_f64());
@@ -468,13 +468,13 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
         render_table(&verdicts),
         crate::verify::render_marks(&run)
     );
-    crate::io::write_atomic(&cfg.out.join("claims.txt"), table.as_bytes())?;
+    crate::io::write_atomic(&cfg.out.join(crate::layout::CLAIMS_TXT), table.as_bytes())?;
     crate::io::write_atomic(
-        &cfg.out.join("claims.json"),
+        &cfg.out.join(crate::layout::CLAIMS_JSON),
         &serde_json::to_vec_pretty(&verdicts)?,
     )?;
     let times = serde_json::to_vec_pretty(&seconds)?;
-    crate::io::write_atomic(&cfg.out.join("timings.json"), &times)?;
+    crate::io::write_atomic(&cfg.out.join(crate::layout::TIMINGS_JSON), &times)?;
     crate::report::html::write_report(&cfg.out, &results, &verdicts)?;
     Ok(ReproduceOutcome {
         results,

@@ -13,6 +13,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Platform: files, digests, progress, allocator, the C++ shim, statistics.
     ("io", &[]),
     ("interrupt", &[]),
+    ("layout", &[]),
     ("progress", &[]),
     ("malloc", &[]),
     ("mkl", &[]),
@@ -31,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "model",
             "io",
             "interrupt",
+            "layout",
             "progress",
             "device",
             "shim",
@@ -50,7 +52,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "claims",
         &[
-            "metrics", "attr", "model", "data", "train", "io", "stats", "device", "shim",
+            "metrics", "attr", "model", "data", "train", "io", "layout", "stats", "device", "shim",
         ],
     ),
     // The report on the claims.
@@ -65,6 +67,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "data",
             "io",
             "interrupt",
+            "layout",
             "stats",
             "device",
             "progress",
@@ -77,8 +80,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "recompute",
         &[
-            "report", "claims", "metrics", "attr", "model", "train", "data", "io", "stats",
-            "device", "progress", "npy", "shim",
+            "report", "claims", "metrics", "attr", "model", "train", "data", "io", "layout",
+            "stats", "device", "progress", "npy", "shim",
         ],
     ),
     (
@@ -93,6 +96,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "train",
             "data",
             "io",
+            "layout",
             "stats",
             "device",
             "progress",
@@ -114,6 +118,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "data",
             "io",
             "interrupt",
+            "layout",
             "stats",
             "device",
             "progress",
@@ -138,6 +143,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "data",
             "io",
             "interrupt",
+            "layout",
             "stats",
             "device",
             "progress",
@@ -598,4 +604,70 @@ fn the_circle_finder_sees_a_planted_circle() {
         circles(&g),
         vec!["report::html <-> report::html::tables <-> report::svg"]
     );
+}
+
+/// The file names of a run directory, read from their owner `src/layout.rs` (every
+/// `const NAME: &str = "...";`), and the `score-` folder prefix.
+fn layout_names() -> Vec<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("src/layout.rs")).unwrap();
+    let mut names: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("const ") && l.contains(": &str = \""))
+        .filter_map(|l| l.split('"').nth(1).map(|n| format!("\"{n}\"")))
+        .collect();
+    names.push("\"score-".into());
+    names
+}
+
+/// Code lines that spell a run-directory name as a literal of its own (`"results.json"`,
+/// `format!("score-{p}")`); a name inside a longer message is text for people, not a path.
+fn layout_literals(
+    lines: &[(PathBuf, Vec<String>, usize, String)],
+    names: &[String],
+) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|(file, _, _, _)| !file.ends_with("src/layout.rs"))
+        .filter_map(|(file, _, n, line)| {
+            let hit = names.iter().find(|name| line.contains(name.as_str()))?;
+            Some(format!(
+                "{}:{n}: {hit} spelled outside src/layout.rs (use the constant there)",
+                file.display()
+            ))
+        })
+        .collect()
+}
+
+/// One owner of the run directory's layout (issue 29): no file or folder name of a run is
+/// spelled outside src/layout.rs.
+#[test]
+fn run_directory_names_are_spelled_only_by_their_owner() {
+    let names = layout_names();
+    assert!(names.len() > 20, "{names:?}");
+    assert!(names.contains(&"\"per_image.csv\"".to_string()));
+    let found = layout_literals(&src_code_lines(), &names);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    // Planted: a path built from a literal is found, a message naming a file is not.
+    let planted = |code: &str| {
+        vec![(
+            PathBuf::from("src/x.rs"),
+            vec!["x".to_string()],
+            1,
+            code.to_string(),
+        )]
+    };
+    assert_eq!(
+        layout_literals(&planted("let p = dir.join(\"results.json\");"), &names).len(),
+        1
+    );
+    assert_eq!(
+        layout_literals(
+            &planted("let d = run.join(format!(\"score-{p}\"));"),
+            &names
+        )
+        .len(),
+        1
+    );
+    assert!(layout_literals(&planted("bail!(\"no per_image.csv in {d}\")"), &names).is_empty());
 }

@@ -15,18 +15,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The scoring summary a run's `score-<pol>/` holds: the report's
-/// `report::scoring::files::SCORE_JSON`, named here because claims stand below the report
-/// (a test in `report::scoring` keeps the two equal).
-pub const SCORE_JSON: &str = "score.json";
-
 use serde::{Deserialize, Serialize};
 
 use super::ClaimsError;
 use crate::train::manifest::RunManifest;
 
 /// The pins a reproduce run recorded, in the run directory.
-pub const RUN_PINS_FILE: &str = "pins.json";
+pub const RUN_PINS_FILE: &str = crate::layout::PINS;
 
 /// The mark of every verdict of a smoke run (`reproduce --smoke`).
 pub const SMOKE_MARK: &str = "smoke: not comparable";
@@ -224,7 +219,7 @@ impl Pins {
         pol: &str,
         rehash: bool,
     ) -> Result<(), ClaimsError> {
-        let dir = run_dir.join(pol);
+        let dir = crate::layout::train_dir(run_dir, pol);
         let path = dir.join(crate::train::files::MANIFEST);
         let m = RunManifest::read(&path).map_err(|e| ClaimsError::file(&path, e))?;
         let model = m
@@ -300,7 +295,7 @@ impl Pins {
 
     /// The selection pins of `RUN/score-<pol>/score.json`, when the run scored `pol`.
     fn measure_scoring(&mut self, run_dir: &Path, pol: &str) -> Result<(), ClaimsError> {
-        let path = run_dir.join(format!("score-{pol}")).join(SCORE_JSON);
+        let path = crate::layout::score_dir(run_dir, pol).join(crate::layout::score::SCORE_JSON);
         if !path.is_file() {
             return Ok(());
         }

@@ -117,7 +117,7 @@ impl PolEvidence {
 
 impl Results {
     /// The file name in a run directory.
-    pub const FILE: &'static str = "results.json";
+    pub const FILE: &'static str = crate::layout::RESULTS;
 
     /// Reads and parses a `results.json`.
     pub fn read(path: &Path) -> Result<Self, ClaimsError> {

@@ -191,7 +191,7 @@ pub fn run(args: ExplainArgs) -> Result<()> {
         eprintln!("wrote {} {:?}", path.display(), a.size());
     }
     if args.repeat > 0 {
-        let path = args.arrays.out.join("timings.json");
+        let path = args.arrays.out.join(crate::layout::explain::TIMINGS);
         crate::io::write_atomic(&path, serde_json::to_string_pretty(&timings)?.as_bytes())?;
     }
     Ok(())

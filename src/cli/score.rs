@@ -308,7 +308,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         eprintln!(
             "resumed: {} image x method pair(s) were already in {}",
             s.resumed_pairs,
-            args.out.join("per_image.csv").display()
+            args.out.join(crate::layout::score::PER_IMAGE).display()
         );
     }
     print!("{}", s.table.to_markdown());
@@ -325,7 +325,7 @@ fn report_shard(s: &ShardSummary) {
         eprintln!(
             "resumed: {} image x method pair(s) were already in {}",
             s.resumed_pairs,
-            s.out_dir.join("per_image.csv").display()
+            s.out_dir.join(crate::layout::score::PER_IMAGE).display()
         );
     }
     println!(

@@ -28,6 +28,7 @@ use base64::Engine as _;
 
 use super::table::Table1;
 use crate::claims::{ClaimsFile, Pins, Results, Verdict, VerdictRow};
+use crate::layout;
 
 mod checks;
 mod tables;
@@ -111,13 +112,20 @@ impl ReportData {
         }
         let mut pols: Vec<String> = results.table1.keys().cloned().collect();
         for p in results.pols() {
-            if !pols.contains(&p) && run_dir.join(format!("score-{p}")).is_dir() {
+            if !pols.contains(&p) && layout::score_dir(run_dir, &p).is_dir() {
                 pols.push(p);
             }
         }
         for pol in &pols {
-            let dir = run_dir.join(format!("score-{pol}"));
-            let p = dir.join("table1.json");
+            let dir = layout::score_dir(run_dir, pol);
+            // A file of the score directory as the page names it (`score-vh/table1.json`).
+            let shown = |name: &str| {
+                layout::score_dir(Path::new(""), pol)
+                    .join(name)
+                    .display()
+                    .to_string()
+            };
+            let p = dir.join(layout::score::TABLE1_JSON);
             match std::fs::read(&p)
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice::<Table1>(&b).map_err(|e| e.to_string()))
@@ -125,30 +133,29 @@ impl ReportData {
                 Ok(t) => {
                     d.tables.insert(pol.clone(), t);
                 }
-                Err(e) => d.missing.push(format!("score-{pol}/table1.json ({e})")),
+                Err(e) => d
+                    .missing
+                    .push(format!("{} ({e})", shown(layout::score::TABLE1_JSON))),
             }
-            if let Ok(text) = std::fs::read_to_string(dir.join(super::scoring::files::TIMINGS)) {
+            if let Ok(text) = std::fs::read_to_string(dir.join(layout::score::TIMINGS)) {
                 d.method_seconds.insert(pol.clone(), method_seconds(&text));
             }
-            let f = dir.join(super::scoring::files::figure(pol));
+            let f = dir.join(layout::score::figure(pol));
             match std::fs::read(&f) {
                 Ok(b) => {
                     d.figures.insert(pol.clone(), b);
                 }
-                Err(_) => d.missing.push(format!(
-                    "score-{pol}/{}",
-                    super::scoring::files::figure(pol)
-                )),
+                Err(_) => d.missing.push(shown(&layout::score::figure(pol))),
             }
         }
         let pin_pols: Vec<&str> = pols.iter().map(String::as_str).collect();
         d.recorded = Pins::measure(run_dir, &pin_pols, false).map_err(|e| e.to_string());
-        match std::fs::read(run_dir.join("timings.json")) {
+        match std::fs::read(run_dir.join(layout::TIMINGS_JSON)) {
             Ok(b) => match serde_json::from_slice(&b) {
                 Ok(t) => d.timings = t,
-                Err(e) => d.missing.push(format!("timings.json ({e})")),
+                Err(e) => d.missing.push(format!("{} ({e})", layout::TIMINGS_JSON)),
             },
-            Err(_) => d.missing.push("timings.json".into()),
+            Err(_) => d.missing.push(layout::TIMINGS_JSON.into()),
         }
         d
     }
@@ -340,7 +347,7 @@ pub fn write_report(
     verdicts: &[VerdictRow],
 ) -> std::io::Result<()> {
     crate::io::write_atomic(
-        &run_dir.join("report.html"),
+        &run_dir.join(layout::REPORT_HTML),
         render(run_dir, results, verdicts).as_bytes(),
     )
 }

@@ -140,23 +140,8 @@ pub use per_image::{rescore_pair, score_images, Scored};
 pub use planning::{plan, Plan};
 pub(crate) use resume::{prepare_dir, resume_state, settings_diff, timings_header};
 
-/// File names in a score directory.
-pub mod files {
-    /// One row per image x method with every metric ([`super::ImageRecord`]).
-    pub const PER_IMAGE: &str = "per_image.csv";
-    /// Seconds of each image x method: the attribution, each metric, the total, the device.
-    pub const TIMINGS: &str = "timings.csv";
-    /// Figure 1's image: XAI entropy of each method under every PNG encoder setting.
-    pub const ENTROPY_SETTINGS: &str = "entropy_settings.csv";
-    /// The run's settings, provenance and summary.
-    pub const SCORE_JSON: &str = "score.json";
-    /// The explained test images (`position,image,member,label`).
-    pub const IMAGES: &str = "images.csv";
-    /// `figure1_<pol>.png`, `<pol>` being `vh`, `vv` or `single`.
-    pub fn figure(pol: &str) -> String {
-        format!("figure1_{pol}.png")
-    }
-}
+/// File names in a score directory ([`crate::layout::score`]).
+pub use crate::layout::score as files;
 
 /// The class each attribution explains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -617,11 +602,6 @@ impl ScoreConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_pins_read_the_file_scoring_writes() {
-        assert_eq!(crate::claims::pins::SCORE_JSON, files::SCORE_JSON);
-    }
 
     #[test]
     fn image_seeds_differ_per_image_and_seed() {

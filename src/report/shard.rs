@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// The shard manifest's file name.
-pub const SHARD_JSON: &str = "shard.json";
+pub const SHARD_JSON: &str = crate::layout::score::SHARD_JSON;
 /// Its `format`.
 pub const FORMAT: &str = "sarxai-shard-1";
 

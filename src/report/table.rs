@@ -560,9 +560,9 @@ impl Table1 {
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         let mut paths = Vec::new();
         for (name, text) in [
-            ("table1.md", self.to_markdown()),
-            ("table1.csv", self.to_csv()),
-            ("table1.json", self.to_json()),
+            (crate::layout::score::TABLE1_MD, self.to_markdown()),
+            (crate::layout::score::TABLE1_CSV, self.to_csv()),
+            (crate::layout::score::TABLE1_JSON, self.to_json()),
         ] {
             let p = dir.join(name);
             crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| ReportError::io(&p, e))?;

@@ -43,29 +43,8 @@ pub use run::{resume_config, run, train, EpochObserver, RunOptions, TrainOutcome
 pub use schedule::{ScheduleConfig, ScheduleKind};
 pub use trainer::{StepStats, Trainer};
 
-/// File names inside a run directory.
-pub mod files {
-    /// The effective configuration (YAML).
-    pub const CONFIG: &str = "config.yaml";
-    /// The run manifest (JSON).
-    pub const MANIFEST: &str = "run.json";
-    /// Model, optimizer and loop state after the last completed epoch.
-    pub const CHECKPOINT: &str = "checkpoint.safetensors";
-    /// Final weights (torchvision state_dict names).
-    pub const WEIGHTS: &str = "model.safetensors";
-    /// The final model's hash, `sha256sum`-like: `<hash>  model.safetensors`.
-    pub const MODEL_HASH: &str = "model.sha256";
-    /// One JSON object per completed epoch.
-    pub const METRICS: &str = "metrics.jsonl";
-    /// Loss, accuracy and learning rate per epoch.
-    pub const CURVE: &str = "curve.png";
-    /// Test-split evaluation (JSON).
-    pub const EVAL_JSON: &str = "eval.json";
-    /// Test-split evaluation (text).
-    pub const EVAL_TEXT: &str = "eval.txt";
-    /// The test split's confusion matrix.
-    pub const CONFUSION: &str = "confusion.png";
-}
+/// File names inside a run directory ([`crate::layout::train`]).
+pub use crate::layout::train as files;
 
 /// Errors of training.
 #[derive(Debug, thiserror::Error)]

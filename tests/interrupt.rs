@@ -115,3 +115,38 @@ fn sigint_during_scoring_keeps_the_finished_images_exits_130_and_resumes_to_the_
         assert!(read(&out) == read(&reference), "{f} differs after resuming");
     }
 }
+
+/// A second SIGTERM before the safe point kills at once, as if no handler were installed:
+/// the process dies of the signal (no exit status), and `train --resume` still continues
+/// from the last checkpoint.
+#[test]
+fn a_second_sigterm_kills_at_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let data = tiny_data();
+    let run = data.parent().unwrap().join("run");
+    let metrics = run.join("metrics.jsonl");
+    let child = train(&data, &run, "12")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while lines(&metrics) < 1 {
+        assert!(t0.elapsed() < Duration::from_secs(600), "never trained an epoch");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for _ in 0..2 {
+        // SAFETY: kill(2) on the pid of a child this test owns and has not waited for.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.signal(), Some(libc::SIGTERM), "{}", stderr_of(&o));
+    assert!(lines(&metrics) < 12, "the run finished before the signals");
+    let resumed = sarxai()
+        .args(["train", "--quiet", "--resume"])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(resumed.status.success(), "{}", stderr_of(&resumed));
+}

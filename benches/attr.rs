@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sarxai::attr::gradient::input_gradients;
-use sarxai::attr::{Attribution, Budget, Method};
+use sarxai::attr::{Attribution, MemoryBudget, Method};
 use sarxai::metrics::sensitivity::{max_sensitivity, Perturbations, SensitivityConfig};
 use sarxai::model::{Arch, CutTape, ReluRule, ResNet, ResNetConfig};
 use tch::{Device, Kind, Tensor};
@@ -95,7 +95,7 @@ fn pass_times(m: &ResNet, batch: i64) -> (f64, f64) {
     let fwd = time(|| tch::no_grad(|| drop(m.forward(&x))), 5) / batch as f64;
     let fb = time(
         || {
-            let g = input_gradients(m, &x, &t, ReluRule::Gradient, Budget::default());
+            let g = input_gradients(m, &x, &t, ReluRule::Gradient, MemoryBudget::default());
             drop(g.unwrap());
         },
         5,
@@ -172,7 +172,7 @@ fn floor_table(_c: &mut Criterion) {
                 row(label, *secs, f_only * fwd + f_b * fb);
             }
             for &method in &many {
-                let a = method.with_defaults(Budget::default());
+                let a = method.with_defaults(MemoryBudget::default());
                 let (f_only, f_b, _) = floor_passes(method, n as f64, 324.0);
                 let secs = time(|| drop(a.attribute(&m, &x, &t).unwrap()), 2);
                 row(method.name(), secs, f_only * batched.0 + f_b * batched.1);
@@ -197,7 +197,7 @@ fn one_pass_jobs<'a>(
         "floor".into(),
         (0.0, 1.0),
         Box::new(move || {
-            let g = input_gradients(m, x, t, ReluRule::Gradient, Budget::default());
+            let g = input_gradients(m, x, t, ReluRule::Gradient, MemoryBudget::default());
             drop(g.unwrap());
         }),
     )];
@@ -207,7 +207,7 @@ fn one_pass_jobs<'a>(
         Box::new(move || tch::no_grad(|| drop(m.forward(x)))),
     ));
     for &method in methods {
-        let a = method.with_defaults(Budget::default());
+        let a = method.with_defaults(MemoryBudget::default());
         let (f_only, f_b, _) = floor_passes(method, 1.0, 0.0);
         let passes = (f_only, f_b);
         jobs.push((
@@ -287,7 +287,7 @@ fn methods(c: &mut Criterion) {
         for &n in batches {
             let (x, t) = inputs(n);
             for method in Method::ALL {
-                let a = method.with_defaults(Budget::default());
+                let a = method.with_defaults(MemoryBudget::default());
                 g.bench_with_input(
                     BenchmarkId::new(format!("{}/{}", arch.name(), method.name()), n),
                     &n,
@@ -307,7 +307,7 @@ fn sensitivity(c: &mut Criterion) {
     let m = model(Arch::Resnet18);
     let (x, t) = inputs(1);
     for method in Method::ALL {
-        let a: Box<dyn Attribution> = method.with_defaults(Budget::default());
+        let a: Box<dyn Attribution> = method.with_defaults(MemoryBudget::default());
         g.bench_function(format!("resnet18/{}", method.name()), |b| {
             b.iter(|| {
                 max_sensitivity(

@@ -12,7 +12,7 @@
 //!    carries), `RUN/claims.txt|json` (verdicts against fixtures/claims.yaml after the
 //!    pins are re-derived and checked) and `RUN/report.html`.
 //!
-//! `--smoke` runs the same stages through the same functions at [`Budget::SMOKE`] (only
+//! `--smoke` runs the same stages through the same functions at [`ProfileBudget::SMOKE`] (only
 //! the numbers differ); every verdict is then marked "smoke: not comparable".
 
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::attr::Method;
-pub use crate::claims::budget::Budget;
+pub use crate::claims::budget::ProfileBudget;
 use crate::claims::{render_table, Pins, Results, VerdictRow};
 use crate::data::Pol;
 use crate::device::DeviceChoice;
@@ -59,22 +59,22 @@ impl ReproduceProfile {
 
 /// The budget of a profile (the type lives with the pins, which re-derive a smoke run
 /// from it: `crate::claims::budget`).
-impl Budget {
-    /// The budget of `profile`, or [`Budget::SMOKE`]. Images per class: 1 on the quick
+impl ProfileBudget {
+    /// The budget of `profile`, or [`ProfileBudget::SMOKE`]. Images per class: 1 on the quick
     /// profile (10 images: the CPU time budget, Max-Sensitivity of Occlusion alone is 3,240
     /// forward passes per image), 10 on the paper profile (100 images), 10 on the transfer
     /// profile (the paper profile's 100 images on MSTAR SOC's ten classes: 14.5 s an
     /// 88-pixel image on the 2-core Xeon, so the whole run, 33 minutes there, fits its
     /// 45-minute CPU budget, REPRODUCE.md).
-    pub fn of(profile: ReproduceProfile, smoke: bool) -> Budget {
-        let full = |per_class| Budget {
+    pub fn of(profile: ReproduceProfile, smoke: bool) -> ProfileBudget {
+        let full = |per_class| ProfileBudget {
             arch: None,
             epochs: None,
             size: None,
             per_class,
         };
         match (smoke, profile) {
-            (true, _) => Budget::SMOKE,
+            (true, _) => ProfileBudget::SMOKE,
             (false, ReproduceProfile::Quick) => full(1),
             (false, ReproduceProfile::Paper) => full(10),
             (false, ReproduceProfile::Transfer) => full(10),
@@ -92,7 +92,7 @@ pub const PAPER_FORMAT: &str = "tiff:f32";
 pub struct ReproduceConfig {
     /// Quick (synthetic data, ResNet-18) or paper (OpenSARUrban, ResNet-101).
     pub profile: ReproduceProfile,
-    /// The profile's protocol at [`Budget::SMOKE`]; every verdict marked
+    /// The profile's protocol at [`ProfileBudget::SMOKE`]; every verdict marked
     /// [`crate::claims::SMOKE_MARK`].
     pub smoke: bool,
     /// A directory, or a zip archive (pin-checked and extracted by [`reproduce`]).
@@ -150,7 +150,7 @@ impl ReproduceConfig {
                 c.data.cache = Some(self.out.join("data"));
             }
         }
-        Budget::of(self.profile, self.smoke).apply(&mut c);
+        ProfileBudget::of(self.profile, self.smoke).apply(&mut c);
         c.dataset.pol = pol;
         if self.profile == ReproduceProfile::Paper {
             // The paper's ten classes in their canonical label order (aliases such as
@@ -419,7 +419,7 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
         events(StudyEvent::Note(&format!(
             "smoke: the {} protocol at a tiny budget ({}); every verdict marked \"{}\"",
             cfg.profile.name(),
-            Budget::SMOKE.describe(),
+            ProfileBudget::SMOKE.describe(),
             crate::claims::SMOKE_MARK
         )));
     }

@@ -12,7 +12,7 @@
 use proptest::prelude::*;
 use sarxai::attr::gradient::{input_gradients, relative_l2};
 use sarxai::attr::{
-    Attribution, Budget, GradCam, InputXGradient, IntegratedGradients, Method, Occlusion,
+    Attribution, GradCam, InputXGradient, IntegratedGradients, MemoryBudget, Method, Occlusion,
     OcclusionConfig, Saliency,
 };
 use sarxai::model::{Arch, ReluRule, ReluTape, ResNet, ResNetConfig};
@@ -63,7 +63,7 @@ fn max_abs(t: &Tensor) -> f64 {
 fn check_axioms(device: Device, seed: i64, channels: i64) {
     let m = random_model(seed, channels, device, Kind::Double);
     let (x, t) = inputs(seed, 2, channels, device, Kind::Double);
-    let budget = Budget::default();
+    let budget = MemoryBudget::default();
 
     // Saliency = |gradient|, Input x Gradient = x * gradient.
     let g = input_gradients(&m, &x, &t, ReluRule::Gradient, budget).unwrap();
@@ -144,7 +144,7 @@ fn check_axioms(device: Device, seed: i64, channels: i64) {
         Method::Occlusion,
         Method::GuidedBackprop,
     ] {
-        let run = |b: Budget| match method {
+        let run = |b: MemoryBudget| match method {
             Method::IntegratedGradients => IntegratedGradients {
                 steps: 10,
                 budget: b,
@@ -160,8 +160,8 @@ fn check_axioms(device: Device, seed: i64, channels: i64) {
             .unwrap(),
             _ => method.with_defaults(b).attribute(&m, &x, &t).unwrap(),
         };
-        let a = run(Budget::images(1));
-        let b = run(Budget::images(7));
+        let a = run(MemoryBudget::images(1));
+        let b = run(MemoryBudget::images(7));
         let e = relative_l2(&a, &b);
         assert!(e < 1e-12, "{method}: chunk size changes the result by {e}");
     }
@@ -200,7 +200,7 @@ proptest! {
         };
         let t = Tensor::zeros([2], (Kind::Int64, Device::Cpu));
         let cfg = OcclusionConfig { window: (5, 5), stride: (stride, stride), baseline: 0.0 };
-        let occ = Occlusion { config: cfg, budget: Budget::default() };
+        let occ = Occlusion { config: cfg, budget: MemoryBudget::default() };
         let linear = |x: &Tensor, _t: &Tensor| (x * &w).flatten(1, -1).sum_dim_intlist(1, false, Kind::Double);
         let got = occ.attribute_with(&x, &t, 16, linear).unwrap();
         let wx = &x * &w;
@@ -215,7 +215,7 @@ proptest! {
         prop_assert!(relative_l2(&got, &want) < 1e-12);
         // Zero when the baseline equals the input.
         let flat = Tensor::ones([2, 1, h, h], (Kind::Double, Device::Cpu)) * 0.5;
-        let occ = Occlusion { config: OcclusionConfig { baseline: 0.5, ..cfg }, budget: Budget::default() };
+        let occ = Occlusion { config: OcclusionConfig { baseline: 0.5, ..cfg }, budget: MemoryBudget::default() };
         let z = occ.attribute_with(&flat, &t, 16, linear).unwrap();
         prop_assert_eq!(max_abs(&z), 0.0);
     }
@@ -243,7 +243,14 @@ fn path_l1(m: &ResNet, x: &Tensor, t: &Tensor) -> f64 {
     let n = x.size()[0];
     let scaled = Tensor::cat(&alphas.iter().map(|&a| x * a).collect::<Vec<_>>(), 0);
     let t_rep = t.repeat([alphas.len() as i64]);
-    let grads = input_gradients(m, &scaled, &t_rep, ReluRule::Gradient, Budget::default()).unwrap();
+    let grads = input_gradients(
+        m,
+        &scaled,
+        &t_rep,
+        ReluRule::Gradient,
+        MemoryBudget::default(),
+    )
+    .unwrap();
     let g = (grads * x.repeat([alphas.len() as i64, 1, 1, 1]))
         .to_kind(Kind::Double)
         .flatten(1, -1)
@@ -312,7 +319,7 @@ fn model_on(seed: i64, device: Device, kind: Kind) -> ResNet {
 }
 
 /// The occlusion settings of the CUDA comparisons (8x8 windows, stride 4, on 32x32).
-fn small_occlusion(budget: Budget) -> Box<dyn Attribution> {
+fn small_occlusion(budget: MemoryBudget) -> Box<dyn Attribution> {
     Box::new(Occlusion {
         config: OcclusionConfig {
             window: (8, 8),
@@ -325,8 +332,8 @@ fn small_occlusion(budget: Budget) -> Box<dyn Attribution> {
 
 fn attributor(method: Method) -> Box<dyn Attribution> {
     match method {
-        Method::Occlusion => small_occlusion(Budget::default()),
-        m => m.with_defaults(Budget::default()),
+        Method::Occlusion => small_occlusion(MemoryBudget::default()),
+        m => m.with_defaults(MemoryBudget::default()),
     }
 }
 

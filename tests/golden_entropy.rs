@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sarxai::attr::{Budget, Method};
+use sarxai::attr::{MemoryBudget, Method};
 use sarxai::data::Pol;
 use sarxai::report::selection::{select, Selection};
 use sarxai::train::{self, RunOptions, TrainConfig};
@@ -63,7 +63,7 @@ fn trained_attributions(dir: &Path) {
     let t = Tensor::from_slice(&labels);
     for m in Method::ALL {
         let a = m
-            .with_defaults(Budget::default())
+            .with_defaults(MemoryBudget::default())
             .attribute(&outcome.model, &x, &t)
             .unwrap_or_else(|e| panic!("{m}: {e}"));
         sarxai::cli::write_npy(

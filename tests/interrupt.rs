@@ -132,7 +132,10 @@ fn a_second_sigterm_kills_at_once() {
         .unwrap();
     let t0 = Instant::now();
     while lines(&metrics) < 1 {
-        assert!(t0.elapsed() < Duration::from_secs(600), "never trained an epoch");
+        assert!(
+            t0.elapsed() < Duration::from_secs(600),
+            "never trained an epoch"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     for _ in 0..2 {

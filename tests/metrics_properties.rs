@@ -11,7 +11,7 @@
 use std::sync::Mutex;
 
 use sarxai::attr::gradient::input_gradients;
-use sarxai::attr::{Budget, Method};
+use sarxai::attr::{MemoryBudget, Method};
 use sarxai::metrics::faithfulness::{
     deletion_auc, insertion_auc, perturbation_curves, perturbation_curves_with, FaithfulnessConfig,
     Game,
@@ -119,14 +119,30 @@ fn resnet_curves_run_from_the_image_to_the_baseline_whatever_the_batching() {
         resnet(1, Kind::Float)
     };
     let sal = Method::Saliency
-        .with_defaults(Budget::default())
+        .with_defaults(MemoryBudget::default())
         .attribute(&m, &x, &t)
         .unwrap();
     let cfg = FaithfulnessConfig::default();
-    let one =
-        perturbation_curves(&m, &x, &t, &sal, Game::Deletion, &cfg, Budget::images(1)).unwrap();
-    let many =
-        perturbation_curves(&m, &x, &t, &sal, Game::Deletion, &cfg, Budget::default()).unwrap();
+    let one = perturbation_curves(
+        &m,
+        &x,
+        &t,
+        &sal,
+        Game::Deletion,
+        &cfg,
+        MemoryBudget::images(1),
+    )
+    .unwrap();
+    let many = perturbation_curves(
+        &m,
+        &x,
+        &t,
+        &sal,
+        Game::Deletion,
+        &cfg,
+        MemoryBudget::default(),
+    )
+    .unwrap();
     assert_eq!(one.scores.size(), [2, 21]);
     assert!(one.scores.allclose(&many.scores, 1e-5, 1e-7, false));
     let p = tch::no_grad(|| m.forward(&x).softmax(-1, Kind::Double))
@@ -137,21 +153,21 @@ fn resnet_curves_run_from_the_image_to_the_baseline_whatever_the_batching() {
         .squeeze_dim(1);
     assert!(one.scores.select(1, 0).allclose(&p, 1e-5, 1e-7, false));
     assert!(one.scores.select(1, 20).allclose(&p0, 1e-5, 1e-7, false));
-    let d = values(&deletion_auc(&m, &x, &t, &sal, Budget::default()).unwrap());
-    let i = values(&insertion_auc(&m, &x, &t, &sal, Budget::default()).unwrap());
+    let d = values(&deletion_auc(&m, &x, &t, &sal, MemoryBudget::default()).unwrap());
+    let i = values(&insertion_auc(&m, &x, &t, &sal, MemoryBudget::default()).unwrap());
     assert!(
         d.iter().chain(&i).all(|v| (0.0..=1.0).contains(v)),
         "{d:?} {i:?}"
     );
     // Grad-CAM must be brought to the input resolution first.
     let cam = Method::GradCam
-        .with_defaults(Budget::default())
+        .with_defaults(MemoryBudget::default())
         .attribute(&m, &x, &t)
         .unwrap();
-    assert!(deletion_auc(&m, &x, &t, &cam, Budget::default()).is_err());
+    assert!(deletion_auc(&m, &x, &t, &cam, MemoryBudget::default()).is_err());
     let cam = to_input_resolution(&cam, 32, 32).unwrap();
     assert_eq!(
-        values(&deletion_auc(&m, &x, &t, &cam, Budget::default()).unwrap()).len(),
+        values(&deletion_auc(&m, &x, &t, &cam, MemoryBudget::default()).unwrap()).len(),
         2
     );
 }
@@ -192,7 +208,7 @@ fn localisation_of_the_mask_itself_is_perfect_and_grad_cam_upsamples() {
         resnet(2, Kind::Float)
     };
     let cam = Method::GradCam
-        .with_defaults(Budget::default())
+        .with_defaults(MemoryBudget::default())
         .attribute(&m, &x, &t)
         .unwrap();
     assert!(pointing_game(&cam, &mask).is_err());
@@ -230,15 +246,15 @@ fn resnet_gradient_is_more_faithful_than_noise_and_batching_does_not_matter() {
         let r = Tensor::randn([2, 1, 32, 32], (Kind::Double, Device::Cpu));
         (m, x, t, r)
     };
-    let grad = input_gradients(&m, &x, &t, ReluRule::Gradient, Budget::default()).unwrap();
+    let grad = input_gradients(&m, &x, &t, ReluRule::Gradient, MemoryBudget::default()).unwrap();
     // Scale the random map like the gradient so only its direction differs.
     let r = &r * (grad.norm() / r.norm());
     let noise = GaussianNoise::default(); // Captum's example: sigma = 0.003
     let cfg = InfidelityConfig::default();
-    let g1 = infidelity(&m, &x, &t, &grad, &noise, &cfg, Budget::images(3)).unwrap();
-    let g2 = infidelity(&m, &x, &t, &grad, &noise, &cfg, Budget::default()).unwrap();
+    let g1 = infidelity(&m, &x, &t, &grad, &noise, &cfg, MemoryBudget::images(3)).unwrap();
+    let g2 = infidelity(&m, &x, &t, &grad, &noise, &cfg, MemoryBudget::default()).unwrap();
     assert!(g1.allclose(&g2, 1e-9, 1e-18, false), "{g1} {g2}");
-    let rnd = values(&infidelity(&m, &x, &t, &r, &noise, &cfg, Budget::default()).unwrap());
+    let rnd = values(&infidelity(&m, &x, &t, &r, &noise, &cfg, MemoryBudget::default()).unwrap());
     let g = values(&g1);
     for i in 0..2 {
         assert!(
@@ -257,7 +273,7 @@ fn resnet_gradient_is_more_faithful_than_noise_and_batching_does_not_matter() {
             &x.narrow(2, 0, 4),
             &noise,
             &cfg,
-            Budget::default()
+            MemoryBudget::default()
         ),
         Err(MetricError::Shape { .. })
     ));
@@ -267,7 +283,7 @@ fn resnet_gradient_is_more_faithful_than_noise_and_batching_does_not_matter() {
 fn randomising_nothing_keeps_saliency_randomising_everything_decorrelates_it() {
     let _g = lock();
     let (m, x, t) = resnet(4, Kind::Float);
-    let saliency = Method::Saliency.with_defaults(Budget::default());
+    let saliency = Method::Saliency.with_defaults(MemoryBudget::default());
     let original = saliency.attribute(&m, &x, &t).unwrap();
     // Identity check: a copy with no stage randomised explains exactly as the model.
     let same = randomised_copy(&m, &[], 9).unwrap();
@@ -340,7 +356,7 @@ fn constant_explainer_has_max_sensitivity_zero() {
         assert_eq!(values(&ms), vec![0.0, 0.0], "{cfg:?}");
     }
     // and a real method is not constant: the check above can fail.
-    let sal = Method::Saliency.with_defaults(Budget::default());
+    let sal = Method::Saliency.with_defaults(MemoryBudget::default());
     let ms = max_sensitivity(
         sal.as_ref(),
         &m,
@@ -373,7 +389,7 @@ fn max_sensitivity_does_not_depend_on_chunking() {
                 images_per_call: per_call,
                 ..SensitivityConfig::captum()
             };
-            let a = method.with_defaults(Budget::images(per_pass));
+            let a = method.with_defaults(MemoryBudget::images(per_pass));
             results.push(values(
                 &max_sensitivity(a.as_ref(), &m, &x, &t, &cfg, &Perturbations::Uniform).unwrap(),
             ));

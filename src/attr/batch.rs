@@ -7,14 +7,14 @@ use crate::model::ResNetConfig;
 
 /// How many images one forward(+backward) pass may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Budget {
+pub struct MemoryBudget {
     /// Memory for activations and their gradients in one pass, in MiB.
     pub memory_mib: usize,
     /// A hard cap on images per pass, whatever the memory estimate (None: no cap).
     pub max_images: Option<usize>,
 }
 
-impl Default for Budget {
+impl Default for MemoryBudget {
     fn default() -> Self {
         Self {
             memory_mib: 2048,
@@ -23,7 +23,7 @@ impl Default for Budget {
     }
 }
 
-impl Budget {
+impl MemoryBudget {
     /// A budget of exactly `n` images per pass (tests and benchmarks).
     pub fn images(n: usize) -> Self {
         Self {
@@ -102,17 +102,20 @@ mod tests {
     #[test]
     fn chunk_grows_with_budget_and_respects_cap() {
         let c = ResNetConfig::new(Arch::Resnet18, 1, 10).unwrap();
-        let small = Budget {
+        let small = MemoryBudget {
             memory_mib: 64,
             max_images: None,
         }
         .chunk(&c, 100, 100, Kind::Float, true);
-        let big = Budget {
+        let big = MemoryBudget {
             memory_mib: 4096,
             max_images: None,
         }
         .chunk(&c, 100, 100, Kind::Float, true);
         assert!(small >= 1 && big > small);
-        assert_eq!(Budget::images(3).chunk(&c, 100, 100, Kind::Float, true), 3);
+        assert_eq!(
+            MemoryBudget::images(3).chunk(&c, 100, 100, Kind::Float, true),
+            3
+        );
     }
 }

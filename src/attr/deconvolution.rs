@@ -5,14 +5,14 @@
 use tch::Tensor;
 
 use super::gradient::input_gradients;
-use super::{validate, AttrError, Attribution, Budget, Method};
+use super::{validate, AttrError, Attribution, MemoryBudget, Method};
 use crate::model::{ReluRule, ResNet};
 
 /// Deconvolution: the input gradient through ReLUs whose backward is `relu(g)`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Deconvolution {
     /// Images per forward and backward pass.
-    pub budget: Budget,
+    pub budget: MemoryBudget,
 }
 
 impl Attribution for Deconvolution {

@@ -7,7 +7,7 @@
 use tch::Tensor;
 
 use super::gradient::layer4_activation_and_gradient;
-use super::{validate, AttrError, Attribution, Budget, Method};
+use super::{validate, AttrError, Attribution, MemoryBudget, Method};
 use crate::model::ResNet;
 
 /// Grad-CAM on `layer4`: `sum_k w_k A_k`, `w_k` the spatial mean of `d f_t / d A_k`.
@@ -16,7 +16,7 @@ pub struct GradCam {
     /// Apply a ReLU to the map (Captum's `relu_attributions`; default false).
     pub relu: bool,
     /// Images per forward and backward pass.
-    pub budget: Budget,
+    pub budget: MemoryBudget,
 }
 
 impl Attribution for GradCam {

@@ -3,7 +3,7 @@
 
 use tch::{Kind, Tensor};
 
-use super::batch::{ranges, Budget};
+use super::batch::{ranges, MemoryBudget};
 use super::AttrError;
 use crate::model::{PlainRelu, ReluRule, ReluTape, ResNet};
 
@@ -16,7 +16,12 @@ pub fn target_seed(logits: &Tensor, targets: &Tensor) -> Tensor {
 }
 
 /// `f(x_i)[t_i]` for every image, evaluated without gradients in chunks.
-pub fn target_logits(model: &ResNet, inputs: &Tensor, targets: &Tensor, budget: Budget) -> Tensor {
+pub fn target_logits(
+    model: &ResNet,
+    inputs: &Tensor,
+    targets: &Tensor,
+    budget: MemoryBudget,
+) -> Tensor {
     let s = inputs.size();
     let chunk = budget.chunk(&model.config, s[2], s[3], inputs.kind(), false);
     let n = s[0] as usize;
@@ -67,7 +72,7 @@ pub fn input_gradients(
     inputs: &Tensor,
     targets: &Tensor,
     rule: ReluRule,
-    budget: Budget,
+    budget: MemoryBudget,
 ) -> Result<Tensor, AttrError> {
     let s = inputs.size();
     let chunk = budget.chunk(&model.config, s[2], s[3], inputs.kind(), true);
@@ -92,7 +97,7 @@ pub fn guided_and_layer4(
     model: &ResNet,
     inputs: &Tensor,
     targets: &Tensor,
-    budget: Budget,
+    budget: MemoryBudget,
 ) -> Result<(Tensor, Tensor, Tensor), AttrError> {
     let s = inputs.size();
     let chunk = budget.chunk(&model.config, s[2], s[3], inputs.kind(), true);
@@ -121,7 +126,7 @@ pub fn layer4_activation_and_gradient(
     model: &ResNet,
     inputs: &Tensor,
     targets: &Tensor,
-    budget: Budget,
+    budget: MemoryBudget,
 ) -> (Tensor, Tensor) {
     let s = inputs.size();
     let chunk = budget.chunk(&model.config, s[2], s[3], inputs.kind(), false);
@@ -191,9 +196,9 @@ mod tests {
     /// 1.4e-6 on ResNet-50, where the cut engine itself is 2.1e-6 from float64.)
     #[test]
     fn rule_methods_equal_the_cut_engine_on_every_depth() {
-        let budget = Budget {
+        let budget = MemoryBudget {
             max_images: Some(2),
-            ..Budget::default()
+            ..MemoryBudget::default()
         };
         for (kind, tol) in [(Kind::Float, 1e-6), (Kind::Double, 1e-12)] {
             for arch in Arch::ALL {

@@ -5,14 +5,14 @@
 use tch::Tensor;
 
 use super::gradient::input_gradients;
-use super::{validate, AttrError, Attribution, Budget, Method};
+use super::{validate, AttrError, Attribution, MemoryBudget, Method};
 use crate::model::{ReluRule, ResNet};
 
 /// Guided Backpropagation: the input gradient through ReLUs whose backward is `relu(g) * 1[x > 0]`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GuidedBackprop {
     /// Images per forward and backward pass.
-    pub budget: Budget,
+    pub budget: MemoryBudget,
 }
 
 impl Attribution for GuidedBackprop {

@@ -9,14 +9,14 @@ use tch::Tensor;
 
 use super::grad_cam::grad_cam_map;
 use super::gradient::guided_and_layer4;
-use super::{validate, AttrError, Attribution, Budget, Method};
+use super::{validate, AttrError, Attribution, MemoryBudget, Method};
 use crate::model::ResNet;
 
 /// Guided Grad-CAM: Guided Backpropagation times the upsampled, ReLU'd Grad-CAM map.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GuidedGradCam {
     /// Images per forward and backward pass.
-    pub budget: Budget,
+    pub budget: MemoryBudget,
 }
 
 impl Attribution for GuidedGradCam {

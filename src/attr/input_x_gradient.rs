@@ -3,14 +3,14 @@
 use tch::Tensor;
 
 use super::gradient::input_gradients;
-use super::{validate, AttrError, Attribution, Budget, Method};
+use super::{validate, AttrError, Attribution, MemoryBudget, Method};
 use crate::model::{ReluRule, ResNet};
 
 /// Input x Gradient: `x * d f_t / d x`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct InputXGradient {
     /// Images per forward and backward pass.
-    pub budget: Budget,
+    pub budget: MemoryBudget,
 }
 
 impl Attribution for InputXGradient {

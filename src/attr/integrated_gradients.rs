@@ -10,7 +10,7 @@
 
 use tch::{Kind, Tensor};
 
-use super::batch::{ranges, Budget};
+use super::batch::{ranges, MemoryBudget};
 use super::gradient::{input_gradients, target_logits};
 use super::{validate, AttrError, Attribution, Method};
 use crate::model::{ReluRule, ResNet};
@@ -112,7 +112,7 @@ pub struct IntegratedGradients {
     /// The constant baseline `x'` (Captum's default: 0).
     pub baseline: f64,
     /// Images per forward and backward pass (path points count as images).
-    pub budget: Budget,
+    pub budget: MemoryBudget,
 }
 
 impl Default for IntegratedGradients {
@@ -121,7 +121,7 @@ impl Default for IntegratedGradients {
             steps: 50,
             rule: IgRule::GaussLegendre,
             baseline: 0.0,
-            budget: Budget::default(),
+            budget: MemoryBudget::default(),
         }
     }
 }
@@ -192,7 +192,7 @@ impl Attribution for IntegratedGradients {
                 &scaled,
                 &t,
                 ReluRule::Gradient,
-                Budget::images(r.len()),
+                MemoryBudget::images(r.len()),
             )?);
         }
         let grads = Tensor::cat(&grads, 0);

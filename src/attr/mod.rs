@@ -25,7 +25,7 @@ use tch::{Kind, Tensor};
 
 use crate::model::ResNet;
 
-pub use batch::Budget;
+pub use batch::MemoryBudget;
 pub use deconvolution::Deconvolution;
 pub use grad_cam::GradCam;
 pub use guided_backprop::GuidedBackprop;
@@ -171,7 +171,7 @@ impl Method {
     }
 
     /// The method with Captum's default settings and the given batching budget.
-    pub fn with_defaults(self, budget: Budget) -> Box<dyn Attribution> {
+    pub fn with_defaults(self, budget: MemoryBudget) -> Box<dyn Attribution> {
         match self {
             Method::Saliency => Box::new(Saliency { budget }),
             Method::InputXGradient => Box::new(InputXGradient { budget }),

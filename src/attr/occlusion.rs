@@ -15,7 +15,7 @@
 
 use tch::Tensor;
 
-use super::batch::{ranges, Budget};
+use super::batch::{ranges, MemoryBudget};
 use super::gradient::target_logits;
 use super::{validate, AttrError, Attribution, Method};
 use crate::model::flops;
@@ -69,7 +69,7 @@ pub struct Occlusion {
     /// Window, stride and baseline (default 15 x 15, stride 5, baseline 0).
     pub config: OcclusionConfig,
     /// Occluded images per forward pass.
-    pub budget: Budget,
+    pub budget: MemoryBudget,
 }
 
 impl Attribution for Occlusion {
@@ -160,7 +160,7 @@ impl Occlusion {
             .budget
             .chunk(&model.config, s[2], s[3], inputs.kind(), false);
         self.attribute_with(inputs, targets, per_pass, |x, t| {
-            target_logits(model, x, t, Budget::images(x.size()[0] as usize))
+            target_logits(model, x, t, MemoryBudget::images(x.size()[0] as usize))
         })
     }
 
@@ -300,7 +300,7 @@ mod tests {
                 stride: (13, 13),
                 baseline: 0.0,
             },
-            budget: Budget::default(),
+            budget: MemoryBudget::default(),
         };
         let ws = occ.config.windows(90, 108);
         assert_eq!(ws.len(), 7 * 9);

@@ -10,7 +10,7 @@ use crate::train::TrainConfig;
 /// pin check and extraction, the format choice, the data loader, the training loop,
 /// scoring, the pins and the claims are the same functions as in a full run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Budget {
+pub struct ProfileBudget {
     /// Architecture (`None`: the profile's).
     pub arch: Option<Arch>,
     /// Training epochs (`None`: the profile's).
@@ -21,11 +21,11 @@ pub struct Budget {
     pub per_class: usize,
 }
 
-impl Budget {
+impl ProfileBudget {
     /// `--smoke`: ResNet-18, one epoch, 32x32 inputs (a 100x100 ResNet-18 scoring pass is
     /// about 10x the work: occlusion covers 4x4 instead of 18x18 windows), one test image per
     /// class. Minutes on a CPU; the numbers are not comparable with the paper's.
-    pub const SMOKE: Budget = Budget {
+    pub const SMOKE: ProfileBudget = ProfileBudget {
         arch: Some(Arch::Resnet18),
         epochs: Some(1),
         size: Some(32),
@@ -65,7 +65,7 @@ impl Budget {
     /// Whether a training configuration has the smoke budget's numbers (how claims check
     /// re-derives that a run was a smoke run).
     pub fn is_smoke(c: &TrainConfig) -> bool {
-        let s = Budget::SMOKE;
+        let s = ProfileBudget::SMOKE;
         s.arch == Some(c.model.arch)
             && s.epochs == Some(c.epochs)
             && s.size == Some(c.dataset.preprocess.size)

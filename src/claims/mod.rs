@@ -81,8 +81,8 @@ pub fn read_yaml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Resu
 }
 
 /// Verdicts of every claim, each with its evidence: on a run of the paper's protocol and
-/// data as [`check::check_paper_claims`] decides them; on a transfer run (other data) as
-/// transfer verdicts ([`transfer::check_transfer`]).
+/// data as `check::check_paper_claims` decides them; on a transfer run (other data) as
+/// transfer verdicts (`transfer::check_transfer`).
 pub fn check_claims(claims: &ClaimsFile, results: &Results, paper: &Results) -> Vec<VerdictRow> {
     match &results.transfer {
         Some(t) => transfer::check_transfer(claims, results, t, paper),

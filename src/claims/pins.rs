@@ -288,7 +288,7 @@ impl Pins {
                 .as_ref()
                 .map_or_else(|| "not recorded".to_string(), |n| n.describe()),
         );
-        let smoke = super::budget::Budget::is_smoke(&m.config);
+        let smoke = super::budget::ProfileBudget::is_smoke(&m.config);
         self.smoke = Some(self.smoke.unwrap_or(false) || smoke);
         Ok(())
     }

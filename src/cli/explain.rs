@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use tch::{Kind, Tensor};
 
 use super::{read_npy, write_npy, ComputeArgs, Dtype};
-use crate::attr::{self, Budget, Method};
+use crate::attr::{self, MemoryBudget, Method};
 use crate::model::{self, Arch, ResNet};
 use crate::npy::Expect;
 
@@ -77,7 +77,7 @@ pub(crate) struct ArraysArgs {
     #[arg(long, value_enum, default_value = "f32")]
     pub(crate) dtype: Dtype,
     /// Memory for one batched pass (IG steps, occlusion windows, perturbations), MiB.
-    #[arg(long, default_value_t = Budget::default().memory_mib)]
+    #[arg(long, default_value_t = MemoryBudget::default().memory_mib)]
     pub(crate) memory_mib: usize,
 }
 
@@ -94,8 +94,8 @@ impl ArraysArgs {
         )
     }
 
-    pub(crate) fn budget(&self) -> Budget {
-        Budget {
+    pub(crate) fn budget(&self) -> MemoryBudget {
+        MemoryBudget {
             memory_mib: self.memory_mib,
             max_images: None,
         }

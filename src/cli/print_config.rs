@@ -4,7 +4,7 @@
 //!
 //! Sources are found two ways. A configuration built in layers (profile, then a YAML file,
 //! then the command line) is compared layer by layer: a value's source is the last layer
-//! that changed it ([`layer_sources`]). Options read straight from the command line are
+//! that changed it (`layer_sources`). Options read straight from the command line are
 //! named by clap's own record of what was typed ([`Given`]), so a value typed equal to its
 //! default still says `--option`.
 

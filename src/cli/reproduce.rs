@@ -9,7 +9,7 @@ use super::print_config::{self, Given};
 use crate::device::DeviceChoice;
 use crate::report::selection::Selection;
 use crate::reproduce::{
-    default_out, reproduce, Budget, ReproduceConfig, ReproduceProfile, StudyEvent,
+    default_out, reproduce, ProfileBudget, ReproduceConfig, ReproduceProfile, StudyEvent,
 };
 use crate::train::TrainConfig;
 
@@ -141,7 +141,7 @@ impl ReproduceArgs {
             selection: Selection::Stratified {
                 per_class: a
                     .per_class
-                    .unwrap_or_else(|| Budget::of(a.profile, a.smoke).per_class),
+                    .unwrap_or_else(|| ProfileBudget::of(a.profile, a.smoke).per_class),
                 seed: a.select_seed,
                 correct_only: a.correct_only,
                 // Real chip sets may hold classes with few test chips.

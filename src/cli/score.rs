@@ -15,7 +15,7 @@ use super::explain::MethodSelection;
 use super::print_config::{self, Given};
 use super::run_data::RunDataArgs;
 use super::ComputeArgs;
-use crate::attr::Budget;
+use crate::attr::MemoryBudget;
 use crate::data::naming::Pol;
 use crate::data::Split;
 use crate::model;
@@ -130,7 +130,7 @@ pub struct ScoreArgs {
     #[arg(long, value_name = "FILE.yaml")]
     pub(crate) paper: Option<PathBuf>,
     /// Memory for one batched pass (IG steps, occlusion windows), MiB.
-    #[arg(long, default_value_t = Budget::default().memory_mib)]
+    #[arg(long, default_value_t = MemoryBudget::default().memory_mib)]
     pub(crate) memory_mib: usize,
     /// No progress bar.
     #[arg(long, short)]
@@ -279,7 +279,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         figure_image: args.figure_image,
         paper_pol: args.paper_pol,
         paper,
-        budget: Budget {
+        budget: MemoryBudget {
             memory_mib: args.memory_mib,
             max_images: None,
         },

@@ -17,13 +17,13 @@
 //!   insertion AUC are better.
 //!
 //! All `K + 1` perturbed images of an image, and of several images, go through the model
-//! together, in chunks sized by the [`Budget`].
+//! together, in chunks sized by the [`MemoryBudget`].
 
 use tch::{Device, Kind, Tensor};
 
 use super::MetricError;
 use crate::attr::batch::ranges;
-use crate::attr::{validate, Budget};
+use crate::attr::{validate, MemoryBudget};
 use crate::model::folded::FoldedResNet;
 use crate::model::ResNet;
 
@@ -121,7 +121,7 @@ pub fn deletion_auc(
     inputs: &Tensor,
     targets: &Tensor,
     attributions: &Tensor,
-    budget: Budget,
+    budget: MemoryBudget,
 ) -> Result<Tensor, MetricError> {
     let cfg = FaithfulnessConfig::default();
     Ok(perturbation_curves(
@@ -143,7 +143,7 @@ pub fn insertion_auc(
     inputs: &Tensor,
     targets: &Tensor,
     attributions: &Tensor,
-    budget: Budget,
+    budget: MemoryBudget,
 ) -> Result<Tensor, MetricError> {
     let cfg = FaithfulnessConfig::default();
     Ok(perturbation_curves(
@@ -167,7 +167,7 @@ pub fn perturbation_curves(
     attributions: &Tensor,
     game: Game,
     cfg: &FaithfulnessConfig,
-    budget: Budget,
+    budget: MemoryBudget,
 ) -> Result<Curves, MetricError> {
     validate(model, inputs, targets)?;
     let s = inputs.size();

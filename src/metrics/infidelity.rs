@@ -32,7 +32,7 @@ use tch::{Device, Kind, Tensor};
 use super::MetricError;
 use crate::attr::batch::ranges;
 use crate::attr::gradient::target_logits;
-use crate::attr::{validate, Budget};
+use crate::attr::{validate, MemoryBudget};
 use crate::model::ResNet;
 
 /// Captum's `perturb_func`: perturbations `I` and perturbed inputs for a block of images.
@@ -182,7 +182,7 @@ pub fn infidelity(
     attributions: &Tensor,
     perturb: &dyn Perturb,
     cfg: &InfidelityConfig,
-    budget: Budget,
+    budget: MemoryBudget,
 ) -> Result<Tensor, MetricError> {
     validate(model, inputs, targets)?;
     let s = inputs.size();

@@ -72,7 +72,7 @@ use super::selection::Selection;
 use super::shard::{Shard, ShardError, FORMAT, SHARD_JSON};
 use super::table::{PaperTable, Table1};
 use super::ReportError;
-use crate::attr::{Budget, Method};
+use crate::attr::{MemoryBudget, Method};
 use crate::data::{Pol, SplitData};
 use crate::metrics::entropy::EntropyConfig;
 use crate::metrics::faithfulness::FaithfulnessConfig;
@@ -190,7 +190,7 @@ pub struct ScoreConfig {
     /// Seed of the re-initialised weights of the randomisation test.
     pub randomisation_seed: i64,
     /// Memory budget of batched passes.
-    pub budget: Budget,
+    pub budget: MemoryBudget,
     /// Which explained image Figure 1 shows (position in the selection, `< N`).
     pub figure_image: usize,
     /// The paper's polarization to compare with (`None`: the data's).
@@ -215,7 +215,7 @@ impl Default for ScoreConfig {
             infidelity_std: GaussianNoise::default().std,
             faithfulness: FaithfulnessConfig::default(),
             randomisation_seed: 42,
-            budget: Budget::default(),
+            budget: MemoryBudget::default(),
             figure_image: 0,
             paper_pol: None,
             paper: None,

@@ -1,7 +1,7 @@
 //! Shards of one scoring run (`score --shard I/N`): which positions of the selection shard
 //! I of N scores, and the errors of a shard specification or a shard directory. The shard's
 //! manifest (`shard.json`, [`super::scoring::ShardManifest`]) belongs to scoring, which
-//! writes it; [`super::merge`] reads the manifests back and combines the shards.
+//! writes it; [`super::merge()`] reads the manifests back and combines the shards.
 
 use std::fmt;
 use std::path::PathBuf;

@@ -18,7 +18,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tch::Tensor;
 
-use crate::attr::{AttrError, Attribution, Method};
+use super::MetricError;
+use crate::attr::{Attribution, Method};
 use crate::model::ResNet;
 
 /// Which published convention a configuration follows.
@@ -131,7 +132,7 @@ pub fn max_sensitivity(
     targets: &Tensor,
     cfg: &SensitivityConfig,
     perturbations: &Perturbations,
-) -> Result<Tensor, AttrError> {
+) -> Result<Tensor, MetricError> {
     let base = method.attribute(model, inputs, targets)?.detach();
     max_sensitivity_from(method, model, inputs, targets, &base, cfg, perturbations)
 }
@@ -146,7 +147,7 @@ pub fn max_sensitivity_from(
     base: &Tensor,
     cfg: &SensitivityConfig,
     perturbations: &Perturbations,
-) -> Result<Tensor, AttrError> {
+) -> Result<Tensor, MetricError> {
     let shape = inputs.size();
     let n = shape[0] as usize;
     let samples = match perturbations {
@@ -154,7 +155,7 @@ pub fn max_sensitivity_from(
         Perturbations::Given(d) => {
             let ds = d.size();
             if ds.len() != 5 || ds[1..] != shape[..] {
-                return Err(AttrError::Config(format!(
+                return Err(MetricError::Config(format!(
                     "perturbations must have shape (S, {}, {}, {}, {}), got {ds:?}",
                     shape[0], shape[1], shape[2], shape[3]
                 )));
@@ -163,7 +164,7 @@ pub fn max_sensitivity_from(
         }
     };
     if samples == 0 {
-        return Err(AttrError::Config(
+        return Err(MetricError::Config(
             "max-sensitivity needs at least one sample".into(),
         ));
     }

@@ -20,9 +20,10 @@
 //! * [`attr`]: the eight attribution methods, one file each;
 //! * [`metrics`]: Max-Sensitivity, XAI entropy and the further metrics of explanations;
 //! * [`claims`]: the paper's claims, the pins and budgets, verdicts;
-//! * [`report`]: scoring of test images, Table 1, Figure 1, shards and merge, the report page;
+//! * [`score`]: scoring of test images, Table 1, Figure 1, shards and merge;
 //! * [`recompute`]: a run's results re-derived from its weights and data;
 //! * [`verify`]: the claims check of a run directory (pins re-measured, verdicts);
+//! * [`report`]: the report page drawn from a checked run;
 //! * [`reproduce`]: the whole study, stage by stage;
 //! * [`cli`]: the command line, the only place that parses arguments and prints.
 
@@ -43,6 +44,7 @@ pub mod progress;
 pub mod recompute;
 pub mod report;
 pub mod reproduce;
+pub mod score;
 pub mod shim;
 pub mod stats;
 pub mod train;

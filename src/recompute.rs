@@ -31,11 +31,11 @@ use serde::Serialize;
 use crate::attr::Method;
 use crate::claims::pins::members_digest;
 use crate::claims::{Pins, Results};
-use crate::report::records::{self, ImageRecord};
-use crate::report::scoring::{files, rescore_pair, ScoreConfig, ScoreData};
-use crate::report::selection::{select, selection_digest, Selection};
-use crate::report::table::{Table1, TableMeta};
-use crate::report::Metric;
+use crate::score::records::{self, ImageRecord};
+use crate::score::scoring::{files, rescore_pair, ScoreConfig, ScoreData};
+use crate::score::selection::{select, selection_digest, Selection};
+use crate::score::table::{Table1, TableMeta};
+use crate::score::Metric;
 
 /// Relative tolerance of a Table 1 mean recomputed from `per_image.csv`.
 pub const MEAN_TOLERANCE: f64 = 1e-12;

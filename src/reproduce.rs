@@ -26,8 +26,8 @@ pub use crate::claims::budget::ProfileBudget;
 use crate::claims::{render_table, Pins, Results, VerdictRow};
 use crate::data::Pol;
 use crate::device::DeviceChoice;
-use crate::report::scoring::{score, ScoreConfig, ScoreData};
-use crate::report::selection::Selection;
+use crate::score::scoring::{score, ScoreConfig, ScoreData};
+use crate::score::selection::Selection;
 use crate::train::{self, EpochMetrics, RunOptions, TrainConfig};
 
 pub mod transfer;
@@ -327,13 +327,13 @@ fn run_pol(
     )
     .with_context(|| format!("scoring {p}"))?;
     seconds.insert(format!("score_{p}"), t0.elapsed().as_secs_f64());
-    let per_image = crate::report::records::read(
+    let per_image = crate::score::records::read(
         &summary
             .out_dir
-            .join(crate::report::scoring::files::PER_IMAGE),
+            .join(crate::score::scoring::files::PER_IMAGE),
     )?;
     let mut evidence =
-        crate::report::records::pol_evidence(&per_image.records, &summary.chosen, &summary.metrics);
+        crate::score::records::pol_evidence(&per_image.records, &summary.chosen, &summary.metrics);
     (evidence.test_correct, evidence.test_n) = (test.correct, test.n);
     Ok(PolOutcome {
         accuracy: test.accuracy,

@@ -55,9 +55,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "metrics", "attr", "model", "data", "train", "io", "layout", "stats", "device", "shim",
         ],
     ),
-    // The report on the claims.
+    // The study's scoring on the claims' data.
     (
-        "report",
+        "score",
         &[
             "claims",
             "metrics",
@@ -80,7 +80,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "recompute",
         &[
-            "report", "claims", "metrics", "attr", "model", "train", "data", "io", "layout",
+            "score", "claims", "metrics", "attr", "model", "train", "data", "io", "layout",
             "stats", "device", "progress", "npy", "shim",
         ],
     ),
@@ -88,7 +88,29 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "verify",
         &[
             "recompute",
-            "report",
+            "score",
+            "claims",
+            "metrics",
+            "attr",
+            "model",
+            "train",
+            "data",
+            "io",
+            "layout",
+            "stats",
+            "device",
+            "progress",
+            "npy",
+            "shim",
+        ],
+    ),
+    // The page drawn from a checked run.
+    (
+        "report",
+        &[
+            "verify",
+            "recompute",
+            "score",
             "claims",
             "metrics",
             "attr",
@@ -107,9 +129,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "reproduce",
         &[
+            "report",
             "verify",
             "recompute",
-            "report",
+            "score",
             "claims",
             "metrics",
             "attr",
@@ -131,10 +154,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
+            "report",
             "reproduce",
             "verify",
             "recompute",
-            "report",
+            "score",
             "claims",
             "metrics",
             "attr",
@@ -543,7 +567,7 @@ fn every_module_is_placed_once() {
 fn the_scanner_sees_what_it_must() {
     assert!(prints("    eprintln!(\"{x}\");") && prints("print!(\"a\")"));
     assert!(!prints("let reprint!(x)") && !prints("format!(\"println\")"));
-    assert_eq!(named_modules("use crate::report::stats;"), vec!["report"]);
+    assert_eq!(named_modules("use crate::score::stats;"), vec!["score"]);
     assert_eq!(
         named_modules("let x = crate::eval::input_tensor(crate::io::a);"),
         vec!["eval", "io"]
@@ -558,7 +582,7 @@ fn the_scanner_sees_what_it_must() {
     assert_eq!(grouped.len(), 2);
     assert_eq!(named_modules(&grouped[0].1), vec!["io", "stats"]);
     // `super` chains resolve from the file's module.
-    let at: Vec<String> = ["report", "html", "tables"].map(String::from).to_vec();
+    let at: Vec<String> = ["score", "html", "tables"].map(String::from).to_vec();
     let named = named_paths("use super::super::super::io::hex;");
     assert_eq!(
         named,
@@ -574,7 +598,7 @@ fn the_scanner_sees_what_it_must() {
     let named = named_paths("use super::{escape, ReportData};");
     assert_eq!(
         resolve(&at, &named[0].0, &named[0].1).unwrap(),
-        vec!["report", "html", "escape"]
+        vec!["score", "html", "escape"]
     );
     // Handles to the process's output are printing too.
     assert!(prints("let _ = writeln!(std::io::stderr(), \"x\");"));

@@ -20,7 +20,7 @@ use std::process::Command;
 
 use sarxai::attr::{MemoryBudget, Method};
 use sarxai::data::Pol;
-use sarxai::report::selection::{select, Selection};
+use sarxai::score::selection::{select, Selection};
 use sarxai::train::{self, RunOptions, TrainConfig};
 use tch::{Kind, Tensor};
 

@@ -6,8 +6,8 @@
 use sarxai::attr::Method;
 use sarxai::metrics::captum_figure::BLUES_LUT_U8;
 use sarxai::metrics::entropy::{heatmaps_u8, EntropyConfig};
-use sarxai::report::figure::{render_figure1, FigureInput, FigurePanel, Rect};
-use sarxai::report::table::PAPER_ORDER;
+use sarxai::score::figure::{render_figure1, FigureInput, FigurePanel, Rect};
+use sarxai::score::table::PAPER_ORDER;
 use tch::{Device, Kind, Tensor};
 
 fn decode(png: &[u8]) -> (usize, usize, Vec<u8>) {

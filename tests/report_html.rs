@@ -10,11 +10,11 @@ use std::path::Path;
 
 use sarxai::attr::Method;
 use sarxai::claims::{Results, Verdict, VerdictRow};
-use sarxai::report::figure::{render_figure1, FigureInput, FigurePanel};
 use sarxai::report::html::render;
-use sarxai::report::metric::Metric;
-use sarxai::report::records::ImageRecord;
-use sarxai::report::table::{PaperTable, Table1, TableMeta, PAPER_ORDER};
+use sarxai::score::figure::{render_figure1, FigureInput, FigurePanel};
+use sarxai::score::metric::Metric;
+use sarxai::score::records::ImageRecord;
+use sarxai::score::table::{PaperTable, Table1, TableMeta, PAPER_ORDER};
 use scraper::{ElementRef, Html, Selector};
 
 const METRICS: [Metric; 6] = [

@@ -1,4 +1,4 @@
-//! `sarxai::report::scoring::score` on a small random ResNet-18 and an in-memory test split:
+//! `sarxai::score::scoring::score` on a small random ResNet-18 and an in-memory test split:
 //! every output is written; an interrupted run (fewer images, then a torn row) resumes to
 //! the uninterrupted results byte for byte; bad input (another model hash, N larger than
 //! the split, changed settings, a figure image outside the scored ones) is a clear error
@@ -10,9 +10,9 @@ use std::sync::{Mutex, MutexGuard};
 use sarxai::attr::Method;
 use sarxai::data::{Pol, SplitData};
 use sarxai::model::{Arch, ResNet, ResNetConfig};
-use sarxai::report::scoring::{files, score, ScoreConfig, ScoreData};
-use sarxai::report::selection::{Selection, SelectionError};
-use sarxai::report::{Metric, ReportError};
+use sarxai::score::scoring::{files, score, ScoreConfig, ScoreData};
+use sarxai::score::selection::{Selection, SelectionError};
+use sarxai::score::{Metric, ScoreError};
 use tch::{Device, Kind, Tensor};
 
 const SIZE: usize = 32;
@@ -216,7 +216,7 @@ fn bad_input_is_a_clear_error_and_changes_nothing() {
     .unwrap_err();
     assert!(matches!(
         e,
-        ReportError::Selection(SelectionError::TooMany {
+        ScoreError::Selection(SelectionError::TooMany {
             requested: 5,
             available: 4
         })
@@ -248,7 +248,7 @@ fn bad_input_is_a_clear_error_and_changes_nothing() {
     // Another model in the same directory.
     let other = model(3);
     let e = score(&cfg, &other, &data, &dir).unwrap_err();
-    assert!(matches!(e, ReportError::OtherModel { .. }));
+    assert!(matches!(e, ScoreError::OtherModel { .. }));
     let msg = e.to_string();
     assert!(
         msg.starts_with("run directory from another model hash"),
@@ -318,7 +318,7 @@ fn mask_metrics_are_dropped_without_masks_and_predicted_targets_are_recorded() {
     let cfg = ScoreConfig {
         methods: vec![Method::GuidedGradCam, Method::Deconvolution],
         metrics: vec![Metric::EntropyKb, Metric::PointingGame, Metric::Sparseness],
-        target: sarxai::report::TargetChoice::Predicted,
+        target: sarxai::score::TargetChoice::Predicted,
         ..config(2)
     };
     let r = score(&cfg, &m, &data, tmp.path()).unwrap();

@@ -1,5 +1,5 @@
-//! Sharded scoring and merge (`sarxai::report::scoring::score_shard`,
-//! `sarxai::report::merge`): the shards of a selection merged give every output file of a
+//! Sharded scoring and merge (`sarxai::score::scoring::score_shard`,
+//! `sarxai::score::merge`): the shards of a selection merged give every output file of a
 //! single-process `score` byte for byte (timings.csv, which holds wall-clock seconds, in
 //! the same rows but not the same seconds); shards that do not belong together (another
 //! setting, a missing or repeated shard, an incomplete shard, a lost row) are clear errors
@@ -12,11 +12,11 @@ use std::sync::{Mutex, MutexGuard};
 use sarxai::attr::Method;
 use sarxai::data::{Pol, SplitData};
 use sarxai::model::{self, Arch, ResNet, ResNetConfig};
-use sarxai::report::merge::MergeError;
-use sarxai::report::scoring::{files, score, score_shard, ScoreConfig, ScoreData};
-use sarxai::report::selection::Selection;
-use sarxai::report::shard::{Shard, SHARD_JSON};
-use sarxai::report::{merge, Metric, ReportError};
+use sarxai::score::merge::MergeError;
+use sarxai::score::scoring::{files, score, score_shard, ScoreConfig, ScoreData};
+use sarxai::score::selection::Selection;
+use sarxai::score::shard::{Shard, SHARD_JSON};
+use sarxai::score::{merge, Metric, ScoreError};
 use tch::{Device, Kind, Tensor};
 
 const SIZE: usize = 32;
@@ -181,7 +181,7 @@ fn cheap_shards(root: &Path, m: &ResNet, data: &ScoreData, cfg: &ScoreConfig) ->
 
 fn merge_err(out: &Path, dirs: &[PathBuf]) -> String {
     let e = merge(out, dirs).unwrap_err();
-    assert!(matches!(e, ReportError::Merge(_)), "{e:?}");
+    assert!(matches!(e, ScoreError::Merge(_)), "{e:?}");
     assert!(!out.exists(), "nothing written on error");
     e.to_string()
 }
@@ -274,7 +274,7 @@ fn shards_that_do_not_belong_together_are_named() {
     assert!(e.contains("is not a shard directory"), "{e}");
     assert!(matches!(
         merge(&out, &[]).unwrap_err(),
-        ReportError::Merge(MergeError::NoShards)
+        ScoreError::Merge(MergeError::NoShards)
     ));
     let e = merge(&a1, &[a0.clone(), a1.clone()])
         .unwrap_err()

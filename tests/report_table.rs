@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use sarxai::attr::Method;
-use sarxai::report::table::{PaperTable, Table1, TableMeta, PAPER_ORDER};
-use sarxai::report::{ImageRecord, Metric};
+use sarxai::score::table::{PaperTable, Table1, TableMeta, PAPER_ORDER};
+use sarxai::score::{ImageRecord, Metric};
 
 const METRICS: [Metric; 6] = [
     Metric::MaxSensitivity,

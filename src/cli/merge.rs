@@ -1,6 +1,6 @@
 //! `sarxai merge OUT SHARD_DIR...`: combines the shard directories of
 //! `sarxai score --shard I/N` into what a single `sarxai score` writes (Table 1, Figure 1,
-//! per_image.csv, images.csv, score.json); see [`crate::report::merge()`] for the checks.
+//! per_image.csv, images.csv, score.json); see [`crate::score::merge()`] for the checks.
 
 use std::path::PathBuf;
 
@@ -27,7 +27,7 @@ pub struct MergeArgs {
 pub fn run(args: MergeArgs) -> Result<()> {
     // A second writer of OUT (merge or score) is refused while this one runs.
     let _lock = crate::io::lock_dir(&args.out)?;
-    let s = crate::report::merge(&args.out, &args.shards)
+    let s = crate::score::merge(&args.out, &args.shards)
         .with_context(|| format!("merging {} shard directories", args.shards.len()))?;
     print!("{}", s.table.to_markdown());
     if s.devices.len() > 1 {

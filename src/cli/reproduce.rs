@@ -7,10 +7,10 @@ use anyhow::Result;
 use super::explain::MethodSelection;
 use super::print_config::{self, Given};
 use crate::device::DeviceChoice;
-use crate::report::selection::Selection;
 use crate::reproduce::{
     default_out, reproduce, ProfileBudget, ReproduceConfig, ReproduceProfile, StudyEvent,
 };
+use crate::score::selection::Selection;
 use crate::train::TrainConfig;
 
 /// `sarxai reproduce`: the whole study of one profile.

@@ -5,7 +5,7 @@
 //! The data is the training run's (its `config.yaml`: data, polarization, split,
 //! preprocessing), found from `--run RUN_DIR` or the directory of `--weights`; `--data` /
 //! `--synthetic` override it. With the run's data, its test split digest is checked against
-//! its `run.json`. See [`crate::report::scoring`] for the semantics.
+//! its `run.json`. See [`crate::score::scoring`] for the semantics.
 
 use std::path::PathBuf;
 
@@ -19,11 +19,11 @@ use crate::attr::MemoryBudget;
 use crate::data::naming::Pol;
 use crate::data::Split;
 use crate::model;
-use crate::report::scoring::{
+use crate::score::scoring::{
     score, score_shard, MethodTiming, ScoreConfig, ScoreData, ShardSummary, TargetChoice,
 };
-use crate::report::selection::Selection;
-use crate::report::{Metric, PaperTable, Shard};
+use crate::score::selection::Selection;
+use crate::score::{Metric, PaperTable, Shard};
 use crate::train::files;
 
 /// Which test images are explained (Table 1's sample): K per class, seeded.

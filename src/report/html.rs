@@ -8,7 +8,7 @@
 //!    tolerance marked; the rank agreement beside it and the further metrics in their own
 //!    table;
 //! 3. charts per metric (ours with CI against the paper, both polarizations, `super::svg`);
-//! 4. Figure 1 per polarization (the PNG of the score directory, [`super::figure`]);
+//! 4. Figure 1 per polarization (the PNG of the score directory, [`crate::score::figure`]);
 //! 5. the claims with PASS / FAIL / NOT RUN badges, a filter by verdict (CSS radio buttons:
 //!    no JavaScript) and the reason for every NOT RUN; the pins with what was checked and how;
 //!    the seconds per stage (`RUN/timings.json`).
@@ -26,9 +26,9 @@ use std::path::Path;
 
 use base64::Engine as _;
 
-use super::table::Table1;
 use crate::claims::{ClaimsFile, Pins, Results, Verdict, VerdictRow};
 use crate::layout;
+use crate::score::table::Table1;
 
 mod checks;
 mod tables;
@@ -320,7 +320,7 @@ fn figures_html(h: &mut String, d: &ReportData) {
             h,
             "<figure id=\"figure1-{pol}\"><img alt=\"Figure 1 ({p}): the input and the heatmaps of the eight methods\" src=\"data:image/png;base64,{b64}\"><figcaption>Figure 1 ({p}), also in score-{pol}/{f}: heatmaps drawn as the XAI-entropy images (Captum's normalisation, matplotlib's Blues), titles in DejaVu Sans.</figcaption></figure>",
             p = escape(&pol.to_uppercase()),
-            f = super::scoring::files::figure(pol)
+            f = crate::layout::score::figure(pol)
         );
     }
     if d.figures.is_empty() {

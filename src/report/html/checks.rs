@@ -279,7 +279,7 @@ pub(super) fn timings_html(h: &mut String, d: &ReportData) {
         );
     }
     h.push_str("</tr></thead><tbody>");
-    for m in crate::report::table::PAPER_ORDER {
+    for m in crate::score::table::PAPER_ORDER {
         if !pols
             .iter()
             .any(|p| d.method_seconds[*p].contains_key(m.name()))

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 
 use super::{escape, ReportData, DEFAULT_REL_TOLERANCE};
 use crate::claims::{ClaimsFile, Rule};
-use crate::report::metric::Metric;
 use crate::report::svg::{comparison_chart, ChartPanel, ChartRow};
-use crate::report::table::{Cell, RankAgreement, Table1, Table1Row};
+use crate::score::metric::Metric;
+use crate::score::table::{Cell, RankAgreement, Table1, Table1Row};
 
 /// Writes the Table 1 section: how to read a cell, then per polarization its heading, Table 1
 /// beside the rank agreement, the further metrics and the table's notes.

@@ -41,7 +41,7 @@ use super::scoring::{
 };
 use super::shard::{Shard, ShardError};
 use super::table::Table1;
-use super::ReportError;
+use super::ScoreError;
 use crate::attr::Method;
 
 /// Errors of [`merge`].
@@ -227,7 +227,7 @@ fn check_shards(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, ShardManifest)>, Merge
 }
 
 /// The shard's records, checked to be exactly its images x the plan's methods.
-fn shard_records(dir: &Path, m: &ShardManifest) -> Result<Vec<ImageRecord>, ReportError> {
+fn shard_records(dir: &Path, m: &ShardManifest) -> Result<Vec<ImageRecord>, ScoreError> {
     let plan = &m.plan;
     let cov = |reason: String| MergeError::Coverage {
         path: dir.to_path_buf(),
@@ -297,7 +297,7 @@ fn provenance(shards: &[(PathBuf, ShardManifest)]) -> (Provenance, Vec<String>) 
 }
 
 /// The shards' `timings.csv` rows (after each header) in the selection order.
-fn merged_timings(shards: &[(PathBuf, ShardManifest)], plan: &Plan) -> Result<String, ReportError> {
+fn merged_timings(shards: &[(PathBuf, ShardManifest)], plan: &Plan) -> Result<String, ScoreError> {
     let position: BTreeMap<usize, usize> = plan
         .chosen
         .iter()
@@ -314,7 +314,7 @@ fn merged_timings(shards: &[(PathBuf, ShardManifest)], plan: &Plan) -> Result<St
     let mut rows: Vec<((usize, usize), String)> = Vec::new();
     for (d, _) in shards {
         let path = d.join(files::TIMINGS);
-        let text = std::fs::read_to_string(&path).map_err(|e| ReportError::io(&path, e))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| ScoreError::io(&path, e))?;
         for line in text.lines().skip(1) {
             let mut f = line.splitn(3, ',');
             let (image, method) = (f.next().unwrap_or(""), f.next().unwrap_or(""));
@@ -334,7 +334,7 @@ fn merged_timings(shards: &[(PathBuf, ShardManifest)], plan: &Plan) -> Result<St
 
 /// Checks the shard directories `dirs` (see the module documentation) and writes into
 /// `out_dir` (new or empty) what a single-process `score` of the same plan writes.
-pub fn merge(out_dir: &Path, dirs: &[PathBuf]) -> Result<MergeSummary, ReportError> {
+pub fn merge(out_dir: &Path, dirs: &[PathBuf]) -> Result<MergeSummary, ScoreError> {
     let shards = check_shards(dirs)?;
     let out_err = |reason: &str| MergeError::Output {
         path: out_dir.to_path_buf(),
@@ -343,7 +343,7 @@ pub fn merge(out_dir: &Path, dirs: &[PathBuf]) -> Result<MergeSummary, ReportErr
     if out_dir.is_dir() {
         // The lock `sarxai merge` holds on OUT (crate::io::LOCK_FILE) does not count.
         let mut entries = std::fs::read_dir(out_dir)
-            .map_err(|e| ReportError::io(out_dir, e))?
+            .map_err(|e| ScoreError::io(out_dir, e))?
             .filter(|e| {
                 e.as_ref()
                     .map_or(true, |e| e.file_name() != crate::io::LOCK_FILE)
@@ -379,7 +379,7 @@ pub fn merge(out_dir: &Path, dirs: &[PathBuf]) -> Result<MergeSummary, ReportErr
         }
     }
 
-    std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| ScoreError::io(out_dir, e))?;
     let mut per_image = records::header(&plan.metrics);
     for &i in &plan.chosen {
         for &k in &plan.methods {
@@ -390,13 +390,13 @@ pub fn merge(out_dir: &Path, dirs: &[PathBuf]) -> Result<MergeSummary, ReportErr
     let timings = merged_timings(&shards, &plan)?;
     for (name, text) in [(files::PER_IMAGE, per_image), (files::TIMINGS, timings)] {
         let p = out_dir.join(name);
-        crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| ReportError::io(&p, e))?;
+        crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| ScoreError::io(&p, e))?;
         written.push(p);
     }
     for f in [figure_name.as_str(), files::ENTROPY_SETTINGS] {
         let (from, to) = (fig_shard.0.join(f), out_dir.join(f));
-        let bytes = std::fs::read(&from).map_err(|e| ReportError::io(&from, e))?;
-        crate::io::write_atomic(&to, &bytes).map_err(|e| ReportError::io(&to, e))?;
+        let bytes = std::fs::read(&from).map_err(|e| ScoreError::io(&from, e))?;
+        crate::io::write_atomic(&to, &bytes).map_err(|e| ScoreError::io(&to, e))?;
         written.push(to);
     }
     let (prov, devices) = provenance(&shards);

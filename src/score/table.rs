@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metric::Metric;
 use super::records::{field, ImageRecord};
-use super::ReportError;
+use super::ScoreError;
 use crate::attr::Method;
 use crate::stats::{
     bootstrap_mean_interval, kendall_exact_p, kendall_tau_b, resampling_strata,
@@ -90,8 +90,8 @@ impl PaperTable {
     pub const FIXTURE: &'static str = include_str!("../../fixtures/paper_table1.yaml");
 
     /// Parses a paper table from YAML.
-    pub fn from_yaml(text: &str, origin: &Path) -> Result<PaperTable, ReportError> {
-        let t: PaperTable = serde_saphyr::from_str(text).map_err(|e| ReportError::Paper {
+    pub fn from_yaml(text: &str, origin: &Path) -> Result<PaperTable, ScoreError> {
+        let t: PaperTable = serde_saphyr::from_str(text).map_err(|e| ScoreError::Paper {
             path: origin.to_path_buf(),
             reason: e.to_string(),
         })?;
@@ -99,7 +99,7 @@ impl PaperTable {
             for (m, metrics) in methods {
                 for (k, v) in metrics {
                     if k.parse::<Metric>().is_err() || !v.is_finite() {
-                        return Err(ReportError::Paper {
+                        return Err(ScoreError::Paper {
                             path: origin.to_path_buf(),
                             reason: format!(
                                 "{pol}.{m}.{k} = {v}: unknown metric or not a finite number"
@@ -119,8 +119,8 @@ impl PaperTable {
     }
 
     /// Reads a paper table from a YAML file.
-    pub fn from_yaml_file(path: &Path) -> Result<PaperTable, ReportError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ReportError::io(path, e))?;
+    pub fn from_yaml_file(path: &Path) -> Result<PaperTable, ScoreError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScoreError::io(path, e))?;
         PaperTable::from_yaml(&text, path)
     }
 
@@ -557,7 +557,7 @@ impl Table1 {
     }
 
     /// Writes `table1.md`, `table1.csv` and `table1.json` into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, ScoreError> {
         let mut paths = Vec::new();
         for (name, text) in [
             (crate::layout::score::TABLE1_MD, self.to_markdown()),
@@ -565,7 +565,7 @@ impl Table1 {
             (crate::layout::score::TABLE1_JSON, self.to_json()),
         ] {
             let p = dir.join(name);
-            crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| ReportError::io(&p, e))?;
+            crate::io::write_atomic(&p, text.as_bytes()).map_err(|e| ScoreError::io(&p, e))?;
             paths.push(p);
         }
         Ok(paths)

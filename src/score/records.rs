@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::metric::Metric;
-use super::ReportError;
+use super::ScoreError;
 use crate::attr::Method;
 use crate::claims::PolEvidence;
 
@@ -175,8 +175,8 @@ pub struct PerImageFile {
     pub file_len: usize,
 }
 
-fn parse_err(path: &Path, line: usize, reason: impl Into<String>) -> ReportError {
-    ReportError::Parse {
+fn parse_err(path: &Path, line: usize, reason: impl Into<String>) -> ScoreError {
+    ScoreError::Parse {
         path: path.to_path_buf(),
         line,
         reason: reason.into(),
@@ -213,8 +213,8 @@ pub fn pol_evidence(records: &[ImageRecord], chosen: &[usize], metrics: &[Metric
 }
 
 /// Reads a `per_image.csv` written by [`header`] and [`ImageRecord::to_csv_row`].
-pub fn read(path: &Path) -> Result<PerImageFile, ReportError> {
-    let bytes = std::fs::read(path).map_err(|e| ReportError::io(path, e))?;
+pub fn read(path: &Path) -> Result<PerImageFile, ScoreError> {
+    let bytes = std::fs::read(path).map_err(|e| ScoreError::io(path, e))?;
     let text = String::from_utf8(bytes)
         .map_err(|e| parse_err(path, 1, format!("not UTF-8 text ({e})")))?;
     let (rows, complete_len) = parse_csv(&text).map_err(|e| parse_err(path, 1, e))?;
@@ -252,7 +252,7 @@ pub fn read(path: &Path) -> Result<PerImageFile, ReportError> {
                 format!("{} fields, the header has {}", f.len(), head.len()),
             ));
         }
-        let int = |k: usize| -> Result<i64, ReportError> {
+        let int = |k: usize| -> Result<i64, ScoreError> {
             f[k].parse::<i64>().map_err(|_| {
                 parse_err(
                     path,
@@ -302,12 +302,12 @@ pub fn read(path: &Path) -> Result<PerImageFile, ReportError> {
 /// interruption loses at most the image in progress). A failed write (a full disk) cuts
 /// the file back to its length before the call, so it never ends in a torn row; a kill
 /// mid-write can still leave one, which [`read`] finds and resuming cuts off.
-pub fn append(path: &Path, rows: &str) -> Result<(), ReportError> {
+pub fn append(path: &Path, rows: &str) -> Result<(), ScoreError> {
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .open(path)
-        .map_err(|e| ReportError::io(path, e))?;
-    let before = f.metadata().map_err(|e| ReportError::io(path, e))?.len();
+        .map_err(|e| ScoreError::io(path, e))?;
+    let before = f.metadata().map_err(|e| ScoreError::io(path, e))?.len();
     let bytes = rows.as_bytes();
     let written = match crate::io::injected_fault(path) {
         // The fault hook: half the rows reach the file, then the disk is full.
@@ -316,20 +316,20 @@ pub fn append(path: &Path, rows: &str) -> Result<(), ReportError> {
     };
     if let Err(e) = written.and_then(|()| f.sync_data()) {
         let _ = f.set_len(before).and_then(|()| f.sync_data());
-        return Err(ReportError::io(path, e));
+        return Err(ScoreError::io(path, e));
     }
     Ok(())
 }
 
 /// Cuts a torn last row off `path` (keeps the first `len` bytes).
-pub fn truncate(path: &Path, len: usize) -> Result<(), ReportError> {
+pub fn truncate(path: &Path, len: usize) -> Result<(), ScoreError> {
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|e| ReportError::io(path, e))?;
+        .map_err(|e| ScoreError::io(path, e))?;
     f.set_len(len as u64)
         .and_then(|()| f.sync_all())
-        .map_err(|e| ReportError::io(path, e))
+        .map_err(|e| ScoreError::io(path, e))
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@
 //! # Resumption
 //!
 //! `per_image.csv` rows carry the model hash. A run directory that already holds one is
-//! resumed: its rows must come from the same model hash ([`ReportError::OtherModel`]), the
+//! resumed: its rows must come from the same model hash ([`ScoreError::OtherModel`]), the
 //! same metric columns, the same test split members and, via `score.json`, the same
 //! settings; a row torn by an interruption is cut off; image x method pairs already present
 //! are skipped. The selection's count may grow between sessions (its choice is a prefix of
@@ -71,7 +71,7 @@ use super::records::{self, ImageRecord};
 use super::selection::Selection;
 use super::shard::{Shard, ShardError, FORMAT, SHARD_JSON};
 use super::table::{PaperTable, Table1};
-use super::ReportError;
+use super::ScoreError;
 use crate::attr::{MemoryBudget, Method};
 use crate::data::{Pol, SplitData};
 use crate::metrics::entropy::EntropyConfig;
@@ -109,7 +109,7 @@ pub struct ShardManifest {
 
 impl ShardManifest {
     /// Writes `dir/shard.json` atomically.
-    pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
+    pub fn write(&self, dir: &Path) -> Result<(), ScoreError> {
         let v = serde_json::to_value(self).expect("the manifest serialises");
         write_json(&dir.join(SHARD_JSON), &v)
     }
@@ -338,12 +338,12 @@ pub fn score(
     model: &ResNet,
     data: &ScoreData,
     out_dir: &Path,
-) -> Result<ScoreSummary, ReportError> {
+) -> Result<ScoreSummary, ScoreError> {
     let plan = plan(cfg, model, data)?;
     let json_path = out_dir.join(files::SCORE_JSON);
     let shard_json = out_dir.join(SHARD_JSON);
     if shard_json.exists() {
-        return Err(ReportError::Resume {
+        return Err(ScoreError::Resume {
             path: shard_json,
             reason: "the directory holds a shard (sarxai merge combines shards); a whole run needs its own directory".into(),
         });
@@ -425,10 +425,10 @@ pub fn score_shard(
     data: &ScoreData,
     out_dir: &Path,
     shard: Shard,
-) -> Result<ShardSummary, ReportError> {
+) -> Result<ShardSummary, ScoreError> {
     let plan = plan(cfg, model, data)?;
     let manifest_path = out_dir.join(SHARD_JSON);
-    let refuse = |path: PathBuf, reason: String| ReportError::Resume { path, reason };
+    let refuse = |path: PathBuf, reason: String| ScoreError::Resume { path, reason };
     if out_dir.join(files::SCORE_JSON).exists() {
         return Err(refuse(
             out_dir.join(files::SCORE_JSON),
@@ -507,7 +507,7 @@ fn write_score_json(
     status: &str,
     provenance: &Provenance,
     extra: serde_json::Value,
-) -> Result<(), ReportError> {
+) -> Result<(), ScoreError> {
     let mut j = serde_json::json!({
         "format": "sarxai-score-1",
         "status": status,
@@ -526,10 +526,10 @@ fn write_score_json(
 }
 
 /// Writes `value` as pretty JSON with a final newline, atomically.
-pub(crate) fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), ReportError> {
+pub(crate) fn write_json(path: &Path, value: &serde_json::Value) -> Result<(), ScoreError> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("JSON values serialise");
     bytes.push(b'\n');
-    crate::io::write_atomic(path, &bytes).map_err(|e| ReportError::io(path, e))
+    crate::io::write_atomic(path, &bytes).map_err(|e| ScoreError::io(path, e))
 }
 
 /// Stage 3, shared by [`score`] and `sarxai merge`: from the complete `per_image.csv` in
@@ -539,10 +539,10 @@ pub fn finish(
     plan: &Plan,
     out_dir: &Path,
     input: &FinishInput,
-) -> Result<(Table1, Vec<PathBuf>), ReportError> {
+) -> Result<(Table1, Vec<PathBuf>), ScoreError> {
     let images_path = out_dir.join(files::IMAGES);
     crate::io::write_atomic(&images_path, plan.images_csv.as_bytes())
-        .map_err(|e| ReportError::io(&images_path, e))?;
+        .map_err(|e| ScoreError::io(&images_path, e))?;
     // Table 1 from the file, so that a resumed run gives the uninterrupted table.
     let chosen: BTreeSet<usize> = plan.chosen.iter().copied().collect();
     let all: Vec<ImageRecord> = records::read(&out_dir.join(files::PER_IMAGE))?
@@ -577,13 +577,13 @@ impl ScoreConfig {
     /// The configuration a scoring run recorded in its `score.json` (`settings`): the
     /// seed, the explained class and the Max-Sensitivity and XAI-entropy settings; the
     /// rest at its defaults.
-    pub fn from_recorded(settings: &serde_json::Value) -> Result<ScoreConfig, ReportError> {
+    pub fn from_recorded(settings: &serde_json::Value) -> Result<ScoreConfig, ScoreError> {
         fn field<T: serde::de::DeserializeOwned>(
             settings: &serde_json::Value,
             key: &str,
-        ) -> Result<T, ReportError> {
+        ) -> Result<T, ScoreError> {
             serde_json::from_value(settings[key].clone()).map_err(|e| {
-                ReportError::Config(format!("score.json settings.{key} is unreadable: {e}"))
+                ScoreError::Config(format!("score.json settings.{key} is unreadable: {e}"))
             })
         }
         let mut sensitivity: SensitivityConfig = field(settings, "sensitivity")?;

@@ -19,9 +19,9 @@ use crate::metrics::randomisation::{randomised_copy, spearman, Stage};
 use crate::metrics::sensitivity::{captum09_reported, max_sensitivity_from, Perturbations};
 use crate::metrics::sparseness::sparseness;
 use crate::model::ResNet;
-use crate::report::metric::Metric;
-use crate::report::records::{self, ImageRecord};
-use crate::report::ReportError;
+use crate::score::metric::Metric;
+use crate::score::records::{self, ImageRecord};
+use crate::score::ScoreError;
 
 /// What [`score_images`] did.
 pub struct Scored {
@@ -44,9 +44,9 @@ pub fn score_images(
     positions: &[usize],
     done: &BTreeSet<(usize, Method)>,
     out_dir: &Path,
-) -> Result<Scored, ReportError> {
+) -> Result<Scored, ScoreError> {
     let metrics = &plan.metrics;
-    let randomised = |stages: &[Stage], k: Metric| -> Result<Option<ResNet>, ReportError> {
+    let randomised = |stages: &[Stage], k: Metric| -> Result<Option<ResNet>, ScoreError> {
         Ok(if metrics.contains(&k) {
             Some(randomised_copy(model, stages, cfg.randomisation_seed)?)
         } else {
@@ -104,7 +104,7 @@ pub fn rescore_pair(
     data: &ScoreData,
     image: usize,
     method: Method,
-) -> Result<BTreeMap<Metric, f64>, ReportError> {
+) -> Result<BTreeMap<Metric, f64>, ScoreError> {
     let metrics = Metric::PAPER;
     let ctx = Ctx {
         cfg,
@@ -188,7 +188,7 @@ fn first(t: &Tensor) -> f64 {
 impl Ctx<'_> {
     /// Test image `i` on the model's device, with its label, the model's prediction and the
     /// explained class.
-    pub(super) fn image(&self, i: usize) -> Result<Img, ReportError> {
+    pub(super) fn image(&self, i: usize) -> Result<Img, ScoreError> {
         let split = self.data.split;
         let device = self.model.device();
         let x = crate::train::eval::input_tensor(
@@ -225,7 +225,7 @@ impl Ctx<'_> {
         done: &BTreeSet<(usize, Method)>,
         attributors: &BTreeMap<Method, Box<dyn Attribution>>,
         out_dir: &Path,
-    ) -> Result<(usize, BTreeMap<Method, MethodTiming>), ReportError> {
+    ) -> Result<(usize, BTreeMap<Method, MethodTiming>), ScoreError> {
         let (per_image, timings_path) =
             (out_dir.join(files::PER_IMAGE), out_dir.join(files::TIMINGS));
         let todo_of = |i: usize| -> Vec<Method> {
@@ -287,9 +287,9 @@ impl Ctx<'_> {
         img: &Img,
         m: Method,
         method: &dyn Attribution,
-    ) -> Result<(BTreeMap<Metric, f64>, Secs), ReportError> {
+    ) -> Result<(BTreeMap<Metric, f64>, Secs), ScoreError> {
         self.score_pair(img, method)
-            .map_err(|e| ReportError::Scoring {
+            .map_err(|e| ScoreError::Scoring {
                 image: img.index,
                 member: self.data.split.members[img.index].clone(),
                 method: m,
@@ -357,7 +357,7 @@ impl Ctx<'_> {
         &self,
         img: &Img,
         method: &dyn Attribution,
-    ) -> Result<(BTreeMap<Metric, f64>, Secs), ReportError> {
+    ) -> Result<(BTreeMap<Metric, f64>, Secs), ScoreError> {
         let mut secs = Secs::default();
         let t0 = Instant::now();
         let a = method.attribute(self.model, &img.x, &img.t)?.detach();
@@ -383,7 +383,7 @@ impl Ctx<'_> {
     }
 
     /// Metric `k` of one pair (values two columns share computed once, in `shared`).
-    fn metric(&self, k: Metric, p: &Pair, shared: &mut Shared) -> Result<f64, ReportError> {
+    fn metric(&self, k: Metric, p: &Pair, shared: &mut Shared) -> Result<f64, ScoreError> {
         Ok(match k {
             Metric::MaxSensitivity | Metric::MaxSensitivityCaptum09 => {
                 let v = match shared.max_sensitivity {
@@ -416,7 +416,7 @@ impl Ctx<'_> {
     }
 
     /// Max-Sensitivity as defined, with the image's own noise seed (Captum's convention).
-    fn max_sensitivity(&self, p: &Pair) -> Result<f64, ReportError> {
+    fn max_sensitivity(&self, p: &Pair) -> Result<f64, ScoreError> {
         let mut sc = self.cfg.sensitivity;
         sc.seed = p.seed;
         Ok(first(&max_sensitivity_from(
@@ -431,15 +431,15 @@ impl Ctx<'_> {
     }
 
     /// XAI entropy (KB) and Shannon bits of the attribution's heat-map image.
-    fn entropy(&self, p: &Pair) -> Result<EntropyScore, ReportError> {
+    fn entropy(&self, p: &Pair) -> Result<EntropyScore, ScoreError> {
         Ok(xai_entropy(&p.a, p.h(), p.w(), &self.cfg.entropy)
-            .map_err(|e| ReportError::Config(format!("XAI entropy: {e}")))?[0])
+            .map_err(|e| ScoreError::Config(format!("XAI entropy: {e}")))?[0])
     }
 
     /// Relevance mass accuracy or the pointing game against the image's ground-truth mask.
-    fn localisation(&self, k: Metric, p: &Pair) -> Result<f64, ReportError> {
+    fn localisation(&self, k: Metric, p: &Pair) -> Result<f64, ScoreError> {
         let Some(mask) = self.data.split.mask(p.img.index) else {
-            return Err(ReportError::Config("the data has no masks".into()));
+            return Err(ScoreError::Config("the data has no masks".into()));
         };
         let m = Tensor::from_slice(mask).view([1, p.h(), p.w()]);
         Ok(if k == Metric::RelevanceMassAccuracy {
@@ -450,7 +450,7 @@ impl Ctx<'_> {
     }
 
     /// The area under the deletion or insertion curve.
-    fn faithfulness(&self, k: Metric, p: &Pair) -> Result<f64, ReportError> {
+    fn faithfulness(&self, k: Metric, p: &Pair) -> Result<f64, ScoreError> {
         let game = if k == Metric::DeletionAuc {
             Game::Deletion
         } else {
@@ -471,7 +471,7 @@ impl Ctx<'_> {
 
     /// Infidelity under Gaussian noise seeded per image, the attribution repeated over the
     /// input channels.
-    fn infidelity(&self, p: &Pair) -> Result<f64, ReportError> {
+    fn infidelity(&self, p: &Pair) -> Result<f64, ScoreError> {
         let cfg = self.cfg;
         let phi = if p.full.size() == p.size {
             p.full.shallow_clone()
@@ -495,13 +495,13 @@ impl Ctx<'_> {
 
     /// The randomisation test: Spearman correlation of |attribution| before and after
     /// re-initialising `fc` (MPRT fc) or every stage (MPRT all).
-    fn mprt(&self, k: Metric, p: &Pair) -> Result<f64, ReportError> {
+    fn mprt(&self, k: Metric, p: &Pair) -> Result<f64, ScoreError> {
         let r = if k == Metric::MprtFc {
             self.mprt_fc
         } else {
             self.mprt_all
         }
-        .ok_or_else(|| ReportError::Config("randomised model missing".into()))?;
+        .ok_or_else(|| ScoreError::Config("randomised model missing".into()))?;
         let b = p.method.attribute(r, &p.img.x, &p.img.t)?.detach();
         Ok(first(&spearman(&p.a, &b, true)?))
     }

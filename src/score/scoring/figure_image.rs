@@ -11,10 +11,10 @@ use super::per_image::{Ctx, Img};
 use super::{files, pol_name, TargetChoice};
 use crate::attr::{Attribution, Method};
 use crate::metrics::entropy::{heatmaps_u8, size_sweep};
-use crate::report::figure::{render_figure1, FigureInput, FigurePanel};
-use crate::report::metric::Metric;
-use crate::report::records::ImageRecord;
-use crate::report::ReportError;
+use crate::score::figure::{render_figure1, FigureInput, FigurePanel};
+use crate::score::metric::Metric;
+use crate::score::records::ImageRecord;
+use crate::score::ScoreError;
 
 /// The header of `entropy_settings.csv`.
 const SWEEP_HEADER: &str = "method,compression,filter,png_bytes,kb,ratio_to_default\n";
@@ -30,9 +30,9 @@ impl Ctx<'_> {
         i: usize,
         hash: &str,
         out_dir: &Path,
-    ) -> Result<serde_json::Value, ReportError> {
+    ) -> Result<serde_json::Value, ScoreError> {
         let img = self.image(i)?;
-        let order: Vec<Method> = crate::report::table::PAPER_ORDER
+        let order: Vec<Method> = crate::score::table::PAPER_ORDER
             .iter()
             .copied()
             .filter(|m| methods.contains(m))
@@ -47,16 +47,16 @@ impl Ctx<'_> {
         }
         let sweep_path = out_dir.join(files::ENTROPY_SETTINGS);
         crate::io::write_atomic(&sweep_path, sweep.as_bytes())
-            .map_err(|e| ReportError::io(&sweep_path, e))?;
+            .map_err(|e| ScoreError::io(&sweep_path, e))?;
         let fig = render_figure1(&self.figure_input(&img, i, panels, hash))?;
         let path = out_dir.join(files::figure(&pol_name(self.data.pol)));
-        crate::io::write_atomic(&path, &fig.png).map_err(|e| ReportError::io(&path, e))?;
+        crate::io::write_atomic(&path, &fig.png).map_err(|e| ScoreError::io(&path, e))?;
         Ok(serde_json::Value::Object(summary))
     }
 
     /// The 8-bit heat map of `method`'s attribution of `img` (the map the XAI entropy
     /// encodes).
-    fn heatmap(&self, method: &dyn Attribution, img: &Img) -> Result<Vec<u8>, ReportError> {
+    fn heatmap(&self, method: &dyn Attribution, img: &Img) -> Result<Vec<u8>, ScoreError> {
         let size = self.data.split.size as i64;
         let a = method.attribute(self.model, &img.x, &img.t)?.detach();
         Ok(heatmaps_u8(&a, size, size, &self.cfg.entropy).remove(0))

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{pol_name, ScoreConfig, ScoreData};
 use crate::attr::Method;
 use crate::model::{self, ResNet};
-use crate::report::metric::Metric;
-use crate::report::selection::{images_csv, select, selection_digest, Selection};
-use crate::report::table::{PaperTable, TableMeta};
-use crate::report::ReportError;
+use crate::score::metric::Metric;
+use crate::score::selection::{images_csv, select, selection_digest, Selection};
+use crate::score::table::{PaperTable, TableMeta};
+use crate::score::ScoreError;
 
 /// The settings every per-image value depends on (checked on resume).
 fn settings_json(
@@ -83,7 +83,7 @@ fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool, digest: &str) -
 
 /// Everything a scoring run fixes before it computes: the explained images, the methods
 /// and metric columns, the settings every value depends on and Table 1's description. A
-/// shard records it in its manifest and [`crate::report::merge()`] requires every shard's to
+/// shard records it in its manifest and [`crate::score::merge()`] requires every shard's to
 /// be equal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -114,13 +114,13 @@ pub struct Plan {
 
 /// Stage 1, nothing written: checks the input, selects the explained images and fixes the
 /// settings ([`Plan`]).
-pub fn plan(cfg: &ScoreConfig, model: &ResNet, data: &ScoreData) -> Result<Plan, ReportError> {
+pub fn plan(cfg: &ScoreConfig, model: &ResNet, data: &ScoreData) -> Result<Plan, ScoreError> {
     if cfg.methods.is_empty() {
-        return Err(ReportError::Config("no methods to score".into()));
+        return Err(ScoreError::Config("no methods to score".into()));
     }
     let split = data.split;
     if model.config.num_classes as usize != data.classes.len() {
-        return Err(ReportError::Config(format!(
+        return Err(ScoreError::Config(format!(
             "the model predicts {} classes but the data has {} ({})",
             model.config.num_classes,
             data.classes.len(),
@@ -133,7 +133,7 @@ pub fn plan(cfg: &ScoreConfig, model: &ResNet, data: &ScoreData) -> Result<Plan,
     let n = chosen.len();
     let digest = selection_digest(&chosen, split);
     if cfg.figure_image >= n {
-        return Err(ReportError::Config(format!(
+        return Err(ScoreError::Config(format!(
             "the figure image {} is not among the {n} explained image(s) (positions 0 to {})",
             cfg.figure_image,
             n - 1

@@ -8,9 +8,9 @@ use std::path::Path;
 use super::{files, Plan};
 use crate::attr::Method;
 use crate::data::SplitData;
-use crate::report::metric::Metric;
-use crate::report::records;
-use crate::report::ReportError;
+use crate::score::metric::Metric;
+use crate::score::records;
+use crate::score::ScoreError;
 
 /// What [`resume_state`] found in a directory.
 pub(crate) struct Resume {
@@ -45,7 +45,7 @@ pub(crate) fn resume_state(
     out_dir: &Path,
     settings_file: &Path,
     pointer: &str,
-) -> Result<Resume, ReportError> {
+) -> Result<Resume, ScoreError> {
     let per_image = out_dir.join(files::PER_IMAGE);
     let mut done: BTreeSet<(usize, Method)> = BTreeSet::new();
     if !per_image.exists() {
@@ -54,13 +54,13 @@ pub(crate) fn resume_state(
     let hash = &plan.meta.model_hash;
     let f = records::read(&per_image)?;
     if let Some(r) = f.records.iter().find(|r| &r.model_hash != hash) {
-        return Err(ReportError::OtherModel {
+        return Err(ScoreError::OtherModel {
             path: per_image.clone(),
             found: r.model_hash.clone(),
             expected: hash.clone(),
         });
     }
-    let resume_err = |reason: String| ReportError::Resume {
+    let resume_err = |reason: String| ScoreError::Resume {
         path: per_image.clone(),
         reason,
     };
@@ -135,23 +135,23 @@ pub(crate) fn settings_diff(old: &serde_json::Value, new: &serde_json::Value) ->
 
 /// Creates `out_dir`, cuts a torn row, writes the `per_image.csv` and `timings.csv`
 /// headers where missing and cuts a torn timings row.
-pub(crate) fn prepare_dir(plan: &Plan, out_dir: &Path, resume: &Resume) -> Result<(), ReportError> {
+pub(crate) fn prepare_dir(plan: &Plan, out_dir: &Path, resume: &Resume) -> Result<(), ScoreError> {
     let per_image = out_dir.join(files::PER_IMAGE);
     let timings_path = out_dir.join(files::TIMINGS);
-    std::fs::create_dir_all(out_dir).map_err(|e| ReportError::io(out_dir, e))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| ScoreError::io(out_dir, e))?;
     if let Some(len) = resume.torn {
         records::truncate(&per_image, len)?;
     }
     if !per_image.exists() {
         crate::io::write_atomic(&per_image, records::header(&plan.metrics).as_bytes())
-            .map_err(|e| ReportError::io(&per_image, e))?;
+            .map_err(|e| ScoreError::io(&per_image, e))?;
     }
     if !timings_path.exists() {
         crate::io::write_atomic(&timings_path, timings_header(&plan.metrics).as_bytes())
-            .map_err(|e| ReportError::io(&timings_path, e))?;
+            .map_err(|e| ScoreError::io(&timings_path, e))?;
     } else {
         // Cut a row torn by an interruption (timings are informative, not resumed from).
-        let bytes = std::fs::read(&timings_path).map_err(|e| ReportError::io(&timings_path, e))?;
+        let bytes = std::fs::read(&timings_path).map_err(|e| ScoreError::io(&timings_path, e))?;
         if bytes.last().is_some_and(|&b| b != b'\n') {
             let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             records::truncate(&timings_path, keep)?;

@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::font;
-use super::ReportError;
+use super::ScoreError;
 use crate::metrics::captum_figure::BLUES_LUT_U8;
 use crate::train::plot::{Canvas, Rgb, BLACK, WHITE};
 
@@ -136,7 +136,7 @@ fn stretch(v: &[f32]) -> (f32, f32) {
 
 /// Renders Figure 1 (see the module docs): the heading, the grid of panels, the colour bar
 /// and the caption on one canvas, as PNG.
-pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
+pub fn render_figure1(input: &FigureInput) -> Result<Figure, ScoreError> {
     check_input(input)?;
     let l = Layout::of(input);
     let mut c = Canvas::new(l.width, l.height, WHITE);
@@ -146,7 +146,7 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
     draw_caption(&mut c, &l);
     let png = c
         .to_png()
-        .map_err(|e| ReportError::io("figure (in memory)", e))?;
+        .map_err(|e| ScoreError::io("figure (in memory)", e))?;
     Ok(Figure {
         png,
         width: l.width,
@@ -160,16 +160,16 @@ pub fn render_figure1(input: &FigureInput) -> Result<Figure, ReportError> {
 const TICKS: [f64; 5] = [1.0, 0.75, 0.5, 0.25, 0.0];
 
 /// Checks that the input patch and every heatmap hold `size * size` values.
-fn check_input(input: &FigureInput) -> Result<(), ReportError> {
+fn check_input(input: &FigureInput) -> Result<(), ScoreError> {
     let n = input.size;
     if n == 0 || input.image.len() != n * n {
-        return Err(ReportError::Config(format!(
+        return Err(ScoreError::Config(format!(
             "figure: the input patch has {} values, expected {n} x {n}",
             input.image.len()
         )));
     }
     if let Some(p) = input.panels.iter().find(|p| p.map.len() != n * n) {
-        return Err(ReportError::Config(format!(
+        return Err(ScoreError::Config(format!(
             "figure: the heatmap of {} has {} values, expected {n} x {n}",
             p.title,
             p.map.len()

@@ -268,6 +268,10 @@ fn run_pol(
     )));
     let t0 = Instant::now();
     let resume = run_dir.join(train::files::CONFIG).is_file();
+    // The channel's data, loaded once: training and then scoring read the same splits.
+    crate::device::set_threads(tcfg.threads)?;
+    tcfg.device.resolve()?;
+    let data = train::prepare_data(&tcfg).with_context(|| format!("loading the data of {p}"))?;
     let outcome = {
         // Each epoch's line becomes a study note.
         let events = std::cell::RefCell::new(&mut *events);
@@ -279,7 +283,7 @@ fn run_pol(
             on_epoch: Some(&note),
             ..Default::default()
         };
-        train::run(&tcfg, &run_dir, &opts)
+        train::train(&tcfg, &data, &run_dir, &opts)
             .with_context(|| format!("training {p} in {}", run_dir.display()))?
     };
     seconds.insert(format!("train_{p}"), t0.elapsed().as_secs_f64());
@@ -298,7 +302,6 @@ fn run_pol(
         describe_methods(&cfg.methods)
     )));
     let t0 = Instant::now();
-    let data = train::prepare_data(&tcfg).context("loading the data to score")?;
     let d = &data.dataset;
     let members = crate::claims::pins::members_digest(
         &d.root,

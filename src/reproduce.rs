@@ -448,7 +448,7 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
     events(StudyEvent::Stage("pins and claims"));
     let (claims, pins, paper) = crate::claims::fixtures::load(None, None)?;
     let keys: Vec<&str> = channels.iter().map(|c| c.key.as_str()).collect();
-    let mut recorded = Pins::measure(&cfg.out, &keys, false)?;
+    let (mut recorded, notes) = Pins::measure_with_notes(&cfg.out, &keys, false)?;
     recorded.members = members;
     recorded.write_recorded(&cfg.out)?;
     results.marks = recorded
@@ -463,8 +463,9 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
         .collect();
     let bytes = serde_json::to_vec_pretty(&results)?;
     crate::io::write_atomic(&cfg.out.join(Results::FILE), &bytes)?;
-    let device = cfg.device.resolve()?;
-    let run = crate::verify::check_run(&cfg.out, &claims, &pins, &paper, device)?;
+    // The pins just measured decide; `claims check` re-measures and re-loads on its own.
+    let run =
+        crate::verify::decide_recorded(results.clone(), &recorded, notes, &claims, &pins, &paper)?;
     let verdicts = run.verdicts.clone();
     let table = format!(
         "{}{}",
@@ -478,7 +479,7 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
     )?;
     let times = serde_json::to_vec_pretty(&seconds)?;
     crate::io::write_atomic(&cfg.out.join(crate::layout::TIMINGS_JSON), &times)?;
-    crate::report::html::write_report(&cfg.out, &results, &verdicts)?;
+    crate::report::html::write_report(&cfg.out, &results, &verdicts, &recorded)?;
     Ok(ReproduceOutcome {
         results,
         verdicts,

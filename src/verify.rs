@@ -118,6 +118,42 @@ pub fn check_run(
             .unwrap_or(&run_json)
             .compare(&derived, &data_pins),
     )?;
+    let mut run = decide(results, &measured, profile, claims, paper, notes);
+    run.contexts = contexts;
+    Ok(run)
+}
+
+/// What `reproduce` decides with the pins it has just measured and recorded (`recorded`,
+/// with their notes): the profile's pins checked and the claims decided, without the
+/// re-measurement and re-loading of [`check_run`], which `claims check` keeps as the
+/// independent check of a finished run.
+pub fn decide_recorded(
+    results: Results,
+    recorded: &Pins,
+    mut notes: Vec<String>,
+    claims: &ClaimsFile,
+    pins: &PinsFile,
+    paper: &Results,
+) -> Result<CheckedRun> {
+    let profile = pins.profile(&results.profile)?;
+    notes.extend(profile.verify(recorded).with_context(|| {
+        format!(
+            "the run does not match the pins of the {} profile",
+            results.profile
+        )
+    })?);
+    Ok(decide(results, recorded, profile, claims, paper, notes))
+}
+
+/// The run's marks, and every claim decided with them on its measured value.
+fn decide(
+    results: Results,
+    measured: &Pins,
+    profile: &Pins,
+    claims: &ClaimsFile,
+    paper: &Results,
+    notes: Vec<String>,
+) -> CheckedRun {
     let mut marks = measured.marks(profile);
     if let Some(t) = &results.transfer {
         marks.push((
@@ -135,13 +171,13 @@ pub fn check_run(
             v.measured = format!("{} [{}]", v.measured, label.join("; "));
         }
     }
-    Ok(CheckedRun {
+    CheckedRun {
         results,
         verdicts,
         marks,
         notes,
-        contexts,
-    })
+        contexts: BTreeMap::new(),
+    }
 }
 
 /// The run's marks and their reasons, then the notes, one line each.

@@ -94,8 +94,14 @@ impl Default for ReportData {
 }
 
 impl ReportData {
-    /// Reads what a reproduce run directory holds (missing parts are listed, not errors).
-    pub fn load(run_dir: &Path, results: &Results, verdicts: &[VerdictRow]) -> ReportData {
+    /// Reads what a reproduce run directory holds (missing parts are listed, not errors);
+    /// the run's pins as given (`reproduce` has them), else measured from its files.
+    pub fn load(
+        run_dir: &Path,
+        results: &Results,
+        verdicts: &[VerdictRow],
+        recorded: Option<&Pins>,
+    ) -> ReportData {
         let mut d = ReportData {
             results: results.clone(),
             verdicts: verdicts.to_vec(),
@@ -149,7 +155,10 @@ impl ReportData {
             }
         }
         let pin_pols: Vec<&str> = pols.iter().map(String::as_str).collect();
-        d.recorded = Pins::measure(run_dir, &pin_pols, false).map_err(|e| e.to_string());
+        d.recorded = match recorded {
+            Some(p) => Ok(p.clone()),
+            None => Pins::measure(run_dir, &pin_pols, false).map_err(|e| e.to_string()),
+        };
         match std::fs::read(run_dir.join(layout::TIMINGS_JSON)) {
             Ok(b) => match serde_json::from_slice(&b) {
                 Ok(t) => d.timings = t,
@@ -233,7 +242,7 @@ code{font-size:12px;word-break:break-all}
 
 /// Renders the report page of a reproduce run directory.
 pub fn render(run_dir: &Path, results: &Results, verdicts: &[VerdictRow]) -> String {
-    render_page(&ReportData::load(run_dir, results, verdicts))
+    render_page(&ReportData::load(run_dir, results, verdicts, None))
 }
 
 /// Renders the page (see the module docs): the head with the verdict counts, then the
@@ -340,15 +349,18 @@ fn missing_html(h: &mut String, d: &ReportData) {
     }
 }
 
-/// Writes `RUN/report.html` atomically.
+/// Writes `RUN/report.html` atomically, from the checked run's results, verdicts and the
+/// pins it recorded.
 pub fn write_report(
     run_dir: &Path,
     results: &Results,
     verdicts: &[VerdictRow],
+    recorded: &Pins,
 ) -> std::io::Result<()> {
+    let data = ReportData::load(run_dir, results, verdicts, Some(recorded));
     crate::io::write_atomic(
         &run_dir.join(layout::REPORT_HTML),
-        render(run_dir, results, verdicts).as_bytes(),
+        render_page(&data).as_bytes(),
     )
 }
 

@@ -121,6 +121,7 @@ impl Default for EntropyConfig {
 
 impl EntropyConfig {
     /// The sarxai-0.1 measure: grey PNG, nearest-neighbour upsampling.
+    #[cfg(test)]
     pub fn grey_png() -> Self {
         Self {
             measure: Measure::GreyPng,

@@ -45,6 +45,7 @@ pub enum Baseline {
 
 impl Baseline {
     /// RISE's insertion baseline: an 11 x 11 Gaussian blur with sigma 5.
+    #[cfg(test)]
     pub fn rise_blur() -> Self {
         Baseline::Blur {
             kernel: 11,

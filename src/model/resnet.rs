@@ -73,6 +73,7 @@ impl Arch {
 
     /// Number of ReLU rule points in a forward pass: the stem's, then 2 per basic block or
     /// 3 per bottleneck (the last after the residual add).
+    #[cfg(test)]
     pub fn relu_count(self) -> usize {
         let per_block = if self.bottleneck() { 3 } else { 2 };
         1 + per_block * self.blocks().iter().sum::<usize>()

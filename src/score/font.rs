@@ -31,6 +31,7 @@ fn glyph_id(f: &FontRef<'static>, c: char) -> GlyphId {
 
 /// Whether the embedded subset has a glyph for `c` (the tests' check of the subset).
 #[cfg(test)]
+#[cfg(test)]
 pub fn has_glyph(c: char) -> bool {
     font().glyph_id(c).0 != 0
 }

@@ -212,6 +212,7 @@ impl AugmentConfig {
 
     /// True when some transform can reverse or turn the look direction of data whose range
     /// runs along `range_axis` (a range flip, a 90-degree or a small rotation).
+    #[cfg(test)]
     pub fn changes_look_direction(&self, range_axis: RangeAxis) -> bool {
         let range_flip = match range_axis {
             RangeAxis::X => self.hflip,

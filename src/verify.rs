@@ -1,7 +1,8 @@
-//! The claims check of a run directory: every pin re-measured from the files and
-//! re-derived from the re-loaded data and model, then every claim decided
-//! (`sarxai claims check`, and the last stage of `sarxai reproduce`). The data and model
-//! it loads are kept for the recomputation ([`crate::recompute`]).
+//! The claims check of a run directory ([`check_run`], `sarxai claims check`): every pin
+//! re-measured from the files and re-derived from the re-loaded data and model, then every
+//! claim decided; the data and model it loads are kept for the recomputation
+//! ([`crate::recompute`]). The last stage of `sarxai reproduce` decides with the pins it has
+//! just recorded instead ([`decide_recorded`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -16,10 +16,10 @@ pub enum ClaimsCommand {
   sarxai claims check runs/quick --recompute 1000   # every (image, method) pair
   sarxai claims check runs/paper --json
 
-Before deciding, it recomputes from the weights and the data: every Table 1 mean (from
-per_image.csv), each test accuracy, and K seeded (image, method) pairs' attribution,
-Max-Sensitivity and XAI entropy (--recompute K); a value that differs beyond its tolerance
-is a FAIL naming it.")]
+After re-measuring the pins and deciding, it recomputes from the weights and the data:
+every Table 1 mean (from per_image.csv), each test accuracy, and K seeded (image, method)
+pairs' attribution, Max-Sensitivity and XAI entropy (--recompute K); a value that differs
+beyond its tolerance is a FAIL naming it.")]
     Check {
         /// A reproduce run directory (e.g. runs/quick).
         run_dir: PathBuf,

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
-use common::{tiny_data, train_tiny};
+use common::{assert_same_files, temporaries, tiny_data, train_tiny};
 
 fn stderr_of(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -41,16 +41,6 @@ fn names_the_knob(o: &Output, knob: &str) {
     );
 }
 
-fn no_temporaries(dir: &Path) {
-    let left: Vec<_> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".sarxai-tmp-"))
-        .map(|e| e.path().display().to_string())
-        .collect();
-    assert!(left.is_empty(), "temporary files left: {left:?}");
-}
-
 /// Training steps of 48 images at 224 pixels under a 1.5 GB data-segment limit: exit 1,
 /// "out of memory ... lower --batch-size", no panic, no temporary file, no weights.
 #[test]
@@ -79,7 +69,7 @@ fn training_out_of_memory_names_the_batch_size_and_leaves_no_partial_file() {
         &[&data, Path::new("--out"), &run],
     );
     names_the_knob(&o, "lower --batch-size");
-    no_temporaries(&run);
+    assert_eq!(temporaries(&run), Vec::<String>::new());
     assert!(!run.join("model.safetensors").exists());
     assert!(!run.join("checkpoint.safetensors").exists());
 }
@@ -119,7 +109,7 @@ fn scoring_out_of_memory_names_the_memory_budget_and_resumes_to_the_same_bytes()
     ];
     let o = limited(&score, &[&run, Path::new("--out"), &out]);
     names_the_knob(&o, "lower --memory-mib");
-    no_temporaries(&out);
+    assert_eq!(temporaries(&out), Vec::<String>::new());
     assert!(!out.join("table1.md").exists());
 
     for dir in [&out, &reference] {
@@ -132,8 +122,9 @@ fn scoring_out_of_memory_names_the_memory_budget_and_resumes_to_the_same_bytes()
             .unwrap();
         assert!(o.status.success(), "{}", stderr_of(&o));
     }
-    for f in ["per_image.csv", "table1.csv", "table1.json", "images.csv"] {
-        let read = |d: &Path| std::fs::read(d.join(f)).unwrap();
-        assert!(read(&out) == read(&reference), "{f} differs after resuming");
-    }
+    assert_same_files(
+        &out,
+        &reference,
+        &["per_image.csv", "table1.csv", "table1.json", "images.csv"],
+    );
 }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{score_tiny as score, tiny_data, train_tiny as train};
+use common::{assert_same_files, score_tiny as score, tiny_data, train_tiny as train};
 
 fn sarxai() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sarxai"))
@@ -110,10 +110,11 @@ fn sigint_during_scoring_keeps_the_finished_images_exits_130_and_resumes_to_the_
     let resumed = ok(&mut score(&run, &out));
     assert!(stderr_of(&resumed).contains("resumed: "));
     ok(&mut score(&run, &reference));
-    for f in ["per_image.csv", "table1.csv", "table1.json", "images.csv"] {
-        let read = |d: &Path| std::fs::read(d.join(f)).unwrap();
-        assert!(read(&out) == read(&reference), "{f} differs after resuming");
-    }
+    assert_same_files(
+        &out,
+        &reference,
+        &["per_image.csv", "table1.csv", "table1.json", "images.csv"],
+    );
 }
 
 /// A second SIGTERM before the safe point kills at once, as if no handler were installed:

@@ -16,7 +16,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
-use common::{reproduce, score_tiny, small_mstar, snapshot, tiny_data, train_tiny};
+use common::{
+    assert_same_files, reproduce, score_tiny, small_mstar, snapshot, temporaries, tiny_data,
+    train_tiny,
+};
 
 /// The files the transfer smoke writes, in the order it first writes them: a fault at each
 /// in turn, every run resuming the one before.
@@ -36,16 +39,6 @@ const SITES: [&str; 11] = [
 
 fn stderr_of(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Temporary files (`.sarxai-tmp-*`) anywhere under `dir`.
-fn temporaries(dir: &Path) -> Vec<String> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".sarxai-tmp-"))
-        .map(|e| e.path().display().to_string())
-        .collect()
 }
 
 /// Every line of a CSV file is a whole row: the file ends with a newline and each line has
@@ -167,8 +160,9 @@ fn scoring_past_a_file_size_limit_is_named_keeps_whole_rows_and_resumes_to_the_s
     };
     ok(&mut score_tiny(&run, &out));
     ok(&mut score_tiny(&run, &reference));
-    for f in ["per_image.csv", "table1.csv", "table1.json", "images.csv"] {
-        let read = |d: &Path| std::fs::read(d.join(f)).unwrap();
-        assert!(read(&out) == read(&reference), "{f} differs after resuming");
-    }
+    assert_same_files(
+        &out,
+        &reference,
+        &["per_image.csv", "table1.csv", "table1.json", "images.csv"],
+    );
 }

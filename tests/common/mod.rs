@@ -131,3 +131,26 @@ pub fn score_tiny(run: &Path, out: &Path) -> Command {
         .arg(out);
     c
 }
+
+/// Fails unless each of `files` has the same bytes in the directories `a` and `b`.
+pub fn assert_same_files(a: &Path, b: &Path, files: &[&str]) {
+    for f in files {
+        let read = |d: &Path| std::fs::read(d.join(f)).unwrap();
+        assert!(
+            read(a) == read(b),
+            "{f} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+/// Temporary files (`.sarxai-tmp-*`) anywhere under `dir`.
+pub fn temporaries(dir: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".sarxai-tmp-"))
+        .map(|e| e.path().display().to_string())
+        .collect()
+}

@@ -1,7 +1,8 @@
 // sarxai's C++ shim over what tch 0.24 does not expose (see src/shim.rs for the safe
 // Rust side): libtorch's global numerics flags (TF32, cuDNN benchmark and determinism,
-// deterministic algorithms), torch::autograd::grad with explicit grad_outputs, and a ReLU
-// whose backward is a Rust function (a custom autograd node, for the ReLU rules).
+// deterministic algorithms), torch::autograd::grad with explicit grad_outputs, a ReLU
+// whose backward is a Rust function (a custom autograd node, for the ReLU rules), and
+// libtorch's reader of TorchScript archives (torch::jit::load).
 //
 // Compiled by build.rs with the flags torch-sys uses for its own wrapper (C++17,
 // -D_GLIBCXX_USE_CXX11_ABI, the libtorch include dirs). Every entry point catches C++
@@ -15,6 +16,7 @@
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/jit/serialization/import.h>
 
 #include <cstring>
 #include <mutex>
@@ -115,6 +117,10 @@ struct RuleRelu : public torch::autograd::Function<RuleRelu> {
   }
 };
 
+// Receives one tensor of a TorchScript module: its attribute path and a new at::Tensor*
+// owned by the receiver.
+typedef void (*TensorSink)(void* ctx, const char* name, at::Tensor* t);
+
 }  // namespace
 
 extern "C" {
@@ -204,6 +210,20 @@ int sarxai_rule_relu(at::Tensor* x, RuleTrampoline tramp, int64_t fn_ptr, int64_
   return guarded([&] {
     at::Tensor y = RuleRelu::apply(*x, reinterpret_cast<int64_t>(tramp), fn_ptr, tag);
     *out = new at::Tensor(std::move(y));
+  });
+}
+
+// Loads a TorchScript archive on the CPU (torch::jit::load) and emits its parameters, then
+// its buffers, by their attribute paths (conv1.weight, layer1.0.bn1.running_mean, ...).
+int sarxai_read_torchscript(const char* path, void* ctx, TensorSink sink) {
+  return guarded([&] {
+    torch::jit::Module m = torch::jit::load(path, c10::Device(c10::kCPU));
+    for (const auto& p : m.named_parameters(true)) {
+      sink(ctx, p.name.c_str(), new at::Tensor(p.value.detach()));
+    }
+    for (const auto& b : m.named_buffers(true)) {
+      sink(ctx, b.name.c_str(), new at::Tensor(b.value.detach()));
+    }
   });
 }
 

@@ -12,10 +12,13 @@
 //!   has neither custom autograd functions nor tensor hooks).
 //! * [`nondeterministic_ops`]: the ops that warned they have no deterministic
 //!   implementation (deterministic algorithms in warn-only mode), each printed once.
+//! * [`read_torchscript`]: the parameters and buffers of a TorchScript archive, read by
+//!   libtorch's `torch::jit::load` (no Python at run time).
 
-use std::ffi::{c_char, c_int, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 
 use tch::Tensor;
 use torch_sys::C_tensor;
@@ -50,7 +53,11 @@ extern "C" {
         tag: i64,
         out: *mut *mut C_tensor,
     ) -> c_int;
+    fn sarxai_read_torchscript(path: *const c_char, ctx: *mut c_void, sink: TensorSink) -> c_int;
 }
+
+/// What `sarxai_read_torchscript` calls for each tensor of the module.
+type TensorSink = extern "C" fn(ctx: *mut c_void, name: *const c_char, t: *mut C_tensor);
 
 /// What the C++ `RuleRelu` node calls back in its backward (see csrc/sarxai_shim.cpp).
 type Trampoline = extern "C" fn(
@@ -341,6 +348,39 @@ pub fn rule_relu(x: &Tensor, backward: RuleBackward, tag: i64) -> Result<Tensor,
     )?;
     // SAFETY: out is a new at::Tensor* owned by nobody else.
     Ok(unsafe { Tensor::from_ptr(out) })
+}
+
+extern "C" fn collect_tensor(ctx: *mut c_void, name: *const c_char, t: *mut C_tensor) {
+    // SAFETY: ctx is the `Vec` that `read_torchscript` passed for this call; name is a
+    // NUL-terminated string alive during the call; t is a new at::Tensor* given to us.
+    let out = unsafe { &mut *ctx.cast::<Vec<(String, Tensor)>>() };
+    let name = unsafe { CStr::from_ptr(name) }
+        .to_string_lossy()
+        .into_owned();
+    out.push((name, unsafe { Tensor::from_ptr(t) }));
+}
+
+/// The parameters, then the buffers, of a TorchScript archive (`torch.jit.save`), by their
+/// attribute paths, loaded on the CPU by `torch::jit::load`.
+pub fn read_torchscript(path: &Path) -> Result<Vec<(String, Tensor)>, ShimError> {
+    let c_path = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| ShimError {
+        call: "read_torchscript",
+        message: "the path holds a NUL byte".into(),
+    })?;
+    let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    // SAFETY: c_path is NUL-terminated; ctx points at `tensors`, which outlives the call
+    // and is touched only by `collect_tensor` during it.
+    check(
+        unsafe {
+            sarxai_read_torchscript(
+                c_path.as_ptr(),
+                (&mut tensors as *mut Vec<(String, Tensor)>).cast(),
+                collect_tensor,
+            )
+        },
+        "torch::jit::load",
+    )?;
+    Ok(tensors)
 }
 
 #[cfg(test)]

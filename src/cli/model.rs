@@ -1,6 +1,6 @@
-//! `sarxai model hash|info|logits|flops`.
+//! `sarxai model import|hash|info|logits|flops`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -10,15 +10,42 @@ use crate::model::{self, Arch};
 /// `sarxai model`: inspect, hash and run checkpoints.
 #[derive(Debug, clap::Subcommand)]
 pub enum ModelCommand {
+    /// Convert a PyTorch checkpoint of a torchvision ResNet to sarxai's safetensors: a
+    /// `torch.save(model.state_dict())` file, the same wrapped in a training script's dict
+    /// (`{"state_dict": ...}`, `{"model": ...}`), with DataParallel's `module.` or a
+    /// Lightning module's `model.` prefix, or a TorchScript archive. Read by libtorch (no
+    /// Python); names, shapes and dtypes checked; architecture, input channels and classes
+    /// taken from the weights; both hashes printed. The other commands also accept a
+    /// .pt/.pth file wherever they take weights, importing it on the fly.
+    ///
+    /// Example: sarxai model import resnet101_vh.pth --arch resnet101 --out vh.safetensors
+    Import {
+        /// The PyTorch file (.pt, .pth, .ckpt, .tar: whatever torch.save wrote).
+        file: PathBuf,
+        /// Expected architecture (inferred from the weights when omitted; a file of another
+        /// architecture is refused).
+        #[arg(long)]
+        arch: Option<Arch>,
+        /// The dict keys leading to the state_dict, joined by '/', when the file holds
+        /// several (for example `model` or `ema`).
+        #[arg(long)]
+        key: Option<String>,
+        /// The safetensors checkpoint to write (atomically).
+        #[arg(long)]
+        out: PathBuf,
+        /// Print the import report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the SHA-256 of the checkpoint's canonical serialization (sorted names, dtype,
     /// shape, little-endian bytes): independent of file layout, stable across save/load.
     Hash {
-        /// A safetensors checkpoint.
+        /// A checkpoint (safetensors, or a PyTorch file imported on the fly).
         file: PathBuf,
     },
     /// Print architecture, input channels, classes and parameter count.
     Info {
-        /// A safetensors checkpoint.
+        /// A checkpoint (safetensors, or a PyTorch file imported on the fly).
         file: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
@@ -26,7 +53,7 @@ pub enum ModelCommand {
     },
     /// Compute logits for X.npy (float32 N,C,H,W) in evaluation mode.
     Logits {
-        /// A safetensors checkpoint.
+        /// A checkpoint (safetensors, or a PyTorch file imported on the fly).
         #[arg(long)]
         weights: PathBuf,
         /// Expected architecture (inferred from the file when omitted).
@@ -76,6 +103,13 @@ pub enum ModelCommand {
 /// Runs a `sarxai model` subcommand.
 pub fn run(cmd: ModelCommand) -> Result<()> {
     match cmd {
+        ModelCommand::Import {
+            file,
+            arch,
+            key,
+            out,
+            json,
+        } => import(&file, arch, key.as_deref(), &out, json)?,
         ModelCommand::Hash { file } => {
             let m = model::load(&file, None, tch::Device::Cpu)?;
             println!("{}  {}", model::model_hash(&m)?, file.display());
@@ -143,6 +177,48 @@ pub fn run(cmd: ModelCommand) -> Result<()> {
             totals,
         )?,
     }
+    Ok(())
+}
+
+/// `sarxai model import`: reads the PyTorch file, writes the safetensors checkpoint and
+/// prints what was done.
+fn import(
+    file: &Path,
+    arch: Option<Arch>,
+    key: Option<&str>,
+    out: &Path,
+    json: bool,
+) -> Result<()> {
+    let imported = model::import(file, arch, key, tch::Device::Cpu)?;
+    model::save(&imported.model, out).with_context(|| format!("writing {}", out.display()))?;
+    let r = &imported.report;
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let or_none = |s: &str, none: &str| {
+        if s.is_empty() {
+            none.to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    println!("source:        {}", file.display());
+    println!("source sha256: {}", r.source_sha256);
+    println!("format:        {:?}", r.format);
+    println!(
+        "state_dict at: {}",
+        or_none(&r.state_dict_at, "(top level)")
+    );
+    println!("prefix:        {}", or_none(&r.prefix, "(none)"));
+    println!("arch:          {}", r.config.arch);
+    println!("channels:      {}", r.config.in_channels);
+    println!("classes:       {}", r.config.num_classes);
+    for n in &r.notes {
+        println!("note:          {n}");
+    }
+    println!("model hash:    {}", r.model_hash);
+    println!("written:       {}", out.display());
     Ok(())
 }
 

@@ -148,9 +148,12 @@ fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<SafeTensors<'a>, ModelError
 }
 
 /// Infers architecture, input channels and classes from the tensor names and shapes
-/// (works for torchvision exports without sarxai metadata).
-fn infer_config(path: &Path, st: &SafeTensors) -> Result<ResNetConfig, ModelError> {
-    let shape = |n: &str| st.tensor(n).ok().map(|t| t.shape().to_vec());
+/// (works for torchvision exports without sarxai metadata); `shape` gives a named
+/// tensor's shape, None when the file lacks it.
+pub(crate) fn infer_config(
+    path: &Path,
+    shape: &dyn Fn(&str) -> Option<Vec<usize>>,
+) -> Result<ResNetConfig, ModelError> {
     let bad = |why: String| ModelError::NotResNet {
         path: path.to_path_buf(),
         reason: why,
@@ -179,11 +182,11 @@ fn infer_config(path: &Path, st: &SafeTensors) -> Result<ResNetConfig, ModelErro
     ResNetConfig::new(arch, conv1[1] as i64, fc[0] as i64).map_err(|e| bad(e.to_string()))
 }
 
-/// Reads a checkpoint's architecture and size without building the model.
-pub fn inspect(path: &Path) -> Result<CheckpointInfo, ModelError> {
+/// Reads a safetensors checkpoint's architecture and size without building the model.
+pub(crate) fn inspect_safetensors(path: &Path) -> Result<CheckpointInfo, ModelError> {
     let bytes = read_file(path)?;
     let st = parse(path, &bytes)?;
-    let config = infer_config(path, &st)?;
+    let config = infer_config(path, &|n| st.tensor(n).ok().map(|t| t.shape().to_vec()))?;
     let model = ResNet::new(config, Device::Cpu);
     Ok(CheckpointInfo {
         config,
@@ -192,62 +195,77 @@ pub fn inspect(path: &Path) -> Result<CheckpointInfo, ModelError> {
     })
 }
 
-/// Loads a checkpoint into a new model on `device`. With `arch` given, the file must be of
-/// that architecture; every mismatch of names, shapes and dtypes is listed in one error.
-pub fn load(path: &Path, arch: Option<Arch>, device: Device) -> Result<ResNet, ModelError> {
+/// The state_dict a checkpoint holds, as the model builder reads it: the names in the
+/// file, each tensor's shape and dtype, and the tensor itself (copied out on demand).
+pub(crate) trait StateDict {
+    /// Every tensor name in the file.
+    fn names(&self) -> Vec<String>;
+    /// Shape and dtype of a named tensor; None when the file lacks it.
+    fn meta(&self, name: &str) -> Option<(Vec<usize>, Dtype)>;
+    /// The named tensor on the CPU (called only for names `meta` knows).
+    fn tensor(&self, name: &str) -> Result<Tensor, ModelError>;
+}
+
+impl StateDict for SafeTensors<'_> {
+    fn names(&self) -> Vec<String> {
+        SafeTensors::names(self)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn meta(&self, name: &str) -> Option<(Vec<usize>, Dtype)> {
+        let v = SafeTensors::tensor(self, name).ok()?;
+        Some((v.shape().to_vec(), v.dtype()))
+    }
+
+    fn tensor(&self, name: &str) -> Result<Tensor, ModelError> {
+        let view =
+            SafeTensors::tensor(self, name).map_err(|e| ModelError::Config(e.to_string()))?;
+        let kind =
+            kind_of(view.dtype()).ok_or_else(|| ModelError::Config(format!("{name}: dtype")))?;
+        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        Ok(Tensor::f_from_data_size(view.data(), &shape, kind)?)
+    }
+}
+
+/// Loads a safetensors checkpoint into a new model on `device`. With `arch` given, the
+/// file must be of that architecture; every mismatch of names, shapes and dtypes is listed
+/// in one error.
+pub(crate) fn load_safetensors(
+    path: &Path,
+    arch: Option<Arch>,
+    device: Device,
+) -> Result<ResNet, ModelError> {
     let bytes = read_file(path)?;
     let st = parse(path, &bytes)?;
-    let config = infer_config(path, &st)?;
+    build(path, &st, arch, device)
+}
+
+/// Builds the model a state_dict describes: architecture, channels and classes inferred
+/// from the shapes, checked against `arch` when given, every name, shape and dtype
+/// compared with the architecture's (all problems in one error), every float finite.
+pub(crate) fn build(
+    path: &Path,
+    state: &dyn StateDict,
+    arch: Option<Arch>,
+    device: Device,
+) -> Result<ResNet, ModelError> {
+    let config = infer_config(path, &|n| state.meta(n).map(|m| m.0))?;
     if let Some(a) = arch.filter(|&a| a != config.arch) {
         let c = config;
-        {
-            return Err(ModelError::Mismatch {
-                path: path.to_path_buf(),
-                problems: vec![format!(
-                    "file holds a {} ({} channels, {} classes), --arch asked for {a}",
-                    c.arch, c.in_channels, c.num_classes
-                )],
-            });
-        }
+        return Err(ModelError::Mismatch {
+            path: path.to_path_buf(),
+            problems: vec![format!(
+                "file holds a {} ({} channels, {} classes), --arch asked for {a}",
+                c.arch, c.in_channels, c.num_classes
+            )],
+        });
     }
     let model = ResNet::new(config, device);
     let vars = model.vs.variables();
-    let mut problems = Vec::new();
-    for (name, var) in &vars {
-        match st.tensor(name) {
-            Err(_) => problems.push(format!("missing {name} {:?}", var.size())),
-            Ok(view) => {
-                let want: Vec<usize> = var.size().iter().map(|&d| d as usize).collect();
-                let want_dtype = dtype_of(if var.is_floating_point() {
-                    Kind::Float
-                } else {
-                    var.kind()
-                })?;
-                if view.shape() != want.as_slice() {
-                    problems.push(format!(
-                        "{name}: shape {:?} in file, expected {want:?}",
-                        view.shape()
-                    ));
-                }
-                if view.dtype() != want_dtype {
-                    problems.push(format!(
-                        "{name}: dtype {:?} in file, expected {want_dtype:?}",
-                        view.dtype()
-                    ));
-                }
-            }
-        }
-    }
-    let mut extra: Vec<String> = st
-        .names()
-        .into_iter()
-        .filter(|n| !vars.contains_key(*n))
-        .map(|n| n.to_string())
-        .collect();
-    extra.sort();
-    problems.extend(extra.into_iter().map(|n| format!("unexpected {n}")));
+    let problems = mismatches(&vars, state)?;
     if !problems.is_empty() {
-        problems.sort();
         return Err(ModelError::Mismatch {
             path: path.to_path_buf(),
             problems,
@@ -255,13 +273,7 @@ pub fn load(path: &Path, arch: Option<Arch>, device: Device) -> Result<ResNet, M
     }
     tch::no_grad(|| -> Result<(), ModelError> {
         for (name, var) in &vars {
-            let view = st
-                .tensor(name)
-                .map_err(|e| ModelError::Config(e.to_string()))?;
-            let kind = kind_of(view.dtype())
-                .ok_or_else(|| ModelError::Config(format!("{name}: dtype")))?;
-            let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
-            let t = Tensor::f_from_data_size(view.data(), &shape, kind)?;
+            let t = state.tensor(name)?;
             if t.is_floating_point() && !bool::try_from(t.isfinite().all())? {
                 return Err(ModelError::NonFinite {
                     path: path.to_path_buf(),
@@ -275,9 +287,51 @@ pub fn load(path: &Path, arch: Option<Arch>, device: Device) -> Result<ResNet, M
     Ok(model)
 }
 
+/// The differences between the model's variables and a state_dict, sorted: `missing`
+/// names, names whose shape or dtype differs (floats are stored as F32), `unexpected`
+/// names.
+fn mismatches(
+    vars: &std::collections::HashMap<String, Tensor>,
+    state: &dyn StateDict,
+) -> Result<Vec<String>, ModelError> {
+    let mut problems = Vec::new();
+    for (name, var) in vars {
+        let Some((shape, dtype)) = state.meta(name) else {
+            problems.push(format!("missing {name} {:?}", var.size()));
+            continue;
+        };
+        let want: Vec<usize> = var.size().iter().map(|&d| d as usize).collect();
+        let want_dtype = dtype_of(if var.is_floating_point() {
+            Kind::Float
+        } else {
+            var.kind()
+        })?;
+        if shape != want {
+            problems.push(format!(
+                "{name}: shape {shape:?} in file, expected {want:?}"
+            ));
+        }
+        if dtype != want_dtype {
+            problems.push(format!(
+                "{name}: dtype {dtype:?} in file, expected {want_dtype:?}"
+            ));
+        }
+    }
+    let mut extra: Vec<String> = state
+        .names()
+        .into_iter()
+        .filter(|n| !vars.contains_key(n))
+        .map(|n| format!("unexpected {n}"))
+        .collect();
+    problems.append(&mut extra);
+    problems.sort();
+    Ok(problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{inspect, load};
 
     fn tiny() -> ResNet {
         tch::manual_seed(7);

@@ -4,14 +4,19 @@ pub(crate) mod checkpoint;
 pub(crate) mod flops;
 pub(crate) mod folded;
 pub(crate) mod graph;
+pub(crate) mod import;
 pub(crate) mod incremental;
 pub(crate) mod layers;
+pub(crate) mod load;
 pub(crate) mod relu;
 pub(crate) mod resnet;
+pub(crate) mod torch_pickle;
 
 use std::path::PathBuf;
 
-pub use checkpoint::{inspect, load, model_hash, save, CheckpointInfo};
+pub use checkpoint::{model_hash, save, CheckpointInfo};
+pub use import::{import, is_pytorch_file, ImportReport, Imported, TorchFormat};
+pub use load::{inspect, load};
 pub use relu::{Act, CutTape, NodeId, PlainRelu, ReluRule, ReluSite, ReluTape, INPUT};
 pub use resnet::{Arch, ResNet, ResNetConfig};
 
@@ -39,6 +44,22 @@ pub enum ModelError {
         path: PathBuf,
         /// The parser's message.
         reason: String,
+    },
+    /// A PyTorch file libtorch's readers refuse.
+    #[error("{path} cannot be imported: {reason}")]
+    NotPyTorch {
+        /// The PyTorch file.
+        path: PathBuf,
+        /// What the file is, and how to make it readable.
+        reason: String,
+    },
+    /// A PyTorch file holding more than one ResNet state_dict.
+    #[error("{path} holds {} ResNet state_dicts, under {}: choose one with --key (for example --key {})", candidates.len(), candidates.iter().map(|c| if c.is_empty() { "the top level".to_string() } else { format!("'{c}'") }).collect::<Vec<_>>().join(", "), candidates[0])]
+    Ambiguous {
+        /// The PyTorch file.
+        path: PathBuf,
+        /// The keys (joined by `/`) leading to each.
+        candidates: Vec<String>,
     },
     /// The tensors are not a torchvision ResNet's.
     #[error("{path} does not hold a torchvision ResNet state_dict: {reason}")]

@@ -24,6 +24,18 @@ pub fn shared_mstar() -> PathBuf {
     d
 }
 
+/// The reference stack's Python (torch 2.11.0, torchvision 0.26.0, captum 0.9.0), which
+/// ci/bootstrap.sh installs into .venv.
+pub fn python() -> PathBuf {
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        py.exists(),
+        "{} is missing: run `bash ci/bootstrap.sh` first",
+        py.display()
+    );
+    py
+}
+
 /// Six training and two test chips of each MSTAR class, copied into `to`.
 pub fn small_mstar(to: &Path) {
     let src = shared_mstar();

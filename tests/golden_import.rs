@@ -136,6 +136,46 @@ fn check_refused(dir: &Path, tmp: &Path, case: &serde_json::Value) {
     println!("{name}: refused: {}", err.lines().next().unwrap_or(""));
 }
 
+/// `sarxai sensitivity` on a PyTorch file records where the weights came from, with the
+/// file's SHA-256 (as `score` does in score.json and Table 1's notes).
+fn check_records_the_source(dir: &Path, tmp: &Path) {
+    let file = dir.join("resnet18_c1_dataparallel.pth");
+    let targets = tmp.join("t.npy");
+    Tensor::from_slice(&[3i64, 7]).write_npy(&targets).unwrap();
+    let out = tmp.join("sens");
+    let o = sarxai(&[
+        "sensitivity",
+        "--weights",
+        path(&file),
+        "--arch",
+        "resnet18",
+        "--input",
+        path(&dir.join("resnet18_c1_dataparallel.x.npy")),
+        "--target",
+        path(&targets),
+        "--method",
+        "saliency",
+        "--samples",
+        "2",
+        "--device",
+        "cpu",
+        "--out",
+        path(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("saliency.sensitivity.json")).unwrap())
+            .unwrap();
+    let source = json["settings"]["weights_source"]
+        .as_str()
+        .unwrap_or_default();
+    let (sha, _) = sarxai::io::sha256_file(&file).unwrap();
+    assert!(
+        source.contains(&sha) && source.contains("prefix 'module.' stripped"),
+        "{source}"
+    );
+}
+
 #[test]
 fn torch_checkpoints_import_to_torchs_logits_and_bad_ones_are_refused_by_name() {
     let (dir, cases) = generate();
@@ -150,6 +190,23 @@ fn torch_checkpoints_import_to_torchs_logits_and_bad_ones_are_refused_by_name() 
             check_refused(dir.path(), tmp.path(), case);
         }
     }
+    check_records_the_source(dir.path(), tmp.path());
+    let chosen = tmp.path().join("chosen.safetensors");
+    let two = dir.path().join("two_models.pth");
+    let o = sarxai(&[
+        "model",
+        "import",
+        path(&two),
+        "--key",
+        "model",
+        "--out",
+        path(&chosen),
+    ]);
+    assert!(
+        o.status.success(),
+        "--key: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     for arch in ["resnet18", "resnet50", "resnet101"] {
         assert!(
             imported

@@ -13,7 +13,7 @@ use tch::{Kind, Tensor};
 
 use super::{read_npy, write_npy, ComputeArgs, Dtype};
 use crate::attr::{self, MemoryBudget, Method};
-use crate::model::{self, Arch, ResNet};
+use crate::model::{Arch, ResNet};
 use crate::npy::Expect;
 
 /// `saliency`, ..., `occlusion`, or `all`.
@@ -127,6 +127,8 @@ pub(crate) struct Loaded {
     pub(crate) targets: Tensor,
     /// The kind the outputs are written in.
     pub(crate) out_kind: Kind,
+    /// The PyTorch file the weights were imported from, in one line (None: safetensors).
+    pub(crate) weights_source: Option<String>,
 }
 
 /// Loads and validates everything `explain` and `sensitivity` need, before any output.
@@ -138,7 +140,7 @@ pub(crate) fn load_inputs(
     dtype: Dtype,
     device: tch::Device,
 ) -> Result<Loaded> {
-    let mut model = model::load(weights, Some(arch), device)?;
+    let (mut model, weights_source) = super::load_weights(weights, Some(arch), device)?;
     if dtype == Dtype::F64 {
         model.vs.double();
     }
@@ -154,6 +156,7 @@ pub(crate) fn load_inputs(
         inputs,
         targets,
         out_kind,
+        weights_source,
     })
 }
 

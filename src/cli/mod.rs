@@ -62,6 +62,43 @@ impl Dtype {
     }
 }
 
+/// Loads weights for a command: a safetensors checkpoint, or a PyTorch file imported on
+/// the fly, which is said on standard error (with the file's SHA-256) and returned
+/// described in one line for the command's records.
+pub(crate) fn load_weights(
+    path: &Path,
+    arch: Option<crate::model::Arch>,
+    device: tch::Device,
+) -> Result<(crate::model::ResNet, Option<String>)> {
+    if !crate::model::is_pytorch_file(path)? {
+        return Ok((crate::model::load(path, arch, device)?, None));
+    }
+    let imported = crate::model::import(path, arch, None, device)?;
+    let source = describe_import(&imported.report);
+    eprintln!("imported {source}");
+    Ok((imported.model, Some(source)))
+}
+
+/// An import in one line: the file, its format, where the state_dict was and the SHA-256.
+pub(crate) fn describe_import(r: &crate::model::ImportReport) -> String {
+    let at = if r.state_dict_at.is_empty() {
+        String::new()
+    } else {
+        format!(", state_dict under '{}'", r.state_dict_at)
+    };
+    let prefix = if r.prefix.is_empty() {
+        String::new()
+    } else {
+        format!(", prefix '{}' stripped", r.prefix)
+    };
+    format!(
+        "{} ({:?}{at}{prefix}; SHA-256 {})",
+        r.source.display(),
+        r.format,
+        r.source_sha256
+    )
+}
+
 /// Reads and validates a `.npy` array (see [`crate::npy`]): a truncated or oversized
 /// payload, a wrong dtype or rank, Fortran order or non-finite values are named errors.
 pub(crate) fn read_npy(path: &Path, expect: &crate::npy::Expect) -> Result<Tensor> {

@@ -18,7 +18,6 @@ use super::ComputeArgs;
 use crate::attr::MemoryBudget;
 use crate::data::naming::Pol;
 use crate::data::Split;
-use crate::model;
 use crate::score::scoring::{
     score, score_shard, MethodTiming, ScoreConfig, ScoreData, ShardSummary, TargetChoice,
 };
@@ -263,7 +262,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
         Some(p) => Some(PaperTable::from_yaml_file(p)?),
         None => None,
     };
-    let model = model::load(&weights, None, device)?;
+    let (model, weights_source) = super::load_weights(&weights, None, device)?;
     let source = args.source.load(&weights)?;
     source.check_pins(Split::Test, "score")?;
     let data = &source.data;
@@ -284,6 +283,7 @@ pub fn run(args: ScoreArgs) -> Result<()> {
             max_images: None,
         },
         progress: !args.quiet,
+        weights_source,
         ..ScoreConfig::default()
     };
     // Held until the command returns: a second score, merge or reproduce writing the same

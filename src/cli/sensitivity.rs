@@ -135,7 +135,7 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
             .iter()
             .map(|&v| captum09_reported(m, v, cfg.samples))
             .collect();
-        let json = serde_json::json!({
+        let mut json = serde_json::json!({
             "method": m.name(),
             "max_sensitivity": values,
             "max_sensitivity_captum09": captum09,
@@ -151,6 +151,11 @@ pub fn run(args: SensitivityArgs) -> Result<()> {
                 "weights": args.arrays.weights,
             },
         });
+        if let (Some(source), Some(settings)) =
+            (&l.weights_source, json["settings"].as_object_mut())
+        {
+            settings.insert("weights_source".into(), source.clone().into());
+        }
         let path = args
             .arrays
             .out

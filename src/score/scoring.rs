@@ -199,6 +199,10 @@ pub struct ScoreConfig {
     pub paper: Option<PaperTable>,
     /// Progress bar on standard error.
     pub progress: bool,
+    /// The PyTorch file the weights were imported from, in one line (its SHA-256
+    /// included): a note of Table 1 and `weights_source` in `score.json`. None for
+    /// safetensors weights, whose model hash is the record.
+    pub weights_source: Option<String>,
 }
 
 impl Default for ScoreConfig {
@@ -220,6 +224,7 @@ impl Default for ScoreConfig {
             paper_pol: None,
             paper: None,
             progress: true,
+            weights_source: None,
         }
     }
 }
@@ -519,6 +524,9 @@ fn write_score_json(
         "device": provenance.device,
         "versions": provenance.versions,
     });
+    if let (Some(o), Some(source)) = (j.as_object_mut(), &plan.weights_source) {
+        o.insert("weights_source".into(), source.clone().into());
+    }
     if let (Some(o), Some(e)) = (j.as_object_mut(), extra.as_object()) {
         o.extend(e.clone());
     }

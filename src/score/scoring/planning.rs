@@ -78,6 +78,11 @@ fn notes(cfg: &ScoreConfig, metrics: &[Metric], seed_desc: bool, digest: &str) -
     }
     v.extend(crate::device::numerics::in_force().map(|n| n.describe()));
     v.push(crate::mkl::in_force().describe());
+    v.extend(
+        cfg.weights_source
+            .iter()
+            .map(|s| format!("weights imported from a PyTorch file: {s}")),
+    );
     v
 }
 
@@ -110,6 +115,9 @@ pub struct Plan {
     pub meta: TableMeta,
     /// The paper's table compared with.
     pub paper: PaperTable,
+    /// [`super::ScoreConfig::weights_source`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_source: Option<String>,
 }
 
 /// Stage 1, nothing written: checks the input, selects the explained images and fixes the
@@ -171,6 +179,7 @@ pub fn plan(cfg: &ScoreConfig, model: &ResNet, data: &ScoreData) -> Result<Plan,
         pol: pol_name(data.pol),
         meta,
         paper: cfg.paper.clone().unwrap_or_else(PaperTable::embedded),
+        weights_source: cfg.weights_source.clone(),
     })
 }
 

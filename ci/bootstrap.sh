@@ -14,7 +14,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
-stamp="$venv/.sarxai-bootstrap-v2"
+stamp="$venv/.sarxai-bootstrap-v3"
 
 TORCH_VERSION="2.11.0"
 TORCHVISION_VERSION="0.26.0"
@@ -24,6 +24,13 @@ CAPTUM_VERSION="0.9.0"
 # whose deflate output (and so the PNG byte size) differs.
 MATPLOTLIB_VERSION="3.10.9"
 PILLOW_VERSION="10.4.0"
+# Quantus 0.6.0 (scripts/quantus_goldens.py, tests/golden_quantus.rs) and the packages it
+# imports, pinned. Quantus itself goes in without its dependency list, which names
+# opencv-python (linked to the system's libGL, absent on a bare Debian): the headless build
+# of the same OpenCV serves its `import cv2`.
+QUANTUS_VERSION="0.6.0"
+QUANTUS_DEPS=(scipy==1.17.1 scikit-learn==1.9.1 scikit-image==0.26.0 pandas==3.1.1
+  opencv-python-headless==5.1.0.95 tqdm cachetools==8.0.3)
 
 if [[ -f "$stamp" ]]; then
   exit 0
@@ -51,8 +58,14 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION" "captum==$CAPTUM_VERSION" \
   "matplotlib==$MATPLOTLIB_VERSION" "pillow==$PILLOW_VERSION" "numpy<3" "safetensors>=0.4"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  "torch==$TORCH_VERSION" "matplotlib==$MATPLOTLIB_VERSION" "pillow==$PILLOW_VERSION" "numpy<3" \
+  "${QUANTUS_DEPS[@]}"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+  "quantus==$QUANTUS_VERSION"
 "$venv/bin/python" - <<PY
-import torch, torchvision, captum, matplotlib, PIL
+import torch, torchvision, captum, matplotlib, PIL, quantus
+assert quantus.__version__ == "$QUANTUS_VERSION", quantus.__version__
 assert torch.__version__.split("+")[0] == "$TORCH_VERSION", torch.__version__
 assert matplotlib.__version__ == "$MATPLOTLIB_VERSION", matplotlib.__version__
 assert PIL.__version__ == "$PILLOW_VERSION", PIL.__version__

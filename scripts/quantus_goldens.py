@@ -79,7 +79,7 @@ PINS = {
     "scikit-learn": "1.9.1",
     "scikit-image": "0.26.0",
     "pandas": "3.1.1",
-    "opencv-python": "5.1.0.95",
+    "opencv-python-headless": "5.1.0.95",
 }
 
 

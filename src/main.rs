@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use sarxai::cli::{
-    claims, entropy, eval, explain, merge, model, reproduce, score, sensitivity, train,
+    claims, entropy, eval, explain, merge, metrics, model, reproduce, score, sensitivity, train,
 };
 
 #[derive(Debug, Parser)]
@@ -49,6 +49,8 @@ enum Command {
     },
     /// Max-Sensitivity of attributions (Captum's sensitivity_max by default).
     Sensitivity(sensitivity::SensitivityArgs),
+    /// sarxai's metrics on attribution arrays made anywhere (Captum, Zennit, ...), per image.
+    Metrics(metrics::MetricsArgs),
     /// XAI entropy of attributions: the byte size of Captum's heat-map figure PNG.
     Entropy(entropy::EntropyArgs),
     /// Train the classifier of one polarization (augmentation, LR schedule, seeded, resumable).
@@ -98,7 +100,7 @@ fn parse() -> Cli {
 fn memory_knob(cmd: &Command) -> &'static str {
     if matches!(
         cmd,
-        Command::Explain(_) | Command::Sensitivity(_) | Command::Score(_)
+        Command::Explain(_) | Command::Sensitivity(_) | Command::Score(_) | Command::Metrics(_)
     ) {
         "lower --memory-mib (memory of one batched pass), or use a device with more memory (--device)"
     } else if matches!(cmd, Command::Train(_) | Command::Eval(_)) {
@@ -121,6 +123,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Explain(args) => explain::run(args),
         Command::Claims { cmd } => claims::run(cmd),
         Command::Sensitivity(args) => sensitivity::run(args),
+        Command::Metrics(args) => metrics::run(args),
         Command::Entropy(args) => entropy::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),

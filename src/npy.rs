@@ -25,6 +25,10 @@ pub enum NpyDtype {
     F64,
     /// `int64`, either byte order.
     I64,
+    /// `uint8` (masks).
+    U8,
+    /// `bool` (masks), read as uint8 0/1.
+    Bool,
 }
 
 impl NpyDtype {
@@ -34,10 +38,13 @@ impl NpyDtype {
             NpyDtype::F32 => "float32",
             NpyDtype::F64 => "float64",
             NpyDtype::I64 => "int64",
+            NpyDtype::U8 => "uint8",
+            NpyDtype::Bool => "bool",
         }
     }
     fn size(self) -> usize {
         match self {
+            NpyDtype::U8 | NpyDtype::Bool => 1,
             NpyDtype::F32 => 4,
             NpyDtype::I64 | NpyDtype::F64 => 8,
         }
@@ -74,6 +81,22 @@ impl Expect {
         dtypes: &[NpyDtype::I64],
         rank: Some(1),
         layout: "(N,)",
+        finite: false,
+    };
+    /// Attributions made anywhere: float32 or float64 of shape (N, C, H, W), finite.
+    pub const ATTRIBUTIONS: Expect = Expect {
+        what: "attributions",
+        dtypes: &[NpyDtype::F32, NpyDtype::F64],
+        rank: Some(4),
+        layout: "(N, C, H, W)",
+        finite: true,
+    };
+    /// Ground-truth masks: bool, uint8 or int64 of shape (N, H, W), non-zero = inside.
+    pub const MASKS: Expect = Expect {
+        what: "masks",
+        dtypes: &[NpyDtype::Bool, NpyDtype::U8, NpyDtype::I64],
+        rank: Some(3),
+        layout: "(N, H, W)",
         finite: false,
     };
     /// Max-Sensitivity noise: float32 or float64 of shape (S, N, C, H, W), finite.
@@ -215,6 +238,8 @@ pub enum NpyValues {
     F64(Vec<f64>),
     /// `int64` values.
     I64(Vec<i64>),
+    /// `uint8` values (and `bool` as 0/1).
+    U8(Vec<u8>),
 }
 
 /// A decoded, validated array (C order).
@@ -234,6 +259,7 @@ impl NpyArray {
             NpyValues::F32(v) => Tensor::from_slice(v),
             NpyValues::F64(v) => Tensor::from_slice(v),
             NpyValues::I64(v) => Tensor::from_slice(v),
+            NpyValues::U8(v) => Tensor::from_slice(v),
         }
         .reshape(&shape)
     }
@@ -358,6 +384,8 @@ fn accepted_dtype(
             (T::Float, 4) => Some(NpyDtype::F32),
             (T::Float, 8) => Some(NpyDtype::F64),
             (T::Int, 8) => Some(NpyDtype::I64),
+            (T::Uint, 1) => Some(NpyDtype::U8),
+            (T::Bool, 1) => Some(NpyDtype::Bool),
             _ => None,
         }
     };
@@ -466,6 +494,8 @@ fn payload_values(payload: &[u8], kind: NpyDtype, little: bool) -> NpyValues {
                 })
                 .collect(),
         ),
+        NpyDtype::U8 => NpyValues::U8(payload.to_vec()),
+        NpyDtype::Bool => NpyValues::U8(payload.iter().map(|&b| (b != 0) as u8).collect()),
         NpyDtype::I64 => NpyValues::I64(
             words::<8>(payload)
                 .map(|w| {
@@ -488,7 +518,7 @@ fn check_finite(values: &NpyValues, path: &Path, expect: &Expect) -> Result<(), 
             .position(|x| !x.is_finite())
             .map(|i| (i, v[i] as f64)),
         NpyValues::F64(v) => v.iter().position(|x| !x.is_finite()).map(|i| (i, v[i])),
-        NpyValues::I64(_) => None,
+        NpyValues::I64(_) | NpyValues::U8(_) => None,
     };
     if let Some((index, value)) = bad {
         return Err(NpyError::NonFinite {
@@ -508,6 +538,7 @@ pub fn encode(shape: &[u64], values: &NpyValues) -> Vec<u8> {
         NpyValues::F32(v) => ("<f4", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
         NpyValues::F64(v) => ("<f8", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
         NpyValues::I64(v) => ("<i8", v.iter().flat_map(|x| x.to_le_bytes()).collect()),
+        NpyValues::U8(v) => ("|u1", v.clone()),
     };
     let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     crate::data::encode::npy_raw(&shape, descr, &raw)

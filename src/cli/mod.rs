@@ -8,6 +8,7 @@ pub mod eval;
 pub mod explain;
 pub mod guard;
 pub mod merge;
+pub mod metrics;
 pub mod model;
 pub mod print_config;
 pub mod reproduce;

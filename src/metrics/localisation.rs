@@ -23,7 +23,7 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::MetricError;
+use super::{Convention, MetricError};
 
 /// Resizes an attribution map (N, C, h, w) to (N, C, `height`, `width`) by nearest-neighbour
 /// interpolation (PyTorch's `F.interpolate(mode="nearest")`, as Captum's Guided Grad-CAM
@@ -107,7 +107,23 @@ pub fn relevance_mass_accuracy(
     attributions: &Tensor,
     masks: &Tensor,
 ) -> Result<Tensor, MetricError> {
+    relevance_mass_accuracy_as(attributions, masks, Convention::Sarxai)
+}
+
+/// [`relevance_mass_accuracy`] under a [`Convention`]: Quantus 0.6.0 takes the signed ratio
+/// `sum_M r / sum r` of the channel-summed relevance, which leaves [0, 1] on signed maps
+/// (-0.756 where sarxai gives 0.924 on fixtures/quantus image 2) and is NaN when `sum r = 0`.
+pub fn relevance_mass_accuracy_as(
+    attributions: &Tensor,
+    masks: &Tensor,
+    convention: Convention,
+) -> Result<Tensor, MetricError> {
     let (r, mask) = relevance_and_mask(attributions, masks)?;
+    if convention == Convention::Quantus {
+        let inside = (&r * mask.to_kind(Kind::Double)).sum_dim_intlist(1, false, Kind::Double);
+        let total = r.sum_dim_intlist(1, false, Kind::Double);
+        return Ok(nan_where_empty(inside / total, &mask));
+    }
     let pos = r.clamp_min(0.0);
     let inside = (&pos * mask.to_kind(Kind::Double)).sum_dim_intlist(1, false, Kind::Double);
     let total = pos.sum_dim_intlist(1, false, Kind::Double);

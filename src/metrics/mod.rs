@@ -2,6 +2,7 @@
 //! (complexity), the two metrics of the paper.
 
 pub mod captum_figure;
+pub mod complexity;
 pub mod entropy;
 pub mod faithfulness;
 pub mod infidelity;
@@ -11,6 +12,21 @@ pub mod sensitivity;
 pub mod sparseness;
 
 pub use sensitivity::{max_sensitivity, Perturbations, SensitivityConfig, Variant};
+
+/// Whose definition a metric follows where sarxai and Quantus 0.6.0 differ on purpose
+/// (docs/quantus.md measures each difference on fixtures/quantus/).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Convention {
+    /// sarxai's: Sparseness without Quantus' `+ 1e-7`, relevance mass accuracy on positive
+    /// relevance (in [0, 1]), Complexity without the `1e-12` inside the logarithm.
+    #[default]
+    Sarxai,
+    /// Quantus 0.6.0's numbers: Sparseness of `|a| / max_batch |a| + 1e-7` (so an image's
+    /// score depends on the batch it is scored in), the signed relevance ratio, Complexity
+    /// `-sum p ln(p + 1e-12)`.
+    Quantus,
+}
 
 /// Errors from the extra metrics (infidelity, faithfulness, sparseness, localisation,
 /// randomisation).

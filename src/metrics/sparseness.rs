@@ -15,11 +15,19 @@
 
 use tch::{Device, Kind, Tensor};
 
-use super::MetricError;
+use super::{Convention, MetricError};
 
 /// Gini index of `|attributions[i]|` for every image `i`: (N,) f64 on the CPU.
 /// `attributions` is (N, ...) with at least one element per image.
 pub fn sparseness(attributions: &Tensor) -> Result<Tensor, MetricError> {
+    sparseness_as(attributions, Convention::Sarxai)
+}
+
+/// [`sparseness`] under a [`Convention`]: Quantus 0.6.0 computes `G` of
+/// `|a| / M + 1e-7` with `M` the largest `|a|` of the whole batch, which equals
+/// `G * S / (S + n 1e-7)` with `S = sum |a| / M` (docs/quantus.md: -5e-7 on dense maps,
+/// -4e-4 on a one-pixel map of 1152 elements).
+pub fn sparseness_as(attributions: &Tensor, convention: Convention) -> Result<Tensor, MetricError> {
     let shape = attributions.size();
     if shape.is_empty() || shape[0] == 0 || shape[1..].contains(&0) {
         return Err(MetricError::Shape {
@@ -39,6 +47,13 @@ pub fn sparseness(attributions: &Tensor) -> Result<Tensor, MetricError> {
             what: "attributions",
         });
     }
+    let a = match convention {
+        Convention::Sarxai => a,
+        Convention::Quantus => {
+            let m = a.max().double_value(&[]);
+            (if m > 0.0 { a / m } else { a }) + 1e-7
+        }
+    };
     let n = a.size()[1];
     let (sorted, _) = a.sort(1, false);
     // Weights 2i - n - 1 for i = 1..n.

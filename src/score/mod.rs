@@ -17,6 +17,7 @@
 //!
 //! The page drawn from a checked run is [`crate::report`]'s.
 
+pub mod arrays;
 pub mod figure;
 pub(crate) mod font;
 pub mod merge;

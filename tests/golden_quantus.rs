@@ -5,6 +5,17 @@
 //! (both in float64); every difference between the two is docs/quantus.md's, measured
 //! there. The Spearman similarity of the randomisation test and Infidelity with Quantus'
 //! patch perturbations given are held at the library level.
+//!
+//! On real networks: scripts/golden_quantus_resnets.py (run at test time, about 2 min)
+//! computes Captum 0.9's attributions of ResNet-18, -34 and -50 with all eight methods and
+//! Quantus' scores of them; `sarxai metrics --convention quantus` on those arrays must give
+//! Quantus' Sparseness, Complexity, pointing game and relevance mass accuracy within 1e-12,
+//! and `sarxai sensitivity --perturbations P.npy` (sarxai's own attributions) Quantus'
+//! MaxSensitivity with the same noise within each method's float32 bound against Captum in
+//! tests/golden.rs (1e-4 relative for the four gradient methods, 1e-3 for Integrated
+//! Gradients, Occlusion, Grad-CAM and Guided Grad-CAM): Max-Sensitivity is a ratio of the
+//! attributions' differences, so it inherits their float32 error (measured on the ResNet-50
+//! case: Occlusion 1.03e-4).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,18 +48,29 @@ fn numbers(v: &Value) -> Vec<f64> {
         .collect()
 }
 
-/// `sarxai metrics --json` on attributions `attr` and the masks: metric -> per-image values.
+/// `sarxai metrics --json` on the fixtures' attributions `attr` and masks.
 fn sarxai_metrics(attr: &str, convention: &str) -> serde_json::Map<String, Value> {
     let f = fixtures();
+    let list = "sparseness,complexity,pointing_game,relevance_mass_accuracy";
+    metrics_of(&f.join(attr), &f.join("masks.npy"), list, convention)
+}
+
+/// `sarxai metrics --json` of `--metric list` on attributions and masks given by path.
+fn metrics_of(
+    attr: &Path,
+    mask: &Path,
+    list: &str,
+    convention: &str,
+) -> serde_json::Map<String, Value> {
     let o = Command::new(env!("CARGO_BIN_EXE_sarxai"))
         .arg("metrics")
         .arg("--attr")
-        .arg(f.join(attr))
+        .arg(attr)
         .arg("--mask")
-        .arg(f.join("masks.npy"))
+        .arg(mask)
         .args([
             "--metric",
-            "sparseness,complexity,pointing_game,relevance_mass_accuracy",
+            list,
             "--convention",
             convention,
             "--device",
@@ -221,5 +243,96 @@ fn infidelity_with_quantus_patch_perturbations_equals_quantus() {
             (g - w).abs() <= 1e-12 * w.abs(),
             "image {i}: sarxai {g}, Quantus {w}"
         );
+    }
+}
+
+/// The eight methods and the relative bound of each against Captum in float32
+/// (tests/golden.rs `BOUNDS`).
+const METHODS: [(&str, f64); 8] = [
+    ("saliency", 1e-4),
+    ("input-x-gradient", 1e-4),
+    ("guided-backprop", 1e-4),
+    ("deconvolution", 1e-4),
+    ("integrated-gradients", 1e-3),
+    ("occlusion", 1e-3),
+    ("grad-cam", 1e-3),
+    ("guided-grad-cam", 1e-3),
+];
+
+/// `sarxai sensitivity --method all --perturbations P.npy` of one architecture's case:
+/// method -> per-image Max-Sensitivity.
+fn sensitivity_of(case: &Path, arch: &str) -> serde_json::Map<String, Value> {
+    let out = case.join("sensitivity");
+    let o = Command::new(env!("CARGO_BIN_EXE_sarxai"))
+        .arg("sensitivity")
+        .arg("--weights")
+        .arg(case.join("weights.safetensors"))
+        .args(["--arch", arch, "--method", "all", "--device", "cpu"])
+        .arg("--input")
+        .arg(case.join("X.npy"))
+        .arg("--target")
+        .arg(case.join("T.npy"))
+        .arg("--perturbations")
+        .arg(case.join("P.npy"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    METHODS
+        .iter()
+        .map(|(m, _)| {
+            let p = out.join(format!("{m}.sensitivity.json"));
+            let j: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            (m.to_string(), j["max_sensitivity"].clone())
+        })
+        .collect()
+}
+
+#[test]
+fn sarxai_on_captums_attributions_of_three_resnets_equals_quantus_for_all_eight_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/golden_quantus_resnets.py");
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let o = Command::new(&python)
+        .arg(&script)
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run `bash ci/bootstrap.sh` first)",
+                python.display()
+            )
+        });
+    assert!(
+        o.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let q: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("quantus.json")).unwrap()).unwrap();
+    let list = "sparseness,complexity,pointing_game,relevance_mass_accuracy";
+    for (arch, methods) in q["archs"].as_object().unwrap() {
+        let case = dir.path().join(arch);
+        let ms = sensitivity_of(&case, arch);
+        for (method, bound) in METHODS {
+            let want = &methods[method];
+            let attr = case.join(format!("{method}.npy"));
+            let got = metrics_of(&attr, &case.join("mask.npy"), list, "quantus");
+            for key in list.split(',') {
+                let what = format!("{arch} {method} {key}");
+                assert_close(&what, &numbers(&got[key]), &numbers(&want[key]), 1e-12);
+            }
+            let ours = numbers(&ms[method]);
+            let theirs = numbers(&want["max_sensitivity"]);
+            for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
+                let rel = (a - b).abs() / b.abs();
+                assert!(
+                    rel <= bound,
+                    "{arch} {method} Max-Sensitivity image {i}: sarxai {a}, Quantus {b} ({rel:e} > {bound:e})"
+                );
+            }
+        }
     }
 }

@@ -15,7 +15,6 @@ use crate::stats::{
     bootstrap_mean_interval, kendall_tau_b, resampling_strata, stratified_resamples,
     wilson_interval, BootKind,
 };
-use statrs::distribution::{ContinuousCDF, Normal};
 
 /// What a verdict rests on.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -172,9 +171,8 @@ pub fn needed_for_interval(n: usize, half: f64, gap: f64) -> Option<usize> {
 /// normal score grows as sqrt(n)): `n (z_target / z_p)^2`; `None` when `p` is 0.5 (no
 /// effect seen, so no number of images decides it) or already decides.
 pub fn needed_for_probability(n: usize, p: f64, target: f64) -> Option<usize> {
-    let z = Normal::standard();
-    let zp = z.inverse_cdf(p.clamp(1e-6, 1.0 - 1e-6));
-    let zt = z.inverse_cdf(target);
+    let zp = crate::stats::ndtri(p.clamp(1e-6, 1.0 - 1e-6));
+    let zt = crate::stats::ndtri(target);
     (zp.abs() > 1e-9 && zp.abs() < zt.abs()).then(|| (n as f64 * (zt / zp).powi(2)).ceil() as usize)
 }
 
@@ -188,7 +186,7 @@ mod tests {
         assert_eq!(needed_for_interval(10, 0.02, 0.01), Some(40));
         assert_eq!(needed_for_interval(10, 0.02, 0.0), None);
         // P = Phi(0.8224) ~ 0.7945 at n = 10: z must double to 1.645: ~ 40 images.
-        let p = Normal::standard().cdf(1.644_853_626_951_472_2 / 2.0);
+        let p = crate::stats::ndtr(1.644_853_626_951_472_2 / 2.0);
         assert!(matches!(needed_for_probability(10, p, 0.95), Some(40 | 41)));
         assert_eq!(needed_for_probability(10, 0.5, 0.95), None);
         assert_eq!(needed_for_probability(10, 0.99, 0.95), None);

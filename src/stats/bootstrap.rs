@@ -234,7 +234,7 @@ fn quantile_linear(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The standard normal CDF (scipy's `ndtr`); NaN for NaN.
-fn ndtr(x: f64) -> f64 {
+pub fn ndtr(x: f64) -> f64 {
     if x.is_nan() {
         f64::NAN
     } else {
@@ -244,7 +244,7 @@ fn ndtr(x: f64) -> f64 {
 
 /// The standard normal quantile (scipy's `ndtri`): -inf at 0, +inf at 1, NaN outside
 /// [0, 1].
-fn ndtri(p: f64) -> f64 {
+pub fn ndtri(p: f64) -> f64 {
     if p.is_nan() || !(0.0..=1.0).contains(&p) {
         f64::NAN
     } else if p == 0.0 {

@@ -143,6 +143,8 @@ def refusals(out):
     torch.save(broken, out / "broken.pth")
     torch.save({"model": m.state_dict(), "ema": m.state_dict()}, out / "two_models.pth")
     (out / "garbage.pth").write_bytes(b"PK\x03\x04 not really a zip archive")
+    whole = (out / "resnet18_c1_plain.pth").read_bytes()
+    (out / "truncated.pth").write_bytes(whole[: len(whole) // 2])
     return [
         {"case": "whole_model", "file": "whole_model.pth", "arch": None,
          "expect": ["whole", "state_dict()"]},
@@ -159,6 +161,8 @@ def refusals(out):
          "expect": ["ema", "model", "--key"]},
         {"case": "garbage", "file": "garbage.pth", "arch": None,
          "expect": ["garbage.pth", "zip"]},
+        {"case": "truncated", "file": "truncated.pth", "arch": None,
+         "expect": ["truncated.pth", "zip"]},
     ]
 
 

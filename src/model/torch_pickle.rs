@@ -36,10 +36,11 @@ pub(crate) enum Value {
     Dict(Vec<(Value, Value)>),
     /// A class or function named by GLOBAL: `module.name`.
     Global(String),
-    /// A persistent id: a storage record of the archive.
+    /// A persistent id: a storage record of the archive and its element count.
     Storage {
         key: String,
         kind: Kind,
+        numel: u64,
     },
     /// `_rebuild_tensor_v2`: a strided view of a storage.
     Tensor(TensorRef),
@@ -53,6 +54,8 @@ pub(crate) enum Value {
 pub(crate) struct TensorRef {
     key: String,
     kind: Kind,
+    /// Elements the storage holds, as the persistent id says.
+    numel: u64,
     offset: i64,
     size: Vec<i64>,
     stride: Vec<i64>,
@@ -103,10 +106,10 @@ pub(crate) fn unpickle_file(path: &Path) -> Result<(Unpickled, Archive), PickleE
         .find(|n| n.ends_with("/data.pkl") && n.matches('/').count() == 1)
         .ok_or(PickleError::NoPickle)?;
     let prefix = pkl.trim_end_matches("data.pkl").to_string();
-    if read_record(&mut zip, &format!("{prefix}byteorder")).is_ok_and(|b| b == b"big") {
+    if read_record(&mut zip, &format!("{prefix}byteorder"), 16).is_ok_and(|b| b == b"big") {
         return Err(PickleError::BigEndian);
     }
-    let bytes = read_record(&mut zip, &pkl)?;
+    let bytes = read_record(&mut zip, &pkl, MAX_PICKLE)?;
     let unpickled = Machine::default().run(&bytes)?;
     Ok((
         unpickled,
@@ -118,19 +121,30 @@ pub(crate) fn unpickle_file(path: &Path) -> Result<(Unpickled, Archive), PickleE
     ))
 }
 
+/// A record's bytes, at most `cap` of them (more is an error: a record that inflates past
+/// what the pickle declares is refused before it fills memory).
 fn read_record(
     zip: &mut zip::ZipArchive<std::fs::File>,
     name: &str,
+    cap: u64,
 ) -> Result<Vec<u8>, PickleError> {
-    let mut entry = zip
+    let entry = zip
         .by_name(name)
         .map_err(|e| PickleError::Zip(format!("{name}: {e}")))?;
-    let mut out = Vec::with_capacity(entry.size().min(1 << 30) as usize);
+    let mut out = Vec::with_capacity(entry.size().min(cap).min(1 << 30) as usize);
     entry
+        .take(cap.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| PickleError::Zip(format!("{name}: {e}")))?;
+    if out.len() as u64 > cap {
+        return Err(PickleError::Zip(format!("{name}: more than {cap} bytes")));
+    }
     Ok(out)
 }
+
+/// The largest `data.pkl` read: a ResNet-101 state_dict's is 40 KB, with an optimizer's
+/// state a few hundred KB.
+const MAX_PICKLE: u64 = 256 << 20;
 
 /// The storage records of a `torch.save` zip, each read once.
 pub(crate) struct Archive {
@@ -143,19 +157,28 @@ impl Archive {
     /// The tensor a [`TensorRef`] describes, copied out of its storage (contiguous, CPU).
     pub(crate) fn tensor(&mut self, t: &TensorRef) -> Result<Tensor, PickleError> {
         if !self.storages.contains_key(&t.key) {
-            let bytes = read_record(&mut self.zip, &format!("{}data/{}", self.prefix, t.key))?;
-            let elt = t.kind.elt_size_in_bytes();
-            if bytes.len() % elt != 0 {
+            let elt = t.kind.elt_size_in_bytes() as u64;
+            let want = t
+                .numel
+                .checked_mul(elt)
+                .ok_or_else(|| PickleError::Storage {
+                    key: t.key.clone(),
+                    why: format!("{} elements overflow", t.numel),
+                })?;
+            let name = format!("{}data/{}", self.prefix, t.key);
+            let bytes = read_record(&mut self.zip, &name, want)?;
+            if bytes.len() as u64 != want {
                 return Err(PickleError::Storage {
                     key: t.key.clone(),
                     why: format!(
-                        "{} bytes is not a whole number of {:?}",
+                        "{} bytes where the pickle declares {} {:?} elements",
                         bytes.len(),
+                        t.numel,
                         t.kind
                     ),
                 });
             }
-            let numel = (bytes.len() / elt) as i64;
+            let numel = t.numel as i64;
             let s = Tensor::f_from_data_size(&bytes, &[numel], t.kind)?;
             self.storages.insert(t.key.clone(), s);
         }
@@ -190,10 +213,53 @@ struct Machine {
     marks: Vec<usize>,
     memo: HashMap<u32, Value>,
     objects: Vec<String>,
+    /// Values copied by memo reads so far.
+    copied: usize,
 }
 
-/// More than any checkpoint needs; a bound against hostile files.
+/// More than any checkpoint needs; bounds against hostile files: values on the stack,
+/// nesting of containers (so that no recursion over a value goes deeper), and values copied
+/// by memo reads in all (a chain of memo reads can otherwise double a value each time).
 const MAX_STACK: usize = 1 << 20;
+const MAX_DEPTH: usize = 64;
+const MAX_COPIED: usize = 1 << 20;
+
+/// The nesting depth of `v`, counted up to `limit` (deeper values stop the count there).
+fn depth(v: &Value, limit: usize) -> usize {
+    if limit == 0 {
+        return 0;
+    }
+    match v {
+        Value::Tuple(items) | Value::List(items) => {
+            1 + items.iter().map(|x| depth(x, limit - 1)).max().unwrap_or(0)
+        }
+        Value::Dict(items) => {
+            1 + items
+                .iter()
+                .map(|(k, x)| depth(k, limit - 1).max(depth(x, limit - 1)))
+                .max()
+                .unwrap_or(0)
+        }
+        _ => 0,
+    }
+}
+
+/// The number of values in `v`, counted until the count passes `limit`.
+fn count(v: &Value, limit: usize) -> usize {
+    let children: Box<dyn Iterator<Item = &Value>> = match v {
+        Value::Tuple(items) | Value::List(items) => Box::new(items.iter()),
+        Value::Dict(items) => Box::new(items.iter().flat_map(|(k, x)| [k, x])),
+        _ => return 1,
+    };
+    let mut n = 1;
+    for c in children {
+        if n > limit {
+            break;
+        }
+        n += count(c, limit - n);
+    }
+    n
+}
 
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -274,6 +340,7 @@ impl Machine {
             0x80 => drop(r.u8()?),    // PROTO
             0x95 => drop(r.take(8)?), // FRAME
             b'(' => self.marks.push(self.stack.len()),
+            b'0' => drop(self.pop(r)?),                           // POP
             b'N' | 0x88 | 0x89 => self.stack.push(Value::Scalar), // NONE, NEWTRUE, NEWFALSE
             b'J' => self.stack.push(Value::Int(r.u32()? as i32 as i64)),
             b'K' => self.stack.push(Value::Int(r.u8()? as i64)),
@@ -299,11 +366,13 @@ impl Machine {
             b')' => self.stack.push(Value::Tuple(Vec::new())),
             b't' => {
                 let items = self.pop_mark(r)?;
+                Self::shallow(&items, r)?;
                 self.stack.push(Value::Tuple(items));
             }
             0x85..=0x87 => {
                 let n = (op - 0x84) as usize;
                 let items = self.pop_n(n, r)?;
+                Self::shallow(&items, r)?;
                 self.stack.push(Value::Tuple(items));
             }
             b'q' => self.put(r.u8()? as u32, r)?,
@@ -388,11 +457,24 @@ impl Machine {
             .memo
             .get(&i)
             .ok_or_else(|| r.bad(&format!("GET of unset memo {i}")))?;
+        self.copied += count(v, MAX_COPIED + 1);
+        if self.copied > MAX_COPIED {
+            return Err(r.bad("memo reads copy more than 2^20 values (a pickle bomb?)"));
+        }
         self.stack.push(v.clone());
         Ok(())
     }
 
+    /// Refuses items nested [`MAX_DEPTH`] deep before they go into a container.
+    fn shallow(items: &[Value], r: &Reader) -> Result<(), PickleError> {
+        if items.iter().any(|v| depth(v, MAX_DEPTH) >= MAX_DEPTH - 1) {
+            return Err(r.bad("containers nested more than 64 deep"));
+        }
+        Ok(())
+    }
+
     fn extend_list(&mut self, items: Vec<Value>, r: &Reader) -> Result<(), PickleError> {
+        Self::shallow(&items, r)?;
         match self.stack.last_mut() {
             Some(Value::List(l)) => l.extend(items),
             Some(Value::Object) => {}
@@ -405,6 +487,7 @@ impl Machine {
         if items.len() % 2 != 0 {
             return Err(r.bad("SETITEMS with an odd number of items"));
         }
+        Self::shallow(&items, r)?;
         match self.stack.last_mut() {
             Some(Value::Dict(d)) => {
                 let mut it = items.into_iter();
@@ -485,12 +568,15 @@ fn persistent(pid: Value, r: &Reader) -> Result<Value, PickleError> {
         return Err(r.bad("a persistent id that is not a tuple"));
     };
     match t.as_slice() {
-        [Value::Str(tag), Value::Global(class), Value::Str(key), ..] if tag == "storage" => {
+        [Value::Str(tag), Value::Global(class), Value::Str(key), _, Value::Int(numel)]
+            if tag == "storage" && *numel >= 0 =>
+        {
             let kind = storage_kind(class)
                 .ok_or_else(|| r.bad(&format!("storage of unsupported type {class}")))?;
             Ok(Value::Storage {
                 key: key.clone(),
                 kind,
+                numel: *numel as u64,
             })
         }
         _ => Err(r.bad("a persistent id that is not a storage")),
@@ -512,7 +598,7 @@ fn ints(v: &Value, r: &Reader) -> Result<Vec<i64>, PickleError> {
 
 /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, hooks[, meta])`.
 fn rebuild_tensor(args: &[Value], r: &Reader) -> Result<Value, PickleError> {
-    let [Value::Storage { key, kind }, Value::Int(offset), size, stride, ..] = args else {
+    let [Value::Storage { key, kind, numel }, Value::Int(offset), size, stride, ..] = args else {
         return Err(r.bad("_rebuild_tensor_v2 with unexpected arguments"));
     };
     let (size, stride) = (ints(size, r)?, ints(stride, r)?);
@@ -522,6 +608,7 @@ fn rebuild_tensor(args: &[Value], r: &Reader) -> Result<Value, PickleError> {
     Ok(Value::Tensor(TensorRef {
         key: key.clone(),
         kind: *kind,
+        numel: *numel,
         offset: *offset,
         size,
         stride,
@@ -565,6 +652,34 @@ mod tests {
 
     fn run(bytes: &[u8]) -> Result<Unpickled, PickleError> {
         Machine::default().run(bytes)
+    }
+
+    #[test]
+    fn a_memo_bomb_and_deep_nesting_are_refused() {
+        // ] PUT 0, then 40 times: GET 0, GET 0, TUPLE2, PUT 0: 2^40 values if copied.
+        let mut bomb = b"\x80\x02]q\x00".to_vec();
+        for _ in 0..40 {
+            bomb.extend_from_slice(b"0h\x00h\x00\x86q\x00");
+        }
+        bomb.push(b'.');
+        let e = run(&bomb).err().expect("refused");
+        assert!(e.to_string().contains("pickle bomb"), "{e}");
+        // 100 lists, each appended into the one below it.
+        let mut deep = b"\x80\x02".to_vec();
+        deep.extend(std::iter::repeat_n(b']', 100));
+        deep.extend(std::iter::repeat_n(b'a', 99));
+        deep.push(b'.');
+        let e = run(&deep).err().expect("refused");
+        assert!(e.to_string().contains("nested"), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_are_an_error_or_a_value_never_a_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256)
+        ) {
+            let _ = run(&bytes);
+        }
     }
 
     #[test]

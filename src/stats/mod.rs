@@ -7,8 +7,8 @@
 mod bootstrap;
 
 pub use bootstrap::{
-    bootstrap_mean_interval, ndtr, ndtri, resampling_strata, stratified_resamples,
-    BootInterval, BootKind, Resampler,
+    bootstrap_mean_interval, ndtr, ndtri, resampling_strata, stratified_resamples, BootInterval,
+    BootKind, Resampler,
 };
 
 use serde::{Deserialize, Serialize};

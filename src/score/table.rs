@@ -86,8 +86,8 @@ pub struct PaperTable {
 }
 
 impl PaperTable {
-    /// The fixture's text, compiled in.
-    pub const FIXTURE: &'static str = include_str!("../../fixtures/paper_table1.yaml");
+    /// The fixture's text, compiled in once (by [`crate::claims::fixtures`]).
+    pub const FIXTURE: &'static str = crate::claims::fixtures::PAPER_YAML;
 
     /// Parses a paper table from YAML.
     pub fn from_yaml(text: &str, origin: &Path) -> Result<PaperTable, ScoreError> {

@@ -32,6 +32,8 @@
 //! The table of all measured errors is written to stderr (uncaptured, so it shows in CI
 //! logs) and to `target/golden/<case>/report.txt`.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -42,17 +44,8 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
-/// The eight methods with their float32 bounds (relative L2 error).
-const METHODS: [(&str, f64); 8] = [
-    ("saliency", 1e-4),
-    ("input-x-gradient", 1e-4),
-    ("guided-backprop", 1e-4),
-    ("deconvolution", 1e-4),
-    ("integrated-gradients", 1e-3),
-    ("occlusion", 1e-3),
-    ("grad-cam", 1e-3),
-    ("guided-grad-cam", 1e-3),
-];
+/// The eight methods with their float32 bounds (relative L2 error against Captum).
+const METHODS: [(&str, f64); 8] = common::CAPTUM_F32_BOUNDS;
 const F64_BOUND: f64 = 1e-8;
 const LOGITS_F32_BOUND: f64 = 1e-5;
 const NUM_CLASSES: i64 = 10;

@@ -17,6 +17,8 @@
 //! attributions' differences, so it inherits their float32 error (measured on the ResNet-50
 //! case: Occlusion 1.03e-4).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -246,18 +248,8 @@ fn infidelity_with_quantus_patch_perturbations_equals_quantus() {
     }
 }
 
-/// The eight methods and the relative bound of each against Captum in float32
-/// (tests/golden.rs `BOUNDS`).
-const METHODS: [(&str, f64); 8] = [
-    ("saliency", 1e-4),
-    ("input-x-gradient", 1e-4),
-    ("guided-backprop", 1e-4),
-    ("deconvolution", 1e-4),
-    ("integrated-gradients", 1e-3),
-    ("occlusion", 1e-3),
-    ("grad-cam", 1e-3),
-    ("guided-grad-cam", 1e-3),
-];
+/// The eight methods with their float32 bounds (relative L2 error against Captum).
+const METHODS: [(&str, f64); 8] = common::CAPTUM_F32_BOUNDS;
 
 /// `sarxai sensitivity --method all --perturbations P.npy` of one architecture's case:
 /// method -> per-image Max-Sensitivity.
@@ -293,7 +285,7 @@ fn sensitivity_of(case: &Path, arch: &str) -> serde_json::Map<String, Value> {
 fn sarxai_on_captums_attributions_of_three_resnets_equals_quantus_for_all_eight_methods() {
     let dir = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/golden_quantus_resnets.py");
-    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let python = common::python();
     let o = Command::new(&python)
         .arg(&script)
         .arg(dir.path())

@@ -11,32 +11,14 @@
 //! Not the paper's "XAI entropy" (the PNG size of the heat map) nor
 //! [`super::entropy::shannon_bits`] (the entropy of its 8-bit histogram).
 
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 use super::{Convention, MetricError};
 
 /// Complexity of every image: (N,) f64 on the CPU. `attributions` is (N, ...) with at
 /// least one element per image.
 pub fn complexity(attributions: &Tensor, convention: Convention) -> Result<Tensor, MetricError> {
-    let shape = attributions.size();
-    if shape.is_empty() || shape[0] == 0 || shape[1..].contains(&0) {
-        return Err(MetricError::Shape {
-            what: "attributions",
-            expected: "(N, ...) with N > 0 and at least one element per image".into(),
-            got: shape,
-        });
-    }
-    let a = attributions
-        .detach()
-        .to_device(Device::Cpu)
-        .to_kind(Kind::Double)
-        .reshape([shape[0], -1])
-        .abs();
-    if !bool::try_from(a.isfinite().all())? {
-        return Err(MetricError::NonFinite {
-            what: "attributions",
-        });
-    }
+    let a = super::abs_rows(attributions)?;
     let p = &a / a.sum_dim_intlist(1, true, Kind::Double);
     let log = match convention {
         Convention::Sarxai => p.log().where_scalarother(&p.gt(0.0), 0.0),
@@ -48,6 +30,7 @@ pub fn complexity(attributions: &Tensor, convention: Convention) -> Result<Tenso
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::Device;
 
     #[test]
     fn one_hot_is_zero_constant_is_ln_n_and_zero_is_nan() {

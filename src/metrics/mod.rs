@@ -28,6 +28,33 @@ pub enum Convention {
     Quantus,
 }
 
+/// `|attributions|` of every image as one row, (N, M) f64 on the CPU, after checking that
+/// each image has an element and all are finite (Sparseness and Complexity score the
+/// absolute values of every element as given).
+pub(crate) fn abs_rows(attributions: &tch::Tensor) -> Result<tch::Tensor, MetricError> {
+    use tch::{Device, Kind};
+    let shape = attributions.size();
+    if shape.is_empty() || shape[0] == 0 || shape[1..].contains(&0) {
+        return Err(MetricError::Shape {
+            what: "attributions",
+            expected: "(N, ...) with N > 0 and at least one element per image".into(),
+            got: shape,
+        });
+    }
+    let a = attributions
+        .detach()
+        .to_device(Device::Cpu)
+        .to_kind(Kind::Double)
+        .reshape([shape[0], -1])
+        .abs();
+    if !bool::try_from(a.isfinite().all())? {
+        return Err(MetricError::NonFinite {
+            what: "attributions",
+        });
+    }
+    Ok(a)
+}
+
 /// Errors from the extra metrics (infidelity, faithfulness, sparseness, localisation,
 /// randomisation).
 #[derive(Debug, thiserror::Error)]

@@ -28,25 +28,7 @@ pub fn sparseness(attributions: &Tensor) -> Result<Tensor, MetricError> {
 /// `G * S / (S + n 1e-7)` with `S = sum |a| / M` (docs/quantus.md: -5e-7 on dense maps,
 /// -4e-4 on a one-pixel map of 1152 elements).
 pub fn sparseness_as(attributions: &Tensor, convention: Convention) -> Result<Tensor, MetricError> {
-    let shape = attributions.size();
-    if shape.is_empty() || shape[0] == 0 || shape[1..].contains(&0) {
-        return Err(MetricError::Shape {
-            what: "attributions",
-            expected: "(N, ...) with N > 0 and at least one element per image".into(),
-            got: shape,
-        });
-    }
-    let a = attributions
-        .detach()
-        .to_device(Device::Cpu)
-        .to_kind(Kind::Double)
-        .reshape([shape[0], -1])
-        .abs();
-    if !bool::try_from(a.isfinite().all())? {
-        return Err(MetricError::NonFinite {
-            what: "attributions",
-        });
-    }
+    let a = super::abs_rows(attributions)?;
     let a = match convention {
         Convention::Sarxai => a,
         Convention::Quantus => {

@@ -24,6 +24,20 @@ pub fn shared_mstar() -> PathBuf {
     d
 }
 
+/// The eight methods with their float32 bounds against Captum (relative L2 error of the
+/// attributions; tests/golden.rs measures them, tests/golden_quantus.rs holds
+/// Max-Sensitivity, a ratio of attribution differences, to the same bounds).
+pub const CAPTUM_F32_BOUNDS: [(&str, f64); 8] = [
+    ("saliency", 1e-4),
+    ("input-x-gradient", 1e-4),
+    ("guided-backprop", 1e-4),
+    ("deconvolution", 1e-4),
+    ("integrated-gradients", 1e-3),
+    ("occlusion", 1e-3),
+    ("grad-cam", 1e-3),
+    ("guided-grad-cam", 1e-3),
+];
+
 /// The reference stack's Python (torch 2.11.0, torchvision 0.26.0, captum 0.9.0), which
 /// ci/bootstrap.sh installs into .venv.
 pub fn python() -> PathBuf {

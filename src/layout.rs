@@ -21,6 +21,26 @@ pub const CLAIMS_TXT: &str = "claims.txt";
 pub const TIMINGS_JSON: &str = "timings.json";
 /// The report page.
 pub const REPORT_HTML: &str = "report.html";
+/// Table 1 over each channel's models, with the spread between and within models
+/// (`reproduce --replicates R`, R > 1; Markdown).
+pub const TABLE1_MODELS_MD: &str = "table1_models.md";
+
+/// The unit key of a channel's model number `replicate` (`reproduce --replicates R`): the
+/// channel's key for its base model (0), `<key>-r<replicate>` for the others. Every file
+/// of a model lives under its unit key: `RUN/<unit>/`, `RUN/score-<unit>/`.
+pub fn replicate_key(key: &str, replicate: usize) -> String {
+    if replicate == 0 {
+        key.to_string()
+    } else {
+        format!("{key}-r{replicate}")
+    }
+}
+
+/// Whether `unit` names a replicate model (`vh-r1`), not a channel's base model.
+pub fn is_replicate(unit: &str) -> bool {
+    unit.rsplit_once("-r")
+        .is_some_and(|(_, k)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+}
 
 /// The training run of channel `key`: `RUN/<key>`.
 pub fn train_dir(run: &Path, key: &str) -> PathBuf {
@@ -87,4 +107,17 @@ pub mod score {
 pub mod explain {
     /// Seconds per method (JSON).
     pub const TIMINGS: &str = "timings.json";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicate_units_are_named_after_their_channel() {
+        assert_eq!(replicate_key("vh", 0), "vh");
+        assert_eq!(replicate_key("vh", 2), "vh-r2");
+        assert!(is_replicate("vh-r2") && is_replicate("single-r10"));
+        assert!(!is_replicate("vh") && !is_replicate("vh-r") && !is_replicate("hh-rx"));
+    }
 }

@@ -30,7 +30,7 @@ use serde::Serialize;
 
 use crate::attr::Method;
 use crate::claims::pins::members_digest;
-use crate::claims::{Pins, Results};
+use crate::claims::{Pins, PolEvidence, ReplicateEvidence, Results, UnitRecord};
 use crate::score::records::{self, ImageRecord};
 use crate::score::scoring::{files, rescore_pair, ScoreConfig, ScoreData};
 use crate::score::selection::{select, selection_digest, Selection};
@@ -115,15 +115,16 @@ fn chosen_images(path: &Path) -> Result<BTreeSet<usize>> {
         .collect()
 }
 
-/// Step 1: Table 1 means of `records` against `results.json`.
+/// Step 1: Table 1 means of one model's `records` (`unit`) against what `results.json`
+/// recorded of it.
 fn table_rows(
-    pol: &str,
+    unit: &str,
     records: &[ImageRecord],
     metrics: &[Metric],
-    results: &Results,
+    recorded: &UnitRecord,
 ) -> Vec<RecomputeRow> {
     let meta = TableMeta {
-        pol: Some(pol.into()),
+        pol: Some(unit.into()),
         paper_pol: None,
         model_hash: String::new(),
         images: 0,
@@ -136,16 +137,16 @@ fn table_rows(
         .filter(|m| records.iter().any(|r| r.method == *m))
         .collect();
     let table = Table1::from_records(records, &methods, metrics, meta, None);
-    let recorded = results.table1.get(pol);
     let mut rows = Vec::new();
     for (m, means) in table.means() {
         for (k, v) in means {
             let r = recorded
+                .table1
                 .and_then(|t| t.get(&m))
                 .and_then(|t| t.get(&k))
                 .copied();
             rows.push(row(
-                format!("table1.{pol}.{}.{k}", m.name()),
+                format!("table1.{unit}.{}.{k}", m.name()),
                 r.unwrap_or(f64::NAN),
                 v,
                 MEAN_TOLERANCE,
@@ -156,22 +157,42 @@ fn table_rows(
     rows
 }
 
-/// Step 1 (evidence): every per-image value and class the verdicts were decided on
-/// (`results.json` `evidence`) against `per_image.csv` (exact: the same values), so that
-/// the intervals and probabilities recomputed from `per_image.csv` with the recorded seed
-/// are the recorded ones. A run without recorded evidence has nothing to compare.
+/// Step 1 (pooled): a channel with several models: its Table 1 means against the means
+/// pooled over the models' recomputed per-image values, and its accuracy against the
+/// pooled recomputed counts (`pooled`: the channel's evidence rebuilt from the files).
+fn pooled_rows(pol: &str, pooled: &PolEvidence, results: &Results) -> Vec<RecomputeRow> {
+    let mut rows = Vec::new();
+    for (m, means) in pooled.pooled_means() {
+        for (k, v) in means {
+            let r = results.lookup(&format!("table1.{pol}.{}.{k}", m.name()));
+            rows.push(row(
+                format!("table1.{pol}.{}.{k} (pooled over models)", m.name()),
+                r.unwrap_or(f64::NAN),
+                v,
+                MEAN_TOLERANCE,
+                true,
+            ));
+        }
+    }
+    rows
+}
+
+/// Step 1 (evidence): every per-image value and class a verdict was decided on
+/// (`results.json` `evidence` of model `unit`) against `per_image.csv` (exact: the same
+/// values), so that the intervals and probabilities recomputed from `per_image.csv` with
+/// the recorded seed are the recorded ones. Returns the rows and the values derived from
+/// the files. A run without recorded evidence has nothing to compare.
 fn evidence_rows(
-    pol: &str,
+    unit: &str,
     records: &[ImageRecord],
     chosen: &BTreeSet<usize>,
-    results: &Results,
-) -> Vec<RecomputeRow> {
-    let Some(recorded) = results.evidence.get(pol) else {
-        return Vec::new();
+    recorded: &UnitRecord,
+) -> (Vec<RecomputeRow>, Option<PolEvidence>) {
+    let (Some((images, strata)), Some(values)) = (recorded.images, recorded.values) else {
+        return (Vec::new(), None);
     };
     let chosen: Vec<usize> = chosen.iter().copied().collect();
-    let metrics: Vec<Metric> = recorded
-        .values
+    let metrics: Vec<Metric> = values
         .values()
         .flat_map(|m| m.keys())
         .filter_map(|k| k.parse().ok())
@@ -180,23 +201,23 @@ fn evidence_rows(
         .collect();
     let derived = records::pol_evidence(records, &chosen, &metrics);
     let mut rows = vec![row(
-        format!("evidence.{pol} images and classes"),
+        format!("evidence.{unit} images and classes"),
         0.0,
         f64::from(u8::from(
-            derived.images != recorded.images || derived.strata != recorded.strata,
+            derived.images != images || derived.strata != strata,
         )),
         0.0,
         false,
     )];
     for (m, by_metric) in &derived.values {
-        for (k, values) in by_metric {
-            let theirs = recorded.values.get(m).and_then(|r| r.get(k));
-            for (i, v) in values.iter().enumerate() {
+        for (k, vals) in by_metric {
+            let theirs = values.get(m).and_then(|r| r.get(k));
+            for (i, v) in vals.iter().enumerate() {
                 let r = theirs
                     .and_then(|t| t.get(i).copied())
                     .unwrap_or(Some(f64::INFINITY));
                 rows.push(row(
-                    format!("evidence.{pol}.{}.{k} image {}", m.name(), chosen[i]),
+                    format!("evidence.{unit}.{}.{k} image {}", m.name(), chosen[i]),
                     r.unwrap_or(f64::NAN),
                     v.unwrap_or(f64::NAN),
                     0.0,
@@ -205,7 +226,7 @@ fn evidence_rows(
             }
         }
     }
-    rows
+    (rows, Some(derived))
 }
 
 /// What claims check loads once per polarization of a run: its training configuration,
@@ -286,8 +307,8 @@ impl PolContext {
 }
 
 /// Recomputes `k` seeded (image, method) pairs, the Table 1 means and the accuracies of
-/// the run in `run_dir` (see the module documentation), with each polarization's data and
-/// model from `contexts`.
+/// the run in `run_dir` (see the module documentation), with each model's data and model
+/// from `contexts` (by unit key: [`Results::units`]).
 pub fn recompute(
     run_dir: &Path,
     results: &Results,
@@ -297,8 +318,12 @@ pub fn recompute(
 ) -> Result<Recomputation> {
     let mut out = Recomputation::default();
     let mut candidates: Vec<(String, ImageRecord)> = Vec::new();
-    for pol in results.table1.keys() {
-        let score_dir = crate::layout::score_dir(run_dir, pol);
+    let units: BTreeSet<String> = results.units().into_iter().collect();
+    // Each channel's evidence rebuilt from its models' files, to check the pooled means.
+    let mut pooled: BTreeMap<String, PolEvidence> = BTreeMap::new();
+    for unit in &units {
+        let recorded = results.unit(unit);
+        let score_dir = crate::layout::score_dir(run_dir, unit);
         let per_image = records::read(&score_dir.join(files::PER_IMAGE))?;
         let chosen = chosen_images(&score_dir.join(files::IMAGES))?;
         let recs: Vec<ImageRecord> = per_image
@@ -307,37 +332,77 @@ pub fn recompute(
             .filter(|r| chosen.contains(&r.image))
             .collect();
         out.rows
-            .extend(table_rows(pol, &recs, &per_image.metrics, results));
-        out.rows.extend(evidence_rows(pol, &recs, &chosen, results));
-        candidates.extend(recs.into_iter().map(|r| (pol.clone(), r)));
+            .extend(table_rows(unit, &recs, &per_image.metrics, &recorded));
+        let (rows, derived) = evidence_rows(unit, &recs, &chosen, &recorded);
+        out.rows.extend(rows);
+        if let (Some(m), Some(d)) = (results.models.get(unit), derived) {
+            add_model(pooled.entry(m.channel.clone()).or_default(), unit, d);
+        }
+        candidates.extend(recs.into_iter().map(|r| (unit.clone(), r)));
+    }
+    for (pol, e) in &pooled {
+        out.rows.extend(pooled_rows(pol, e, results));
     }
     out.pairs_available = candidates.len();
     candidates.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     candidates.truncate(k);
-    let mut by_pol: BTreeMap<String, Vec<ImageRecord>> = BTreeMap::new();
-    for (pol, r) in candidates {
-        by_pol.entry(pol).or_default().push(r);
+    let mut by_unit: BTreeMap<String, Vec<ImageRecord>> = BTreeMap::new();
+    for (unit, r) in candidates {
+        by_unit.entry(unit).or_default().push(r);
     }
-    for pol in results.accuracy.keys() {
-        let picked = by_pol.remove(pol).unwrap_or_default();
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for unit in &units {
+        let picked = by_unit.remove(unit).unwrap_or_default();
         let ctx = contexts
-            .get(pol)
-            .with_context(|| format!("no data and model loaded for {pol}"))?;
+            .get(unit)
+            .with_context(|| format!("no data and model loaded for {unit}"))?;
         out.pairs += picked.len();
-        out.rows
-            .extend(recompute_pol(run_dir, pol, results, &picked, ctx)?);
+        let (rows, correct, n) = recompute_pol(run_dir, unit, results, &picked, ctx)?;
+        out.rows.extend(rows);
+        if let Some(m) = results.models.get(unit) {
+            let c = counts.entry(m.channel.clone()).or_default();
+            (c.0, c.1) = (c.0 + correct, c.1 + n);
+        }
+    }
+    for (pol, (correct, n)) in counts {
+        out.rows.push(row(
+            format!("accuracy.{pol} (pooled over models)"),
+            results.accuracy.get(&pol).copied().unwrap_or(f64::NAN),
+            correct as f64 / n.max(1) as f64,
+            ACCURACY_TOLERANCE,
+            false,
+        ));
     }
     Ok(out)
 }
 
-/// Steps 2 and 3 for one polarization.
+/// Adds one model's evidence rebuilt from its files to its channel's: the base model's
+/// fields, or a replicate's values.
+fn add_model(channel: &mut PolEvidence, unit: &str, model: PolEvidence) {
+    if crate::layout::is_replicate(unit) {
+        channel.replicates.push(ReplicateEvidence {
+            key: unit.to_string(),
+            values: model.values,
+            ..ReplicateEvidence::default()
+        });
+    } else {
+        let replicates = std::mem::take(&mut channel.replicates);
+        *channel = PolEvidence {
+            replicates,
+            ..model
+        };
+    }
+}
+
+/// Steps 2 and 3 for one model (`unit`); returns its rows and its recomputed correct
+/// predictions and test images.
 fn recompute_pol(
     run_dir: &Path,
     pol: &str,
     results: &Results,
     picked: &[ImageRecord],
     ctx: &PolContext,
-) -> Result<Vec<RecomputeRow>> {
+) -> Result<(Vec<RecomputeRow>, u64, u64)> {
     let (cfg, data, model) = (&ctx.cfg, &ctx.data, &ctx.model);
     let test = &data.dataset.test;
     let (preds, _) = crate::train::eval::predict(model, test, cfg.eval_batch_size)?;
@@ -347,32 +412,33 @@ fn recompute_pol(
         .filter(|(p, l)| p == l)
         .count();
     let accuracy = correct as f64 / test.len().max(1) as f64;
-    let recorded = results.accuracy.get(pol).copied().unwrap_or(f64::NAN);
+    let recorded = results.unit(pol);
     let mut rows = vec![row(
         format!("accuracy.{pol}"),
-        recorded,
+        recorded.accuracy.unwrap_or(f64::NAN),
         accuracy,
         ACCURACY_TOLERANCE,
         false,
     )];
-    if let Some(e) = results.evidence.get(pol) {
+    if let Some((test_correct, test_n)) = recorded.test_counts {
         rows.push(row(
             format!("evidence.{pol} correct test predictions"),
-            e.test_correct as f64,
+            test_correct as f64,
             correct as f64,
             0.0,
             false,
         ));
         rows.push(row(
             format!("evidence.{pol} test images"),
-            e.test_n as f64,
+            test_n as f64,
             test.len() as f64,
             0.0,
             false,
         ));
     }
+    let counts = (correct as u64, test.len() as u64);
     if picked.is_empty() {
-        return Ok(rows);
+        return Ok((rows, counts.0, counts.1));
     }
     let score_json = crate::layout::score_dir(run_dir, pol).join(files::SCORE_JSON);
     let recorded_json: serde_json::Value = serde_json::from_slice(
@@ -400,7 +466,7 @@ fn recompute_pol(
             });
         }
     }
-    Ok(rows)
+    Ok((rows, counts.0, counts.1))
 }
 
 #[cfg(test)]

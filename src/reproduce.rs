@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 
 use crate::attr::Method;
 pub use crate::claims::budget::ProfileBudget;
-use crate::claims::{render_table, Pins, Results, VerdictRow};
+use crate::claims::{render_table, ModelResult, Pins, ReplicateEvidence, Results, VerdictRow};
 use crate::data::Pol;
 use crate::device::DeviceChoice;
 use crate::score::scoring::{score, ScoreConfig, ScoreData};
@@ -120,6 +120,11 @@ pub struct ReproduceConfig {
     pub channel_name: Option<String>,
     /// Transfer profile: the data's range axis (default: [`transfer::plan`]'s rule).
     pub range_axis: Option<train::RangeAxis>,
+    /// Models trained per channel (`--replicates R`, at least 1): model `k` is seeded
+    /// [`replicate_seed`]`(seed, k)` (initialisation, data order and augmentation vary; the
+    /// split and the explained images do not), and the claims are decided on all of them
+    /// (a two-level bootstrap: models, then images).
+    pub replicates: usize,
 }
 
 /// The transfer profile's image side: the measured real-chip recipe's 88 pixels (random
@@ -215,14 +220,31 @@ pub enum StudyEvent<'a> {
 /// Where the study sends its [`StudyEvent`]s.
 pub type Events<'a> = &'a mut dyn FnMut(StudyEvent<'_>);
 
-/// What one polarization's stages give the run: accuracies, Table 1 means, the chosen
-/// members' digest, stage seconds.
+/// What one channel's stages give the run: accuracies, Table 1 means and evidence (pooled
+/// over its models when it has several), each model's own results, the chosen members'
+/// digest.
 struct PolOutcome {
     accuracy: f64,
     balanced_accuracy: f64,
     evidence: crate::claims::PolEvidence,
     table1: BTreeMap<crate::attr::Method, BTreeMap<String, f64>>,
+    models: BTreeMap<String, ModelResult>,
     members: String,
+}
+
+/// What one trained model gives: its results and its per-image evidence.
+struct ModelOutcome {
+    result: ModelResult,
+    evidence: crate::claims::PolEvidence,
+}
+
+/// The training seed of a channel's model number `replicate`: the configured seed for the
+/// base model (0), else the `replicate`-th output of splitmix64 seeded with it
+/// ([`crate::stats::Resampler`]). Epoch `e` of a run seeded `s` draws from `s + e + 1`,
+/// so consecutive seeds would share epoch streams; splitmix64's outputs are far apart.
+pub fn replicate_seed(seed: u64, replicate: usize) -> u64 {
+    let mut rng = crate::stats::Resampler::new(seed);
+    (0..replicate).fold(seed, |_, _| rng.next_u64())
 }
 
 /// Checks and extracts a zip archive given as the data (its pin before any work), records
@@ -245,7 +267,8 @@ fn resolve_archive(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceCon
     Ok(out)
 }
 
-/// Trains (or resumes) and scores one polarization.
+/// Trains (or resumes) and scores every model of one channel on its data, loaded once,
+/// and pools them.
 fn run_pol(
     cfg: &ReproduceConfig,
     channel: &Channel,
@@ -254,9 +277,45 @@ fn run_pol(
 ) -> Result<PolOutcome> {
     let p = channel.key.clone();
     let tcfg = cfg.train_config(channel.pol)?;
-    let run_dir = crate::layout::train_dir(&cfg.out, &p);
+    // The channel's data, loaded once: every model trains and is scored on the same splits.
+    crate::device::set_threads(tcfg.threads)?;
+    tcfg.device.resolve()?;
+    let data = train::prepare_data(&tcfg).with_context(|| format!("loading the data of {p}"))?;
+    let d = &data.dataset;
+    let members = crate::claims::pins::members_digest(
+        &d.root,
+        [&d.train, &d.val, &d.test]
+            .into_iter()
+            .flat_map(|s| s.files.iter().map(|f| f.as_path())),
+    )?;
+    let mut models = Vec::new();
+    for replicate in 0..cfg.replicates.max(1) {
+        let mut mcfg = tcfg.clone();
+        mcfg.seed = replicate_seed(tcfg.seed, replicate);
+        let unit = crate::layout::replicate_key(&p, replicate);
+        models.push(run_model(
+            cfg, channel, &mcfg, &data, replicate, &unit, seconds, events,
+        )?);
+    }
+    pool_models(&p, models, members)
+}
+
+/// Trains (or resumes) one model of a channel as `RUN/<unit>` and scores it as
+/// `RUN/score-<unit>`.
+#[allow(clippy::too_many_arguments)]
+fn run_model(
+    cfg: &ReproduceConfig,
+    channel: &Channel,
+    tcfg: &TrainConfig,
+    data: &train::data::PreparedData,
+    replicate: usize,
+    unit: &str,
+    seconds: &mut BTreeMap<String, f64>,
+    events: Events,
+) -> Result<ModelOutcome> {
+    let run_dir = crate::layout::train_dir(&cfg.out, unit);
     events(StudyEvent::Stage(&format!(
-        "train {p} ({} on {}, {} epoch(s), {} px)",
+        "train {unit} ({} on {}, {} epoch(s), {} px{})",
         tcfg.model.arch,
         if tcfg.data.synthetic {
             "synthetic data"
@@ -264,14 +323,20 @@ fn run_pol(
             "the given data"
         },
         tcfg.epochs,
-        tcfg.dataset.preprocess.size
+        tcfg.dataset.preprocess.size,
+        if cfg.replicates > 1 {
+            format!(
+                ", model {} of {}, seed {}",
+                replicate + 1,
+                cfg.replicates,
+                tcfg.seed
+            )
+        } else {
+            String::new()
+        }
     )));
     let t0 = Instant::now();
     let resume = run_dir.join(train::files::CONFIG).is_file();
-    // The channel's data, loaded once: training and then scoring read the same splits.
-    crate::device::set_threads(tcfg.threads)?;
-    tcfg.device.resolve()?;
-    let data = train::prepare_data(&tcfg).with_context(|| format!("loading the data of {p}"))?;
     let outcome = {
         // Each epoch's line becomes a study note.
         let events = std::cell::RefCell::new(&mut *events);
@@ -283,32 +348,26 @@ fn run_pol(
             on_epoch: Some(&note),
             ..Default::default()
         };
-        train::train(&tcfg, &data, &run_dir, &opts)
-            .with_context(|| format!("training {p} in {}", run_dir.display()))?
+        train::train(tcfg, data, &run_dir, &opts)
+            .with_context(|| format!("training {unit} in {}", run_dir.display()))?
     };
-    seconds.insert(format!("train_{p}"), t0.elapsed().as_secs_f64());
+    seconds.insert(format!("train_{unit}"), t0.elapsed().as_secs_f64());
     let test = outcome
         .test
         .as_ref()
         .context("training produced no test evaluation")?;
     events(StudyEvent::Note(&format!(
-        "{p}: test accuracy {:.4} (balanced {:.4}), model {}",
+        "{unit}: test accuracy {:.4} (balanced {:.4}), model {}",
         test.accuracy, test.balanced_accuracy, outcome.model_hash
     )));
 
     events(StudyEvent::Stage(&format!(
-        "score {p} ({}, {})",
+        "score {unit} ({}, {})",
         cfg.selection.describe(),
         describe_methods(&cfg.methods)
     )));
     let t0 = Instant::now();
     let d = &data.dataset;
-    let members = crate::claims::pins::members_digest(
-        &d.root,
-        [&d.train, &d.val, &d.test]
-            .into_iter()
-            .flat_map(|s| s.files.iter().map(|f| f.as_path())),
-    )?;
     // Single-band transfer data show the paper's VH column beside their one channel.
     let scfg = ScoreConfig {
         selection: cfg.selection,
@@ -326,10 +385,10 @@ fn run_pol(
         &scfg,
         &outcome.model,
         &sdata,
-        &crate::layout::score_dir(&cfg.out, &p),
+        &crate::layout::score_dir(&cfg.out, unit),
     )
-    .with_context(|| format!("scoring {p}"))?;
-    seconds.insert(format!("score_{p}"), t0.elapsed().as_secs_f64());
+    .with_context(|| format!("scoring {unit}"))?;
+    seconds.insert(format!("score_{unit}"), t0.elapsed().as_secs_f64());
     let per_image = crate::score::records::read(
         &summary
             .out_dir
@@ -338,11 +397,64 @@ fn run_pol(
     let mut evidence =
         crate::score::records::pol_evidence(&per_image.records, &summary.chosen, &summary.metrics);
     (evidence.test_correct, evidence.test_n) = (test.correct, test.n);
-    Ok(PolOutcome {
-        accuracy: test.accuracy,
-        balanced_accuracy: test.balanced_accuracy,
+    Ok(ModelOutcome {
+        result: ModelResult {
+            channel: channel.key.clone(),
+            replicate,
+            seed: tcfg.seed,
+            accuracy: test.accuracy,
+            balanced_accuracy: test.balanced_accuracy,
+            table1: summary.table.means(),
+        },
         evidence,
-        table1: summary.table.means(),
+    })
+}
+
+/// One channel's outcome from its models: one model's own results; several models pooled
+/// (accuracy `sum correct / sum n`, the mean balanced accuracy, Table 1 means over every
+/// model and image: [`crate::claims::PolEvidence::pooled_means`]), the replicates'
+/// per-image values beside the base model's, each model's results by unit key. Refused
+/// when the models explained different images (a selection that depends on the model).
+fn pool_models(p: &str, models: Vec<ModelOutcome>, members: String) -> Result<PolOutcome> {
+    let mut models = models.into_iter();
+    let base = models.next().context("no model trained")?;
+    if models.len() == 0 {
+        return Ok(PolOutcome {
+            accuracy: base.result.accuracy,
+            balanced_accuracy: base.result.balanced_accuracy,
+            evidence: base.evidence,
+            table1: base.result.table1,
+            models: BTreeMap::new(),
+            members,
+        });
+    }
+    let mut evidence = base.evidence;
+    let mut results = BTreeMap::from([(p.to_string(), base.result)]);
+    for m in models {
+        let unit = crate::layout::replicate_key(p, m.result.replicate);
+        anyhow::ensure!(
+            m.evidence.images == evidence.images,
+            "{unit} explained other test images than {p}: replicate models are compared on the same images, so the selection must not depend on the model (drop --correct-only)"
+        );
+        evidence.replicates.push(ReplicateEvidence {
+            key: unit.clone(),
+            test_correct: m.evidence.test_correct,
+            test_n: m.evidence.test_n,
+            values: m.evidence.values,
+        });
+        results.insert(unit, m.result);
+    }
+    let (correct, n) = evidence
+        .test_counts()
+        .iter()
+        .fold((0, 0), |(c, t), (k, m)| (c + k, t + m));
+    Ok(PolOutcome {
+        accuracy: correct as f64 / n.max(1) as f64,
+        balanced_accuracy: results.values().map(|r| r.balanced_accuracy).sum::<f64>()
+            / results.len() as f64,
+        table1: evidence.pooled_means(),
+        evidence,
+        models: results,
         members,
     })
 }
@@ -442,12 +554,14 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
             .insert(p.clone(), o.balanced_accuracy);
         results.table1.insert(p.clone(), o.table1);
         results.evidence.insert(p.clone(), o.evidence);
+        results.models.extend(o.models);
         members.insert(p, o.members);
     }
 
     events(StudyEvent::Stage("pins and claims"));
     let (claims, pins, paper) = crate::claims::fixtures::load(None, None)?;
-    let keys: Vec<&str> = channels.iter().map(|c| c.key.as_str()).collect();
+    let units = results.units();
+    let keys: Vec<&str> = units.iter().map(String::as_str).collect();
     let (mut recorded, notes) = Pins::measure_with_notes(&cfg.out, &keys, false)?;
     recorded.members = members;
     recorded.write_recorded(&cfg.out)?;
@@ -479,6 +593,12 @@ pub fn reproduce(cfg: &ReproduceConfig, events: Events) -> Result<ReproduceOutco
     )?;
     let times = serde_json::to_vec_pretty(&seconds)?;
     crate::io::write_atomic(&cfg.out.join(crate::layout::TIMINGS_JSON), &times)?;
+    if let Some(md) = crate::report::models::models_markdown(&results) {
+        crate::io::write_atomic(
+            &cfg.out.join(crate::layout::TABLE1_MODELS_MD),
+            md.as_bytes(),
+        )?;
+    }
     crate::report::html::write_report(&cfg.out, &results, &verdicts, &recorded)?;
     Ok(ReproduceOutcome {
         results,

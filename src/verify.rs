@@ -74,7 +74,8 @@ pub fn check_run(
     device: tch::Device,
 ) -> Result<CheckedRun> {
     let results = Results::read(&run_dir.join(Results::FILE))?;
-    let keys = results.pols();
+    // Every trained model: one per channel, or each replicate (`vh`, `vh-r1`, ...).
+    let keys = results.units();
     let pols: Vec<&str> = keys.iter().map(String::as_str).collect();
     let (measured, mut notes) = Pins::measure_with_notes(run_dir, &pols, true)
         .with_context(|| format!("re-measuring the pins of {}", run_dir.display()))?;

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sarxai::attr::Method;
-use sarxai::claims::{check_claims, ClaimsFile, PolEvidence, Results, Verdict, VerdictRow};
+use sarxai::claims::{
+    check_claims, ClaimsFile, PolEvidence, ReplicateEvidence, Results, Verdict, VerdictRow,
+};
 
 const METRIC: &str = "max_sensitivity_captum09";
 const CLASSES: i64 = 10;
@@ -54,6 +56,7 @@ fn simulated(per_class: usize, centre: impl Fn(Method) -> f64, spread: f64) -> R
         images: (0..n).collect(),
         strata,
         values,
+        replicates: Vec::new(),
     };
     Results {
         profile: "paper".into(),
@@ -227,4 +230,138 @@ fn a_run_without_evidence_is_inconclusive_not_decided_by_its_means() {
             row.measured
         );
     }
+}
+
+/// `r` with a second model (`vh-r1`) on the same images: the base model's values of every
+/// method mapped through `f(method, value)`, its test counts `counts`, and Table 1 the
+/// pooled means.
+fn with_replicate(mut r: Results, f: impl Fn(Method, f64) -> f64, counts: (u64, u64)) -> Results {
+    let e = r.evidence.get_mut("vh").unwrap();
+    let values = e
+        .values
+        .iter()
+        .map(|(m, by_metric)| {
+            let mapped = by_metric
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().map(|x| x.map(|x| f(*m, x))).collect()))
+                .collect();
+            (*m, mapped)
+        })
+        .collect();
+    e.replicates.push(ReplicateEvidence {
+        key: "vh-r1".into(),
+        test_correct: counts.0,
+        test_n: counts.1,
+        values,
+    });
+    let pooled = e.pooled_means();
+    r.table1.insert("vh".into(), pooled);
+    r
+}
+
+/// Replicate models (issue 27, item 3): the verdict rests on the two-level bootstrap
+/// (models, then images). A second model identical to the first decides as one model
+/// does; a second model whose values sit elsewhere widens a value claim's interval by
+/// the between-model spread (PASS on one model, INCONCLUSIVE on both), and two models that
+/// disagree on an ordering leave it INCONCLUSIVE near P = 0.5.
+#[test]
+fn replicate_models_enter_every_verdict() {
+    let base = simulated(2, centres(0.2, 0.5), 0.3);
+    let mean = base
+        .lookup("table1.vh.occlusion.max_sensitivity_captum09")
+        .unwrap();
+    let value = claims(&[(
+        "v",
+        &format!("{{ kind: value, quantity: table1.vh.occlusion.max_sensitivity_captum09, expected: {mean}, tolerance: 0.05 }}"),
+    )]);
+    let lowest = claims(&[(
+        "lowest",
+        "{ kind: lowest, metric: max_sensitivity_captum09, pol: vh, method: occlusion }",
+    )]);
+    let one_model = one(&value, &base);
+    assert_eq!(one_model.verdict, Verdict::Pass, "{}", one_model.measured);
+
+    let same = with_replicate(base.clone(), |_, x| x, (0, 0));
+    let v = one(&value, &same);
+    assert_eq!(v.verdict, Verdict::Pass, "{}", v.measured);
+    assert!(
+        v.measured.contains("hierarchical bootstrap (2 models"),
+        "{}",
+        v.measured
+    );
+    assert_eq!(v.evidence.as_ref().unwrap().n, 40);
+    assert_eq!(one(&lowest, &same).verdict, Verdict::Pass);
+
+    // The second model's Occlusion 0.1 higher: the pooled mean moves by 0.05 and its
+    // interval spans both models' means, wider than the band.
+    let shifted = with_replicate(
+        base.clone(),
+        |m, x| if m == Method::Occlusion { x + 0.1 } else { x },
+        (0, 0),
+    );
+    let v = one(&value, &shifted);
+    let [lo, hi] = v.evidence.as_ref().unwrap().interval.unwrap();
+    let [lo1, hi1] = one_model.evidence.as_ref().unwrap().interval.unwrap();
+    assert!(
+        hi - lo > 2.0 * (hi1 - lo1),
+        "[{lo}, {hi}] vs one model [{lo1}, {hi1}]"
+    );
+    assert_eq!(v.verdict, Verdict::Inconclusive, "{}", v.measured);
+
+    // The second model ranks Occlusion highest (its values times 10): the models disagree.
+    let disagree = with_replicate(
+        base,
+        |m, x| if m == Method::Occlusion { 10.0 * x } else { x },
+        (0, 0),
+    );
+    let o = one(&lowest, &disagree);
+    assert_eq!(o.verdict, Verdict::Inconclusive, "{}", o.measured);
+    let p = o.evidence.as_ref().unwrap().probability.unwrap();
+    assert!((0.15..=0.35).contains(&p), "P = {p}: {}", o.measured);
+}
+
+/// The accuracy of several models: the pooled accuracy with the two-level bootstrap's
+/// percentile interval, wider than one model's Wilson interval when the models differ.
+#[test]
+fn accuracy_of_replicate_models_carries_their_spread() {
+    let c = claims(&[(
+        "acc",
+        "{ kind: value, quantity: accuracy.vh, expected: 0.84, tolerance: 0.02 }",
+    )]);
+    let run = |counts: &[(u64, u64)]| {
+        let mut r = Results {
+            profile: "paper".into(),
+            ..Default::default()
+        };
+        let (hits, n) = counts.iter().fold((0, 0), |a, c| (a.0 + c.0, a.1 + c.1));
+        r.accuracy.insert("vh".into(), hits as f64 / n as f64);
+        let mut e = PolEvidence {
+            test_correct: counts[0].0,
+            test_n: counts[0].1,
+            ..Default::default()
+        };
+        for (k, &(correct, n)) in counts.iter().enumerate().skip(1) {
+            e.replicates.push(ReplicateEvidence {
+                key: format!("vh-r{k}"),
+                test_correct: correct,
+                test_n: n,
+                ..Default::default()
+            });
+        }
+        r.evidence.insert("vh".into(), e);
+        one(&c, &r)
+    };
+    // Two models at 84 % of 10,000: as decided as one.
+    let agree = run(&[(8400, 10_000), (8400, 10_000)]);
+    assert_eq!(agree.verdict, Verdict::Pass, "{}", agree.measured);
+    assert!(
+        agree.measured.contains("2 models, then test images"),
+        "{}",
+        agree.measured
+    );
+    // 82 % and 86 %: the pooled 84 % is inside the band, the models' spread is not.
+    let spread = run(&[(8200, 10_000), (8600, 10_000)]);
+    assert_eq!(spread.verdict, Verdict::Inconclusive, "{}", spread.measured);
+    let [lo, hi] = spread.evidence.as_ref().unwrap().interval.unwrap();
+    assert!(lo < 0.825 && hi > 0.855, "[{lo}, {hi}]");
 }

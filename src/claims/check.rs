@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::evidence::{
-    accuracy, mean, needed_for_interval, needed_for_probability, probability, tau, Evidence,
+    accuracy_of_models, mean, needed_for_interval, needed_for_probability, probability, tau,
+    Evidence,
 };
 use super::results::Results;
 use super::spec::{Claim, ClaimsFile, Decision, Rule};
@@ -139,14 +140,12 @@ fn probability_verdict(p: f64, d: &Decision) -> Verdict {
     }
 }
 
-/// The number of strata (classes) of `e`'s evidence in `r`, for "images per class".
+/// The number of strata (classes) of `e`'s evidence in `r` times its models, for
+/// "images per class" (each model explains the same images).
 fn classes(r: &Results, pol: &str) -> usize {
     r.evidence.get(pol).map_or(1, |e| {
-        e.strata
-            .iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-            .max(1)
+        let classes = e.strata.iter().collect::<std::collections::BTreeSet<_>>();
+        classes.len().max(1) * (1 + e.replicates.len())
     })
 }
 
@@ -200,15 +199,15 @@ fn quantity_interval(
     match parts.as_slice() {
         ["accuracy", pol] => {
             let e = r.evidence.get(*pol).ok_or_else(|| no_evidence(pol))?;
-            Ok((accuracy(e.test_correct, e.test_n, d), None))
+            Ok((accuracy_of_models(&e.test_counts(), d), None))
         }
         ["table1", pol, method, metric] => {
             let m: Method = method
                 .parse()
                 .map_err(|_| format!("unknown method in {q}"))?;
             let e = r.evidence.get(*pol).ok_or_else(|| no_evidence(pol))?;
-            let (values, strata) = e.cell(m, metric).ok_or_else(|| format!("missing {q}"))?;
-            let ev = mean(&values, &strata, d)
+            let (values, obs) = e.cell(m, metric).ok_or_else(|| format!("missing {q}"))?;
+            let ev = mean(&values, &obs, d)
                 .ok_or_else(|| format!("{q}: fewer than two defined values"))?;
             Ok((ev, Some(classes(r, pol))))
         }
@@ -307,11 +306,11 @@ fn bound_claim(q: &str, bound: f64, below: bool, r: &Results, d: &Decision) -> D
         let Ok(m) = method.parse::<Method>() else {
             return Decided::not_run(format!("unknown method in {q}"));
         };
-        let Some((values, strata)) = r.evidence.get(*pol).and_then(|e| e.cell(m, metric)) else {
+        let Some((values, obs)) = r.evidence.get(*pol).and_then(|e| e.cell(m, metric)) else {
             return missing_or_inconclusive(r.lookup(q), format!("no per-image evidence for {q}"));
         };
         let per = classes(r, pol);
-        let e = probability(&[values], &strata, d, |m| m[0], |m| holds(m[0]));
+        let e = probability(&[values], &obs, d, |m| m[0], |m| holds(m[0]));
         return match e {
             Some(e) => {
                 let v = probability_verdict(e.probability.expect("a probability"), d);
@@ -351,7 +350,7 @@ fn ordering_claim(
         return Decided::not_run(format!("missing table1.{pol}.*.{metric}"));
     };
     let ranked = names(&rank);
-    let Some((cols, strata)) = r
+    let Some((cols, obs)) = r
         .evidence
         .get(pol)
         .and_then(|e| e.paired(&Method::ALL, metric))
@@ -361,7 +360,7 @@ fn ordering_claim(
     let ms = Method::ALL;
     // The estimate: 1 when the claim holds on the means of every image, 0 when not.
     let on_all = |means: &[f64]| f64::from(u8::from(holds(&ms, means)));
-    let e = probability(&cols, &strata, d, on_all, |means| holds(&ms, means));
+    let e = probability(&cols, &obs, d, on_all, |means| holds(&ms, means));
     match e {
         Some(e) => {
             let v = probability_verdict(e.probability.expect("a probability"), d);
@@ -398,14 +397,14 @@ fn kendall_claim(
     let Some(point) = crate::stats::kendall_tau_b(&x, &y) else {
         return Decided::not_run("tau undefined (constant values)".into());
     };
-    let Some((cols, strata)) = r
+    let Some((cols, obs)) = r
         .evidence
         .get(pol)
         .and_then(|e| e.paired(&Method::ALL, metric))
     else {
         return Decided::inconclusive(format!("tau = {point:.3}; {NO_EVIDENCE}"));
     };
-    match tau(&cols, &strata, &y, d) {
+    match tau(&cols, &obs, &y, d) {
         Some(e) if e.interval.is_some() => {
             let v = band_verdict(e.interval.expect("checked"), bound, f64::INFINITY);
             Decided::on(

@@ -10,10 +10,11 @@
 
 use serde::Serialize;
 
+use super::results::Observations;
 use super::spec::Decision;
 use crate::stats::{
-    bootstrap_mean_interval, kendall_tau_b, resampling_strata, stratified_resamples,
-    wilson_interval, BootKind,
+    bootstrap_mean_interval, hierarchical_resamples, kendall_tau_b, percentile_interval,
+    resampling_strata_by_model, wilson_interval, BootKind, Resampler,
 };
 
 /// What a verdict rests on.
@@ -74,16 +75,82 @@ pub fn accuracy(correct: u64, n: u64, d: &Decision) -> Evidence {
     }
 }
 
-/// The BCa bootstrap interval of the mean of `values` (strata: each value's class);
-/// `None` below two values.
-pub fn mean(values: &[f64], strata: &[i64], d: &Decision) -> Option<Evidence> {
-    let resamples = stratified_resamples(&resampling_strata(strata).0, d.resamples, d.seed);
-    let b = bootstrap_mean_interval(values, &resamples, d.level, BootKind::Bca, d.seed)?;
+/// The accuracy of several models (`counts`: each model's correct predictions and test
+/// images): one model, [`accuracy`]; several, the pooled accuracy `sum correct / sum n`
+/// with the percentile interval of the two-level bootstrap (models drawn with
+/// replacement, then each drawn model's test images: the hits of n draws from its n
+/// images, `rng.index(n) < correct`, which is the image bootstrap of its 0/1 outcomes).
+pub fn accuracy_of_models(counts: &[(u64, u64)], d: &Decision) -> Evidence {
+    if let [(correct, n)] = counts {
+        return accuracy(*correct, *n, d);
+    }
+    let total: u64 = counts.iter().map(|c| c.1).sum();
+    let hits: u64 = counts.iter().map(|c| c.0).sum();
+    let mut rng = Resampler::new(d.seed);
+    let stats: Vec<f64> = (0..d.resamples)
+        .map(|_| {
+            let drawn: Vec<usize> = (0..counts.len()).map(|_| rng.index(counts.len())).collect();
+            let (mut h, mut m) = (0u64, 0u64);
+            for k in drawn {
+                let (correct, n) = counts[k];
+                h += (0..n)
+                    .filter(|_| (rng.index(n as usize) as u64) < correct)
+                    .count() as u64;
+                m += n;
+            }
+            h as f64 / m.max(1) as f64
+        })
+        .collect();
+    Evidence {
+        estimate: hits as f64 / total.max(1) as f64,
+        interval: percentile_interval(stats, d.level).map(|(lo, hi)| [lo, hi]),
+        probability: None,
+        method: format!(
+            "hierarchical bootstrap percentile ({} models, then test images)",
+            counts.len()
+        ),
+        n: total as usize,
+        resamples: Some(d.resamples),
+        seed: Some(d.seed),
+        to_decide: None,
+    }
+}
+
+/// The resamples of `obs` (models, then images within their class where every (model,
+/// class) group holds two, else all images of the model together) and how they were drawn
+/// in words.
+fn resamples(obs: &Observations, d: &Decision) -> (Vec<Vec<usize>>, String) {
+    let (strata, stratified) = resampling_strata_by_model(&obs.models, &obs.strata);
+    let r = hierarchical_resamples(&obs.models, &strata, d.resamples, d.seed);
+    let within = if stratified {
+        "stratified bootstrap"
+    } else {
+        "bootstrap (not stratified: a class holds one image)"
+    };
+    let how = match obs.model_count() {
+        0 | 1 => within.to_string(),
+        m => format!("hierarchical bootstrap ({m} models, then images; {within})"),
+    };
+    (r, how)
+}
+
+/// The bootstrap interval of the mean of `values` (made by `obs`): one model, BCa over
+/// the images resampled within their class; several, the percentile interval of the
+/// two-level bootstrap (BCa's jackknife acceleration assumes one level of independent
+/// observations). `None` below two values.
+pub fn mean(values: &[f64], obs: &Observations, d: &Decision) -> Option<Evidence> {
+    let (resamples, how) = resamples(obs, d);
+    let (kind, method) = if obs.model_count() > 1 {
+        (BootKind::Percentile, format!("{how}, percentile"))
+    } else {
+        (BootKind::Bca, "bootstrap-bca".to_string())
+    };
+    let b = bootstrap_mean_interval(values, &resamples, d.level, kind, d.seed)?;
     Some(Evidence {
         estimate: crate::stats::mean(values)?,
         interval: Some([b.lo, b.hi]),
         probability: None,
-        method: "bootstrap-bca".into(),
+        method,
         n: values.len(),
         resamples: Some(d.resamples),
         seed: Some(d.seed),
@@ -98,22 +165,22 @@ fn means_at(cols: &[Vec<f64>], idx: &[usize]) -> Vec<f64> {
         .collect()
 }
 
-/// The share of paired stratified resamples whose per-column means satisfy `holds`
-/// (`cols[j][i]`: column j's value on image i; all columns the same images), with the
-/// statistic `estimate` of the means of every image.
+/// The share of paired resamples (models, then images within their class) whose
+/// per-column means satisfy `holds` (`cols[j][i]`: column j's value on observation i; all
+/// columns the same observations, made by `obs`), with the statistic `estimate` of the
+/// means of every observation.
 pub fn probability(
     cols: &[Vec<f64>],
-    strata: &[i64],
+    obs: &Observations,
     d: &Decision,
     estimate: impl Fn(&[f64]) -> f64,
     holds: impl Fn(&[f64]) -> bool,
 ) -> Option<Evidence> {
-    let n = strata.len();
+    let n = obs.len();
     if n < 2 || cols.is_empty() {
         return None;
     }
-    let (strata, stratified) = resampling_strata(strata);
-    let resamples = stratified_resamples(&strata, d.resamples, d.seed);
+    let (resamples, how) = resamples(obs, d);
     let hits = resamples
         .iter()
         .filter(|idx| holds(&means_at(cols, idx)))
@@ -123,12 +190,7 @@ pub fn probability(
         estimate: estimate(&means_at(cols, &all)),
         interval: None,
         probability: Some(hits as f64 / resamples.len() as f64),
-        method: if stratified {
-            "stratified bootstrap"
-        } else {
-            "bootstrap (not stratified: a class holds one image)"
-        }
-        .into(),
+        method: how,
         n,
         resamples: Some(d.resamples),
         seed: Some(d.seed),
@@ -136,16 +198,17 @@ pub fn probability(
     })
 }
 
-/// Kendall's tau-b between the methods' means (`cols`, paired images) and `paper`, with
-/// its bootstrap percentile interval (resamples where tau-b is undefined left out).
-pub fn tau(cols: &[Vec<f64>], strata: &[i64], paper: &[f64], d: &Decision) -> Option<Evidence> {
-    let all: Vec<usize> = (0..strata.len()).collect();
+/// Kendall's tau-b between the methods' means (`cols`, paired observations made by `obs`)
+/// and `paper`, with its bootstrap percentile interval (resamples where tau-b is
+/// undefined left out).
+pub fn tau(cols: &[Vec<f64>], obs: &Observations, paper: &[f64], d: &Decision) -> Option<Evidence> {
+    let all: Vec<usize> = (0..obs.len()).collect();
     let estimate = kendall_tau_b(&means_at(cols, &all), paper)?;
-    let mut taus: Vec<f64> =
-        stratified_resamples(&resampling_strata(strata).0, d.resamples, d.seed)
-            .iter()
-            .filter_map(|idx| kendall_tau_b(&means_at(cols, idx), paper))
-            .collect();
+    let (resamples, how) = resamples(obs, d);
+    let mut taus: Vec<f64> = resamples
+        .iter()
+        .filter_map(|idx| kendall_tau_b(&means_at(cols, idx), paper))
+        .collect();
     taus.sort_by(f64::total_cmp);
     let q = |p: f64| taus[((p * (taus.len() - 1) as f64).round() as usize).min(taus.len() - 1)];
     let alpha = (1.0 - d.level) / 2.0;
@@ -153,8 +216,12 @@ pub fn tau(cols: &[Vec<f64>], strata: &[i64], paper: &[f64], d: &Decision) -> Op
         estimate,
         interval: (!taus.is_empty()).then(|| [q(alpha), q(1.0 - alpha)]),
         probability: None,
-        method: "bootstrap percentile".into(),
-        n: strata.len(),
+        method: if obs.model_count() > 1 {
+            format!("{how}, percentile")
+        } else {
+            "bootstrap percentile".into()
+        },
+        n: obs.len(),
         resamples: Some(d.resamples),
         seed: Some(d.seed),
         to_decide: None,

@@ -13,7 +13,10 @@ pub mod transfer;
 pub use check::{render_table, Verdict, VerdictRow};
 pub use evidence::Evidence;
 pub use pins::{Mismatch, Pins, PinsFile, SMOKE_MARK, UNPINNED_MARK};
-pub use results::{PolEvidence, Results, Transfer};
+pub use results::{
+    ModelResult, Observations, PolEvidence, ReplicateEvidence, Results, Spread, Transfer,
+    UnitRecord,
+};
 pub use spec::{Claim, ClaimsFile, Decision, Rule};
 pub use transfer::{TRANSFER_MARK, TRANSFER_PROFILE};
 

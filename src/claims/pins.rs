@@ -273,7 +273,14 @@ impl Pins {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
         );
-        self.seeds.insert("train".into(), m.seeds.train);
+        // A replicate model's seed is its own pin (`seeds.train-vh-r1`); `seeds.train` is
+        // the base models' seed, which the profile pins.
+        let train_seed = if crate::layout::is_replicate(pol) {
+            format!("train-{pol}")
+        } else {
+            "train".into()
+        };
+        self.seeds.insert(train_seed, m.seeds.train);
         self.seeds.insert("split".into(), m.seeds.split);
         self.versions
             .insert("sarxai".into(), m.versions.sarxai.clone());
@@ -440,10 +447,16 @@ impl Pins {
                 "model_hashes not compared: pinned on [{pinned}], this run was trained on [{run}] (bit-identical training needs the same kernels; data, split, seeds and versions still pinned)"
             ));
         }
+        // The pinned hashes are of the profile's full-budget models; a smoke run trains
+        // others by design.
+        let smoke = measured.smoke == Some(true);
+        if smoke && !self.model_hashes.is_empty() {
+            notes.push("model_hashes not compared: a smoke run trains at a tiny budget, not the pinned full-budget models (data, split, seeds and versions still pinned)".into());
+        }
         let mismatches = self.compare(measured, &|k| {
             !(k == "model_platform"
                 || k == "archive_sha256"
-                || (k.starts_with("model_hashes.") && other_platform.is_some()))
+                || (k.starts_with("model_hashes.") && (other_platform.is_some() || smoke)))
         });
         if mismatches.is_empty() {
             Ok(notes)

@@ -23,6 +23,7 @@ use crate::train::TrainConfig;
   sarxai reproduce --profile paper --smoke --data mock.zip --allow-unpinned-data --out runs/smoke
   sarxai claims check runs/quick                    # verdicts again, after the pins check
   sarxai reproduce --methods saliency,grad-cam --out runs/quick-two   # a subset of the methods
+  sarxai reproduce --replicates 3 --out runs/quick-x3  # three models per polarization, claims decided on all
   sarxai reproduce --profile transfer --data ../shared/data/mstar-soc --out runs/mstar
                                                     # the paper's claims on real radar (MSTAR SOC, HH)
   sarxai reproduce --profile transfer --smoke --data DIR --format Patch:tiff --out runs/ship
@@ -87,6 +88,12 @@ pub struct ReproduceArgs {
     /// else x).
     #[arg(long, value_enum)]
     pub(crate) range_axis: Option<crate::train::RangeAxis>,
+    /// Models trained per polarization, each from its own seed (initialisation, data
+    /// order, augmentation; the split and the explained images stay): the claims are then
+    /// decided by a two-level bootstrap (models, then images) and Table 1 shows the spread
+    /// between and within models. Each model costs one training and one scoring.
+    #[arg(long, value_name = "R", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) replicates: u32,
     /// Print the effective configuration as YAML (the run's options, then the training
     /// recipe of its first channel), each value with its source (the profile, a default,
     /// the transfer plan or the option typed), and exit.
@@ -109,6 +116,7 @@ struct ReproduceEffective {
     select_seed: u64,
     correct_only: bool,
     methods: Vec<&'static str>,
+    replicates: usize,
     channels: Vec<String>,
     device: DeviceChoice,
     threads: Option<i64>,
@@ -129,7 +137,11 @@ impl ReproduceArgs {
                 anyhow::bail!("{flag} applies to the transfer profile only (--profile transfer)");
             }
         }
+        if a.replicates > 1 && a.correct_only {
+            anyhow::bail!("--replicates {} with --correct-only: replicate models are compared on the same test images, and --correct-only lets each model choose its own; drop one of the two", a.replicates);
+        }
         Ok(ReproduceConfig {
+            replicates: a.replicates as usize,
             profile: a.profile,
             smoke: a.smoke,
             data: a.data(),
@@ -222,6 +234,7 @@ impl ReproduceArgs {
             ("select_seed", g.or("select_seed", "default")),
             ("correct_only", g.or("correct_only", "default")),
             ("methods", g.or("methods", "default")),
+            ("replicates", g.or("replicates", "default")),
             (
                 "channels",
                 if cfg.profile == ReproduceProfile::Transfer {
@@ -259,6 +272,7 @@ impl ReproduceArgs {
             select_seed: self.select_seed,
             correct_only: self.correct_only,
             methods: cfg.methods.iter().map(|m| m.name()).collect(),
+            replicates: cfg.replicates,
             channels: channels.iter().map(|c| c.key.clone()).collect(),
             device: cfg.device,
             threads: recipe.threads,

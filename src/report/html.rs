@@ -253,6 +253,7 @@ pub fn render_page(d: &ReportData) -> String {
     page_head(&mut h, d);
     accuracy_html(&mut h, d);
     table1_section(&mut h, d);
+    super::models::models_html(&mut h, &d.results);
     h.push_str("<h2 id=\"charts\">Charts</h2>\n");
     charts_html(&mut h, d);
     figures_html(&mut h, d);

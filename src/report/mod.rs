@@ -3,6 +3,7 @@
 //! inline SVG charts (`svg`). It computes nothing of the study; [`crate::score`] does.
 
 pub mod html;
+pub mod models;
 pub(crate) mod svg;
 
 pub use html::write_report;

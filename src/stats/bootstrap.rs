@@ -95,6 +95,77 @@ pub fn stratified_resamples(strata: &[i64], resamples: usize, seed: u64) -> Vec<
         .collect()
 }
 
+/// [`resampling_strata`] for observations of several models (`models[i]`: the model of
+/// observation i): the class strata when every (model, class) group holds at least two
+/// observations, else one stratum for all. One model: exactly [`resampling_strata`].
+pub fn resampling_strata_by_model(models: &[usize], strata: &[i64]) -> (Vec<i64>, bool) {
+    let mut counts: BTreeMap<(usize, i64), usize> = BTreeMap::new();
+    for (&m, &s) in models.iter().zip(strata) {
+        *counts.entry((m, s)).or_default() += 1;
+    }
+    if counts.values().all(|&c| c >= 2) {
+        (strata.to_vec(), true)
+    } else {
+        (vec![0; strata.len()], false)
+    }
+}
+
+/// The two-level (hierarchical) bootstrap of observations made by several trained models
+/// on the same images (`models[i]`, `strata[i]`: observation i's model and class): each
+/// resample first draws as many models as there are, with replacement (`rng.index(M)` in
+/// ascending model order), then, for each drawn model in draw order, its observations as
+/// [`stratified_resamples`] draws them (each class of that model, ascending, as many
+/// draws as it has members). Davison & Hinkley (1997, section 3.8) resample the top level
+/// with replacement and the lower level within each drawn unit; the between-model spread
+/// then enters every interval. With one model there is no model draw and the resamples
+/// are exactly [`stratified_resamples`]`(strata, resamples, seed)`: a run of one model keeps
+/// its numbers.
+pub fn hierarchical_resamples(
+    models: &[usize],
+    strata: &[i64],
+    resamples: usize,
+    seed: u64,
+) -> Vec<Vec<usize>> {
+    let mut groups: BTreeMap<usize, BTreeMap<i64, Vec<usize>>> = BTreeMap::new();
+    for (i, (&m, &s)) in models.iter().zip(strata).enumerate() {
+        groups.entry(m).or_default().entry(s).or_default().push(i);
+    }
+    if groups.len() <= 1 {
+        return stratified_resamples(strata, resamples, seed);
+    }
+    let units: Vec<&BTreeMap<i64, Vec<usize>>> = groups.values().collect();
+    let mut rng = Resampler::new(seed);
+    (0..resamples)
+        .map(|_| {
+            let drawn_models: Vec<usize> =
+                (0..units.len()).map(|_| rng.index(units.len())).collect();
+            let mut drawn = Vec::with_capacity(strata.len());
+            for m in drawn_models {
+                for members in units[m].values() {
+                    drawn.extend((0..members.len()).map(|_| members[rng.index(members.len())]));
+                }
+            }
+            drawn
+        })
+        .collect()
+}
+
+/// The percentile interval at `level` of bootstrap statistics (sorted here; non-finite
+/// ones must be removed by the caller): the quantiles `(1 - level) / 2` and
+/// `1 - (1 - level) / 2`, type 7 as in [`bootstrap_mean_interval`]. `None` without
+/// statistics or for a level outside (0, 1).
+pub fn percentile_interval(mut stats: Vec<f64>, level: f64) -> Option<(f64, f64)> {
+    if stats.is_empty() || !(level > 0.0 && level < 1.0) {
+        return None;
+    }
+    stats.sort_by(f64::total_cmp);
+    let alpha = (1.0 - level) / 2.0;
+    Some((
+        quantile_linear(&stats, alpha),
+        quantile_linear(&stats, 1.0 - alpha),
+    ))
+}
+
 /// A bootstrap confidence interval of the mean and how it was drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BootInterval {
@@ -303,6 +374,51 @@ mod tests {
             assert_eq!(labels, [-1, -1, 0, 3, 3, 3]);
         }
         assert!(stratified_resamples(&[], 2, 1).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn one_model_is_the_stratified_bootstrap() {
+        let strata = [2, 0, 2, 0, 1, 1];
+        assert_eq!(
+            hierarchical_resamples(&[0; 6], &strata, 30, 7),
+            stratified_resamples(&strata, 30, 7)
+        );
+        assert_eq!(
+            resampling_strata_by_model(&[0; 6], &strata),
+            resampling_strata(&strata)
+        );
+    }
+
+    #[test]
+    fn models_are_drawn_then_their_images_within_class() {
+        // Two models on the same three images: observations 0-2 and 3-5.
+        let models = [0, 0, 0, 1, 1, 1];
+        let strata = [0, 0, 1, 0, 0, 1];
+        let r = hierarchical_resamples(&models, &strata, 400, 3);
+        let mut mixed = 0;
+        for resample in &r {
+            assert_eq!(resample.len(), 6);
+            // Each drawn model contributes three observations of its own, classes 0, 0, 1.
+            for block in resample.chunks(3) {
+                let m = models[block[0]];
+                assert!(block.iter().all(|&i| models[i] == m));
+                let labels: Vec<i64> = block.iter().map(|&i| strata[i]).collect();
+                assert_eq!(labels, [0, 0, 1]);
+            }
+            mixed += usize::from(models[resample[0]] != models[resample[3]]);
+        }
+        // Half the resamples draw two different models (binomial, 400 draws).
+        assert!((150..250).contains(&mixed), "{mixed}");
+        // A (model, class) group of one observation: no stratification.
+        assert!(!resampling_strata_by_model(&models, &strata).1);
+        assert!(resampling_strata(&strata).1);
+    }
+
+    #[test]
+    fn percentile_interval_is_the_type_7_quantiles() {
+        let (lo, hi) = percentile_interval(vec![4.0, 1.0, 3.0, 2.0], 0.5).unwrap();
+        assert!((lo - 1.75).abs() < 1e-12 && (hi - 3.25).abs() < 1e-12);
+        assert_eq!(percentile_interval(Vec::new(), 0.95), None);
     }
 
     #[test]

@@ -3,18 +3,20 @@
 //! resamples and the seed, and for an undecided claim what would decide it.
 //!
 //! Intervals fit the quantity: Wilson's for a test accuracy (a proportion), the BCa
-//! bootstrap interval of the mean (Efron 1987; scipy.stats.bootstrap's formulas) for a Table
-//! 1 cell, whose metrics are bounded or skewed. Resamples are stratified by the images'
-//! true class, as the images were chosen (K per class), and paired: one resample draws the
-//! same images for every method.
+//! bootstrap interval of the mean (Efron 1987; scipy.stats.bootstrap's formulas) at
+//! Hesterberg's expanded level for a Table 1 cell, whose metrics are bounded or skewed.
+//! Resamples are stratified by the images' true class, as the images were chosen (K per
+//! class), and paired: one resample draws the same images for every method. With several
+//! models per channel (`reproduce --replicates`), every resample first draws the models,
+//! then each drawn model's images (a two-level bootstrap), and an accuracy pools them.
 
 use serde::Serialize;
 
 use super::results::Observations;
 use super::spec::Decision;
 use crate::stats::{
-    bootstrap_mean_interval, hierarchical_resamples, kendall_tau_b, percentile_interval,
-    resampling_strata_by_model, wilson_interval, BootKind, Resampler,
+    bootstrap_mean_interval, expanded_level, hierarchical_resamples, kendall_tau_b,
+    percentile_interval, resampling_strata_by_model, wilson_interval, BootKind, Resampler,
 };
 
 /// What a verdict rests on.
@@ -135,17 +137,20 @@ fn resamples(obs: &Observations, d: &Decision) -> (Vec<Vec<usize>>, String) {
 }
 
 /// The bootstrap interval of the mean of `values` (made by `obs`): one model, BCa over
-/// the images resampled within their class; several, the percentile interval of the
-/// two-level bootstrap (BCa's jackknife acceleration assumes one level of independent
-/// observations). `None` below two values.
+/// the images resampled within their class at the expanded level (Table 1's cell
+/// interval: [`crate::score::table::cell_stats`]); several, the percentile interval of the
+/// two-level bootstrap at the nominal level (BCa's jackknife acceleration and the
+/// expansion's t quantile assume one level of independent observations). `None` below two
+/// values.
 pub fn mean(values: &[f64], obs: &Observations, d: &Decision) -> Option<Evidence> {
     let (resamples, how) = resamples(obs, d);
-    let (kind, method) = if obs.model_count() > 1 {
-        (BootKind::Percentile, format!("{how}, percentile"))
+    let (kind, level, method) = if obs.model_count() > 1 {
+        (BootKind::Percentile, d.level, format!("{how}, percentile"))
     } else {
-        (BootKind::Bca, "bootstrap-bca".to_string())
+        let level = expanded_level(d.level, values.len());
+        (BootKind::Bca, level, "bootstrap-bca-expanded".to_string())
     };
-    let b = bootstrap_mean_interval(values, &resamples, d.level, kind, d.seed)?;
+    let b = bootstrap_mean_interval(values, &resamples, level, kind, d.seed)?;
     Some(Evidence {
         estimate: crate::stats::mean(values)?,
         interval: Some([b.lo, b.hi]),

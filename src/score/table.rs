@@ -16,7 +16,7 @@ use super::records::{field, ImageRecord};
 use super::ScoreError;
 use crate::attr::Method;
 use crate::stats::{
-    bootstrap_mean_interval, kendall_exact_p, kendall_tau_b, resampling_strata,
+    bootstrap_mean_interval, expanded_level, kendall_exact_p, kendall_tau_b, resampling_strata,
     stratified_resamples, t_interval, wilson_interval, BootKind, CellStats,
 };
 
@@ -29,17 +29,19 @@ pub const RESAMPLES: usize = 2000;
 /// Seed of those resamples.
 pub const SEED: u64 = 0;
 /// Table 1's intervals in words.
-pub const INTERVALS: &str = "Wilson for the pointing game (a proportion of hits); for every other metric the BCa bootstrap of the mean, 2000 resamples of the images within their class (of all images together where a class holds one), seed 0";
+pub const INTERVALS: &str = "Wilson for the pointing game (a proportion of hits); for every other metric the BCa bootstrap of the mean at Hesterberg's expanded level (about 98.3 % nominal at 10 images for 95 % coverage), 2000 resamples of the images within their class (of all images together where a class holds one), seed 0";
 
 /// The statistics of one cell: n, mean and standard deviation, and an interval of the
 /// mean fit for the metric, inside its range: Wilson's score interval for the pointing
-/// game (k hits of n images); otherwise the BCa bootstrap interval (Efron 1987), the
-/// images resampled within their class (`strata`, as they were chosen; all together
-/// when a class holds one image: [`resampling_strata`]), whose ends are
-/// means of resampled values and so lie within the values' range. Where BCa is undefined
-/// (every resampled mean on one side of the mean) the percentile interval stands in.
-/// Measured coverage of a 95 % BCa interval of a skewed mean (tests/stats_bootstrap.rs):
-/// 0.89 at 10 images, 0.94 at 100.
+/// game (k hits of n images); otherwise the BCa bootstrap interval (Efron 1987) at the
+/// expanded level [`expanded_level`] (Hesterberg 2015: the bootstrap's intervals are too
+/// narrow at small n), the images resampled within their class (`strata`, as they were
+/// chosen; all together when a class holds one image: [`resampling_strata`]), whose ends
+/// are means of resampled values and so lie within the values' range. Where BCa is
+/// undefined (every resampled mean on one side of the mean) the percentile interval at
+/// the same level stands in. Measured coverage of a 95 % interval of a skewed mean
+/// (tests/stats_bootstrap.rs): 0.933 at 10 images, 0.943 at 20, 0.947 at 100 (BCa at the
+/// nominal level: 0.890, 0.921, 0.943).
 pub fn cell_stats(metric: Metric, values: &[f64], strata: &[i64]) -> (CellStats, Option<String>) {
     let mut s = t_interval(values, LEVEL);
     let (x, st): (Vec<f64>, Vec<i64>) = values
@@ -56,10 +58,13 @@ pub fn cell_stats(metric: Metric, values: &[f64], strata: &[i64]) -> (CellStats,
         Some(((w.lo, w.hi), "wilson"))
     } else {
         let resamples = stratified_resamples(&resampling_strata(&st).0, RESAMPLES, SEED);
-        let boot = |kind| bootstrap_mean_interval(&x, &resamples, LEVEL, kind, SEED);
+        let level = expanded_level(LEVEL, x.len());
+        let boot = |kind| bootstrap_mean_interval(&x, &resamples, level, kind, SEED);
         boot(BootKind::Bca)
-            .map(|b| ((b.lo, b.hi), "bootstrap-bca"))
-            .or_else(|| boot(BootKind::Percentile).map(|b| ((b.lo, b.hi), "bootstrap-percentile")))
+            .map(|b| ((b.lo, b.hi), "bootstrap-bca-expanded"))
+            .or_else(|| {
+                boot(BootKind::Percentile).map(|b| ((b.lo, b.hi), "bootstrap-percentile-expanded"))
+            })
     };
     (s.ci_lo, s.ci_hi) = (interval.map(|i| i.0 .0), interval.map(|i| i.0 .1));
     (s, interval.map(|i| i.1.to_string()))
@@ -158,7 +163,8 @@ pub struct Cell {
     /// ([`cell_stats`]).
     #[serde(flatten)]
     pub stats: CellStats,
-    /// The interval's kind: `wilson`, `bootstrap-bca` or `bootstrap-percentile`; `None`
+    /// The interval's kind: `wilson`, `bootstrap-bca-expanded` or
+    /// `bootstrap-percentile-expanded`; `None`
     /// below two values.
     pub interval: Option<String>,
     /// The paper's value.

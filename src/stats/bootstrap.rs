@@ -304,6 +304,26 @@ fn quantile_linear(sorted: &[f64], p: f64) -> f64 {
     ((1.0 - g) * a + g * b).clamp(a, b)
 }
 
+/// The nominal level at which a bootstrap interval of the mean of `n` values covers about
+/// `level`: Hesterberg's expansion (2015, "What teachers should know about the bootstrap",
+/// section 3.4), `1 - 2 Phi(-sqrt(n / (n - 1)) t_{n-1}((1 + level) / 2))` (Phi and the
+/// Student t quantile from statrs), kept below 1. The plain bootstrap uses the plug-in
+/// variance and normal tails, so at small n its intervals are too narrow: on a skewed
+/// mean (Gamma, shape 4; 20,000 trials, B = 1000, tests/stats_bootstrap.rs) the 95 % BCa
+/// interval covered 0.890 at n = 10 and 0.921 at n = 20; at the expanded level 0.933 and
+/// 0.943 (the Student t interval: 0.936, 0.943). `level` itself for n < 2.
+pub fn expanded_level(level: f64, n: usize) -> f64 {
+    if n < 2 || !(level > 0.0 && level < 1.0) {
+        return level;
+    }
+    let df = (n - 1) as f64;
+    let t = statrs::distribution::StudentsT::new(0.0, 1.0, df)
+        .map(|d| d.inverse_cdf((1.0 + level) / 2.0))
+        .unwrap_or(f64::NAN);
+    let z = (n as f64 / df).sqrt() * t;
+    (1.0 - 2.0 * ndtr(-z)).clamp(level, 1.0 - f64::EPSILON)
+}
+
 /// The standard normal CDF (scipy's `ndtr`); NaN for NaN.
 pub fn ndtr(x: f64) -> f64 {
     if x.is_nan() {
@@ -419,6 +439,21 @@ mod tests {
         let (lo, hi) = percentile_interval(vec![4.0, 1.0, 3.0, 2.0], 0.5).unwrap();
         assert!((lo - 1.75).abs() < 1e-12 && (hi - 3.25).abs() < 1e-12);
         assert_eq!(percentile_interval(Vec::new(), 0.95), None);
+    }
+
+    #[test]
+    fn expanded_level_is_hesterbergs() {
+        // scipy 1.17: 1 - 2 * norm.cdf(-sqrt(n / (n - 1)) * t.ppf(1 - (1 - L) / 2, n - 1)).
+        for (n, level, want) in [
+            (10, 0.95, 0.982_898_721_951_187_2),
+            (20, 0.95, 0.968_238_340_159_304_1),
+            (100, 0.9, 0.904_834_234_205_564_7),
+        ] {
+            let got = expanded_level(level, n);
+            assert!((got - want).abs() < 1e-9, "n = {n}: {got} vs {want}");
+        }
+        assert_eq!(expanded_level(0.95, 1), 0.95);
+        assert!(expanded_level(0.95, 2) < 1.0);
     }
 
     #[test]

@@ -7,9 +7,9 @@
 mod bootstrap;
 
 pub use bootstrap::{
-    bootstrap_mean_interval, hierarchical_resamples, ndtr, ndtri, percentile_interval,
-    resampling_strata, resampling_strata_by_model, stratified_resamples, BootInterval, BootKind,
-    Resampler,
+    bootstrap_mean_interval, expanded_level, hierarchical_resamples, ndtr, ndtri,
+    percentile_interval, resampling_strata, resampling_strata_by_model, stratified_resamples,
+    BootInterval, BootKind, Resampler,
 };
 
 use serde::{Deserialize, Serialize};

@@ -23,6 +23,15 @@ use crate::train::manifest::RunManifest;
 /// The pins a reproduce run recorded, in the run directory.
 pub const RUN_PINS_FILE: &str = crate::layout::PINS;
 
+/// How many times this process has measured a run's pins ([`Pins::measure_with_notes`]):
+/// what tests/reproduce_walk.rs holds `reproduce` to (once).
+static MEASURED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The number of pin measurements of run directories in this process so far.
+pub fn pins_measured() -> usize {
+    MEASURED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The mark of every verdict of a smoke run (`reproduce --smoke`).
 pub const SMOKE_MARK: &str = "smoke: not comparable";
 /// The mark of every verdict of a run whose data are not the profile's pinned archive.
@@ -203,6 +212,7 @@ impl Pins {
         pols: &[&str],
         rehash: bool,
     ) -> Result<(Pins, Vec<String>), ClaimsError> {
+        MEASURED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut pins = Pins::default();
         for pol in pols {
             pins.measure_training(run_dir, pol, rehash)?;

@@ -278,9 +278,19 @@ pub fn data_digest(dir: &Path) -> Result<String, TrainError> {
     Ok(build_manifest(dir)?.root_digest)
 }
 
+/// How many times this process has prepared a dataset ([`prepare_data`]): what
+/// tests/reproduce_walk.rs holds `reproduce` to (each channel's data loaded once).
+static PREPARED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The number of [`prepare_data`] calls in this process so far.
+pub fn datasets_prepared() -> usize {
+    PREPARED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Resolves the data of `cfg` (generating the synthetic dataset if needed), loads it,
 /// carves the validation split and checks that every class can be trained on.
 pub fn prepare_data(cfg: &TrainConfig) -> Result<PreparedData, TrainError> {
+    PREPARED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (dir, digest, origin) = if cfg.data.synthetic {
         let cache = cache_root(cfg.data.cache.as_deref());
         let (dir, manifest) = ensure_synthetic(&cfg.data.synth, &cache)?;

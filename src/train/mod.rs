@@ -37,7 +37,7 @@ use std::path::PathBuf;
 
 pub use augment::{AugmentConfig, RangeAxis};
 pub use config::{Balance, OptimizerConfig, OptimizerKind, Profile, Select, TrainConfig};
-pub use data::{prepare_data, PreparedData, Samples, ValSource};
+pub use data::{datasets_prepared, prepare_data, PreparedData, Samples, ValSource};
 pub use metrics::EpochMetrics;
 pub use run::{resume_config, run, train, EpochObserver, RunOptions, TrainOutcome};
 pub use schedule::{ScheduleConfig, ScheduleKind};

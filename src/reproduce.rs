@@ -34,7 +34,7 @@ pub mod transfer;
 use transfer::Channel;
 
 /// Which study to reproduce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ReproduceProfile {
     /// ResNet-18 on the embedded synthetic data, on a CPU: 17 minutes on 2 AVX2 cores.

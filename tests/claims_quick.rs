@@ -16,16 +16,16 @@
 //! hashes pinned in fixtures/pins.yaml are compared when the run's platform (device, CPU
 //! instruction sets) is the pinned one.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::sarxai;
 
 /// The methods this test scores: all but Occlusion and Integrated Gradients (see above).
 const METHODS: &str =
     "saliency,input-x-gradient,guided-backprop,deconvolution,grad-cam,guided-grad-cam";
-
-fn sarxai() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sarxai"))
-}
 
 /// `sarxai reproduce` of the quick profile on the CPU with [`METHODS`] into `dir`.
 fn reproduce(dir: &Path) -> Command {

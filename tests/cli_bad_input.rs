@@ -1,15 +1,15 @@
 //! Bad input to `sarxai model` and `sarxai explain`: clear errors, non-zero exit, nothing
 //! written.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sarxai::model::{self, Arch, ResNet, ResNetConfig};
 use tch::{Device, Kind, Tensor};
 
-fn sarxai() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sarxai"))
-}
+use common::sarxai;
 
 struct Fixture {
     dir: tempfile::TempDir,

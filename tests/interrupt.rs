@@ -8,11 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{assert_same_files, score_tiny as score, tiny_data, train_tiny as train};
-
-fn sarxai() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sarxai"))
-}
+use common::{assert_same_files, sarxai, score_tiny as score, tiny_data, train_tiny as train};
 
 fn stderr_of(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

@@ -3,26 +3,17 @@
 //! (`versions.numerics`); `--cuda-fast` turns them the other way. The flags are global
 //! libtorch settings, applied and readable without CUDA.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
-use sarxai::data::synth::{generate, SynthConfig};
 use serde_json::Value;
 
 fn tiny_data() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep().join("synth");
-        let cfg = SynthConfig {
-            seed: 5,
-            per_class: 6,
-            size: 32,
-            looks: 4.0,
-        };
-        generate(&cfg, &dir).unwrap();
-        dir
-    })
+    DIR.get_or_init(|| common::synthetic(5, 6))
 }
 
 /// Trains one epoch on the tiny data (CPU, one thread) and returns run.json's

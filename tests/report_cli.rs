@@ -2,27 +2,18 @@
 //! results, Table 1 and Figure 1; bad input (a run directory from another model hash, a
 //! method name that does not exist, N larger than the test split) is a clear error.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use sarxai::data::synth::{generate, SynthConfig};
 use sarxai::model::{self, Arch, ResNet, ResNetConfig};
 use tch::Device;
 
 fn tiny_data() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep().join("synth");
-        let cfg = SynthConfig {
-            seed: 5,
-            per_class: 4,
-            size: 32,
-            looks: 4.0,
-        };
-        generate(&cfg, &dir).unwrap();
-        dir
-    })
+    DIR.get_or_init(|| common::synthetic(5, 4))
 }
 
 /// A random 1-channel, 10-class ResNet-18 saved as `dir/name`.

@@ -11,13 +11,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{reproduce, small_mstar};
-
-fn sarxai() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sarxai"))
-}
+use common::{reproduce, sarxai, small_mstar};
 
 fn check(run: &Path) -> (bool, String) {
     let o = sarxai()

@@ -3,16 +3,14 @@
 //! holder's pid, start time and command line, and writes nothing; `claims check` of a run
 //! still being written says "run in progress" instead of judging half-written files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use sarxai::data::synth::{generate, SynthConfig};
-
-fn sarxai() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sarxai"))
-}
+use common::sarxai;
 
 fn stderr_of(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -22,22 +20,8 @@ fn stderr_of(o: &Output) -> String {
 fn tiny_run() -> &'static Path {
     static RUN: OnceLock<PathBuf> = OnceLock::new();
     RUN.get_or_init(|| {
-        let root = tempfile::tempdir().unwrap().keep();
-        let data = root.join("synth");
-        let cfg = SynthConfig {
-            seed: 5,
-            per_class: 6,
-            size: 32,
-            looks: 4.0,
-        };
-        generate(&cfg, &data).unwrap();
-        let run = root.join("run");
-        let o = sarxai()
-            .args(["train", "--pol", "vh", "--size", "32", "--epochs", "1"])
-            .args(["--device", "cpu", "--threads", "1", "--quiet", "--data"])
-            .arg(&data)
-            .arg("--out")
-            .arg(&run)
+        let run = tempfile::tempdir().unwrap().keep().join("run");
+        let o = common::train_tiny(&common::tiny_data(), &run, "1")
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", stderr_of(&o));

@@ -2,27 +2,18 @@
 //! and overwrites nothing; a killed run resumes to the uninterrupted model hash; a second
 //! train on a run directory in use is refused; eval reports what it promises.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use sarxai::data::synth::{generate, SynthConfig};
 
 fn tiny_data() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep().join("synth");
-        let cfg = SynthConfig {
-            seed: 5,
-            per_class: 6,
-            size: 32,
-            looks: 4.0,
-        };
-        generate(&cfg, &dir).unwrap();
-        dir
-    })
+    DIR.get_or_init(|| common::synthetic(5, 6))
 }
 
 /// Arguments of a tiny CPU run on the tiny synthetic data.

@@ -5,10 +5,11 @@
 //! libtorch's random generator and thread count are process-global, so the runs of this
 //! file are serialized by a mutex.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use sarxai::data::synth::{generate, SynthConfig};
 use sarxai::data::Pol;
 use sarxai::device::DeviceChoice;
 use sarxai::model::{self, Arch};
@@ -19,17 +20,7 @@ static LOCK: Mutex<()> = Mutex::new(());
 /// A tiny synthetic dataset (10 classes x 8 patches of 32x32), generated once per process.
 fn tiny_data() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep().join("synth");
-        let cfg = SynthConfig {
-            seed: 3,
-            per_class: 8,
-            size: 32,
-            looks: 4.0,
-        };
-        generate(&cfg, &dir).unwrap();
-        dir
-    })
+    DIR.get_or_init(|| common::synthetic(3, 8))
 }
 
 fn tiny_config() -> TrainConfig {

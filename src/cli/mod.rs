@@ -16,6 +16,7 @@ pub(crate) mod run_data;
 pub mod score;
 pub mod sensitivity;
 pub mod train;
+mod values;
 
 use std::path::Path;
 

@@ -26,19 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::decode::SampleType;
 
 /// What the stored pixel values are (the radiometry of the file).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Default,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputQuantity {
     /// Decided per file by its sample type ([`InputQuantity::resolve`]).

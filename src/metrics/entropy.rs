@@ -32,9 +32,7 @@ use tch::{Kind, Tensor};
 use super::captum_figure::{CaptumFigure, CaptumFigureError};
 
 /// Which PNG the XAI entropy measures.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Measure {
     /// Captum's heat-map figure as matplotlib saves it (the paper's measure; default).
@@ -44,9 +42,7 @@ pub enum Measure {
 }
 
 /// How a map smaller than the input is brought to the input size.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Upsample {
     /// Bilinear, `align_corners=False` (torch's `F.interpolate(mode="bilinear")`; default).

@@ -144,7 +144,7 @@ pub(crate) use resume::{prepare_dir, resume_state, settings_diff, timings_header
 pub use crate::layout::score as files;
 
 /// The class each attribution explains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetChoice {
     /// The image's true label (the default).

@@ -57,7 +57,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// In YAML a bare `y` reads as the boolean true (YAML 1.1), so `true` is accepted as `y`;
 /// `rows` and `columns` are accepted too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RangeAxis {
     /// Range along x (columns): a range flip is a horizontal flip.
@@ -99,7 +99,7 @@ impl RangeAxis {
 }
 
 /// A named augmentation policy (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AugmentPreset {
     /// Azimuth flips and small translations: keeps the look direction.

@@ -61,7 +61,7 @@ impl Default for ModelConfig {
 }
 
 /// Optimizer family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// SGD with (optionally Nesterov) momentum and L2 weight decay (PyTorch's `SGD`).
@@ -108,7 +108,7 @@ impl Default for OptimizerConfig {
 }
 
 /// How class imbalance is handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Balance {
     /// Plain shuffling, unweighted loss.
@@ -123,7 +123,7 @@ pub enum Balance {
 }
 
 /// Which model the run ends with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Select {
     /// The model after the last epoch.
@@ -216,7 +216,7 @@ impl Default for TrainConfig {
 }
 
 /// Named starting points for a configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {
     /// The built-in defaults.
     #[default]

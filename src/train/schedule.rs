@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Schedule family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScheduleKind {
     /// Cosine decay from the peak to `min_lr_ratio * lr` after the warm-up

@@ -86,7 +86,7 @@ pub const COMPARED: [&str; 8] = [
 /// `sarxai reproduce --profile transfer --smoke` of `data` into `run`, standard error into
 /// `log`.
 pub fn reproduce(data: &Path, run: &Path, log: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sarxai"));
+    let mut c = sarxai();
     c.args([
         "reproduce",
         "--profile",
@@ -118,13 +118,18 @@ pub fn snapshot(run: &Path) -> BTreeMap<&'static str, Vec<u8>> {
         .collect()
 }
 
-/// Tiny synthetic data (32 px, 6 images per class) in a fresh directory.
-pub fn tiny_data() -> PathBuf {
-    let root = tempfile::tempdir().unwrap().keep();
-    let data = root.join("synth");
+/// The `sarxai` binary of this build.
+pub fn sarxai() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sarxai"))
+}
+
+/// Synthetic data (10 classes, 32 px, `per_class` patches, generator seed `seed`) in a
+/// fresh directory that outlives the test.
+pub fn synthetic(seed: u64, per_class: usize) -> PathBuf {
+    let data = tempfile::tempdir().unwrap().keep().join("synth");
     let cfg = sarxai::data::synth::SynthConfig {
-        seed: 5,
-        per_class: 6,
+        seed,
+        per_class,
         size: 32,
         looks: 4.0,
     };
@@ -132,8 +137,14 @@ pub fn tiny_data() -> PathBuf {
     data
 }
 
+/// Tiny synthetic data (32 px, 6 images per class, seed 5) in a fresh directory.
+pub fn tiny_data() -> PathBuf {
+    synthetic(5, 6)
+}
+
+/// `sarxai train` of a 32-pixel ResNet-18 on `data` (VH, CPU, one thread) into `out`.
 pub fn train_tiny(data: &Path, out: &Path, epochs: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sarxai"));
+    let mut c = sarxai();
     c.args(["train", "--pol", "vh", "--size", "32", "--epochs", epochs])
         .args(["--device", "cpu", "--threads", "1", "--quiet", "--data"])
         .arg(data)
@@ -143,7 +154,7 @@ pub fn train_tiny(data: &Path, out: &Path, epochs: &str) -> Command {
 }
 
 pub fn score_tiny(run: &Path, out: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sarxai"));
+    let mut c = sarxai();
     c.args(["score", "--quiet", "--device", "cpu", "--threads", "1"])
         .args([
             "--per-class",

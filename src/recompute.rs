@@ -32,7 +32,7 @@ use crate::attr::Method;
 use crate::claims::pins::members_digest;
 use crate::claims::{Pins, PolEvidence, ReplicateEvidence, Results, UnitRecord};
 use crate::score::records::{self, ImageRecord};
-use crate::score::scoring::{files, rescore_pair, ScoreConfig, ScoreData};
+use crate::score::scoring::{files, predicted_class, rescore_pair, ScoreConfig, ScoreData};
 use crate::score::selection::{select, selection_digest, Selection};
 use crate::score::table::{Table1, TableMeta};
 use crate::score::Metric;
@@ -284,22 +284,12 @@ impl PolContext {
         let rule: Selection = serde_json::from_value(recorded["selection"].clone())
             .with_context(|| format!("{}: unreadable selection", score_json.display()))?;
         let test = &d.test;
-        let correct: Vec<bool> = match rule {
-            Selection::Stratified {
-                correct_only: true, ..
-            } => {
-                let (preds, _) =
-                    crate::train::eval::predict(&self.model, test, self.cfg.eval_batch_size)?;
-                preds
-                    .iter()
-                    .zip(&test.labels)
-                    .map(|(p, l)| p == l)
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
-        let chosen = select(&rule, test, &d.classes, |i| correct.get(i) == Some(&true))
-            .with_context(|| format!("re-deriving the selection of {pol}"))?;
+        // The same forward as scoring's selection (`predicted_class`), image by image as
+        // the selection asks.
+        let chosen = select(&rule, test, &d.classes, |i| {
+            predicted_class(&self.model, test, i) == test.labels[i]
+        })
+        .with_context(|| format!("re-deriving the selection of {pol}"))?;
         pins.selection
             .insert(pol.to_string(), selection_digest(&chosen, test));
         Ok(())

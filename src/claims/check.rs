@@ -11,6 +11,7 @@ use super::evidence::{
     Evidence,
 };
 use super::results::Results;
+use super::spec::PAPER_ORDER;
 use super::spec::{Claim, ClaimsFile, Decision, Rule};
 use crate::attr::Method;
 
@@ -337,7 +338,7 @@ fn bound_claim(q: &str, bound: f64, below: bool, r: &Results, d: &Decision) -> D
     }
 }
 
-/// An ordering claim over the eight methods' means of `metric` in `pol`: the probability
+/// An ordering claim over the paper's eight methods' means ([`PAPER_ORDER`]) of `metric` in `pol`: the probability
 /// that `holds(methods, means)` over paired stratified resamples.
 fn ordering_claim(
     r: &Results,
@@ -353,11 +354,11 @@ fn ordering_claim(
     let Some((cols, obs)) = r
         .evidence
         .get(pol)
-        .and_then(|e| e.paired(&Method::ALL, metric))
+        .and_then(|e| e.paired(&PAPER_ORDER, metric))
     else {
         return Decided::inconclusive(format!("{ranked}; {NO_EVIDENCE}"));
     };
-    let ms = Method::ALL;
+    let ms = PAPER_ORDER;
     // The estimate: 1 when the claim holds on the means of every image, 0 when not.
     let on_all = |means: &[f64]| f64::from(u8::from(holds(&ms, means)));
     let e = probability(&cols, &obs, d, on_all, |means| holds(&ms, means));
@@ -386,7 +387,7 @@ fn kendall_claim(
     let (Some(a), Some(b)) = (r.table1.get(pol), paper.table1.get(pol)) else {
         return Decided::not_run(format!("missing table1.{pol}"));
     };
-    let pairs: Option<Vec<(f64, f64)>> = Method::ALL
+    let pairs: Option<Vec<(f64, f64)>> = PAPER_ORDER
         .iter()
         .map(|m| Some((*a.get(m)?.get(metric)?, *b.get(m)?.get(metric)?)))
         .collect();
@@ -400,7 +401,7 @@ fn kendall_claim(
     let Some((cols, obs)) = r
         .evidence
         .get(pol)
-        .and_then(|e| e.paired(&Method::ALL, metric))
+        .and_then(|e| e.paired(&PAPER_ORDER, metric))
     else {
         return Decided::inconclusive(format!("tau = {point:.3}; {NO_EVIDENCE}"));
     };

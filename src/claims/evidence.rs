@@ -138,7 +138,7 @@ fn resamples(obs: &Observations, d: &Decision) -> (Vec<Vec<usize>>, String) {
 
 /// The bootstrap interval of the mean of `values` (made by `obs`): one model, BCa over
 /// the images resampled within their class at the expanded level (Table 1's cell
-/// interval: [`crate::score::table::cell_stats`]); several, the percentile interval of the
+/// interval, `score::table::cell_stats`); several, the percentile interval of the
 /// two-level bootstrap at the nominal level (BCa's jackknife acceleration and the
 /// expansion's t quantile assume one level of independent observations). `None` below two
 /// values.

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use super::{ClaimsError, ClaimsFile, PinsFile, Results};
-
 /// `fixtures/claims.yaml`, embedded.
 pub const CLAIMS_YAML: &str = include_str!("../../fixtures/claims.yaml");
 /// `fixtures/pins.yaml`, embedded.

@@ -17,7 +17,7 @@ pub use results::{
     ModelResult, Observations, PolEvidence, ReplicateEvidence, Results, Spread, Transfer,
     UnitRecord,
 };
-pub use spec::{Claim, ClaimsFile, Decision, Rule};
+pub use spec::{Claim, ClaimsFile, Decision, Rule, PAPER_ORDER};
 pub use transfer::{TRANSFER_MARK, TRANSFER_PROFILE};
 
 use std::path::PathBuf;

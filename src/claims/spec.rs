@@ -7,6 +7,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::attr::Method;
 
+/// The paper's eight methods in its Table 1's row order (`fixtures/paper_table1.yaml`):
+/// the methods its rankings and Kendall claims range over, whatever else a run scores.
+pub const PAPER_ORDER: [Method; 8] = [
+    Method::IntegratedGradients,
+    Method::InputXGradient,
+    Method::GuidedBackprop,
+    Method::Deconvolution,
+    Method::Saliency,
+    Method::Occlusion,
+    Method::GuidedGradCam,
+    Method::GradCam,
+];
+
 /// `fixtures/claims.yaml`: the paper's claims.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClaimsFile {

@@ -137,7 +137,7 @@ mod planning;
 mod resume;
 
 pub use per_image::{rescore_pair, score_images, Scored};
-pub use planning::{plan, Plan};
+pub use planning::{plan, predicted_class, Plan};
 pub(crate) use resume::{prepare_dir, resume_state, settings_diff, timings_header};
 
 /// File names in a score directory ([`crate::layout::score`]).

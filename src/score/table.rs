@@ -70,17 +70,8 @@ pub fn cell_stats(metric: Metric, values: &[f64], strata: &[i64]) -> (CellStats,
     (s, interval.map(|i| i.1.to_string()))
 }
 
-/// The paper's row order (its Table 1, `fixtures/paper_table1.yaml`).
-pub const PAPER_ORDER: [Method; 8] = [
-    Method::IntegratedGradients,
-    Method::InputXGradient,
-    Method::GuidedBackprop,
-    Method::Deconvolution,
-    Method::Saliency,
-    Method::Occlusion,
-    Method::GuidedGradCam,
-    Method::GradCam,
-];
+/// The paper's row order (its Table 1), owned by the claims' specification.
+pub use crate::claims::PAPER_ORDER;
 
 /// The paper's Table 1 (`fixtures/paper_table1.yaml`, shared with the claims harness):
 /// `table1[pol][method][metric]`. Other keys of the file are ignored here.

@@ -183,8 +183,12 @@ pub fn plan(cfg: &ScoreConfig, model: &ResNet, data: &ScoreData) -> Result<Plan,
     })
 }
 
-/// The class `model` predicts for test image `i` of `split`.
-fn predicted_class(model: &ResNet, split: &crate::data::SplitData, i: usize) -> i64 {
+/// The class `model` predicts for test image `i` of `split`: the unfolded forward of one
+/// image, as a `correct_only` selection asks it. `claims check` re-derives the selection
+/// with this same function, so an image whose top two logits nearly tie is judged alike
+/// (the batched, BatchNorm-folded forward of the test evaluation may round it the other
+/// way).
+pub fn predicted_class(model: &ResNet, split: &crate::data::SplitData, i: usize) -> i64 {
     let x = crate::train::eval::input_tensor(
         split.image(i),
         split.size,

@@ -29,11 +29,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use crate::attr::Method;
-use crate::claims::pins::members_digest;
-use crate::claims::{Pins, PolEvidence, ReplicateEvidence, Results, UnitRecord};
+use crate::claims::{PolEvidence, ReplicateEvidence, Results, UnitRecord};
 use crate::score::records::{self, ImageRecord};
-use crate::score::scoring::{files, predicted_class, rescore_pair, ScoreConfig, ScoreData};
-use crate::score::selection::{select, selection_digest, Selection};
+use crate::score::scoring::{files, rescore_pair, ScoreConfig, ScoreData};
 use crate::score::table::{Table1, TableMeta};
 use crate::score::Metric;
 
@@ -231,7 +229,7 @@ fn evidence_rows(
 
 /// What claims check loads once per polarization of a run: its training configuration,
 /// its data (re-read from the data directory through the same loader as training) and its
-/// model. The data pins ([`PolContext::derive_pins`]) and the recomputation both use it.
+/// model. The data pins (`verify`'s `derive_pins`) and the recomputation both use it.
 pub struct PolContext {
     /// The polarization's training configuration (`RUN/<pol>/config.yaml`).
     pub cfg: crate::train::TrainConfig,
@@ -251,48 +249,6 @@ impl PolContext {
         let model =
             crate::model::load(&train_dir.join(crate::train::files::WEIGHTS), None, device)?;
         Ok(PolContext { cfg, data, model })
-    }
-
-    /// Re-derives the data pins of `pol` into `pins`: the chosen members' digest (from the
-    /// files' content), the split digests (from the re-loaded split) and the Table 1
-    /// image-selection digest (the rule recorded in `score-<pol>/score.json` applied to the
-    /// re-loaded test split and model).
-    pub fn derive_pins(&self, run_dir: &Path, pol: &str, pins: &mut Pins) -> Result<()> {
-        let d = &self.data.dataset;
-        let files = [&d.train, &d.val, &d.test]
-            .into_iter()
-            .flat_map(|s| s.files.iter().map(|f| f.as_path()));
-        pins.members
-            .insert(pol.to_string(), members_digest(&d.root, files)?);
-        let u = &self.data.digests;
-        pins.splits.insert(
-            pol.to_string(),
-            [("train", &u.train), ("val", &u.val), ("test", &u.test)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        );
-        let score_json = crate::layout::score_dir(run_dir, pol).join(files::SCORE_JSON);
-        if !score_json.is_file() {
-            return Ok(());
-        }
-        let recorded: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(&score_json)
-                .with_context(|| format!("reading {}", score_json.display()))?,
-        )
-        .with_context(|| format!("parsing {}", score_json.display()))?;
-        let rule: Selection = serde_json::from_value(recorded["selection"].clone())
-            .with_context(|| format!("{}: unreadable selection", score_json.display()))?;
-        let test = &d.test;
-        // The same forward as scoring's selection (`predicted_class`), image by image as
-        // the selection asks.
-        let chosen = select(&rule, test, &d.classes, |i| {
-            predicted_class(&self.model, test, i) == test.labels[i]
-        })
-        .with_context(|| format!("re-deriving the selection of {pol}"))?;
-        pins.selection
-            .insert(pol.to_string(), selection_digest(&chosen, test));
-        Ok(())
     }
 }
 

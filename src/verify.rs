@@ -9,8 +9,11 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::claims::pins::members_digest;
 use crate::claims::{self, check_claims, ClaimsFile, Pins, PinsFile, Results};
 use crate::recompute::PolContext;
+use crate::score::scoring::{files, predicted_class};
+use crate::score::selection::{select, selection_digest, Selection};
 
 /// A run directory after its pins were verified: the verdicts (each carrying the run's
 /// marks), the marks with their reasons, notes, and each polarization's re-loaded data and
@@ -102,7 +105,7 @@ pub fn check_run(
     let mut contexts = BTreeMap::new();
     for &pol in &pols {
         let ctx = PolContext::load(run_dir, pol, device)?;
-        ctx.derive_pins(run_dir, pol, &mut derived)?;
+        derive_pins(&ctx, run_dir, pol, &mut derived)?;
         contexts.insert(pol.to_string(), ctx);
     }
     let data_pins = |k: &str| {
@@ -123,6 +126,47 @@ pub fn check_run(
     let mut run = decide(results, &measured, profile, claims, paper, notes);
     run.contexts = contexts;
     Ok(run)
+}
+
+/// Re-derives the data pins of model `pol` from its re-loaded context into `pins`: the chosen members' digest (from the
+/// files' content), the split digests (from the re-loaded split) and the Table 1
+/// image-selection digest (the rule recorded in `score-<pol>/score.json` applied to the
+/// re-loaded test split and model).
+fn derive_pins(ctx: &PolContext, run_dir: &Path, pol: &str, pins: &mut Pins) -> Result<()> {
+    let d = &ctx.data.dataset;
+    let files = [&d.train, &d.val, &d.test]
+        .into_iter()
+        .flat_map(|s| s.files.iter().map(|f| f.as_path()));
+    pins.members
+        .insert(pol.to_string(), members_digest(&d.root, files)?);
+    let u = &ctx.data.digests;
+    pins.splits.insert(
+        pol.to_string(),
+        [("train", &u.train), ("val", &u.val), ("test", &u.test)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    );
+    let score_json = crate::layout::score_dir(run_dir, pol).join(files::SCORE_JSON);
+    if !score_json.is_file() {
+        return Ok(());
+    }
+    let recorded: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&score_json).with_context(|| format!("reading {}", score_json.display()))?,
+    )
+    .with_context(|| format!("parsing {}", score_json.display()))?;
+    let rule: Selection = serde_json::from_value(recorded["selection"].clone())
+        .with_context(|| format!("{}: unreadable selection", score_json.display()))?;
+    let test = &d.test;
+    // The same forward as scoring's selection (`predicted_class`), image by image as
+    // the selection asks.
+    let chosen = select(&rule, test, &d.classes, |i| {
+        predicted_class(&ctx.model, test, i) == test.labels[i]
+    })
+    .with_context(|| format!("re-deriving the selection of {pol}"))?;
+    pins.selection
+        .insert(pol.to_string(), selection_digest(&chosen, test));
+    Ok(())
 }
 
 /// What `reproduce` decides with the pins it has just measured and recorded (`recorded`,

@@ -282,7 +282,7 @@ fn run_pol(
     tcfg.device.resolve()?;
     let data = train::prepare_data(&tcfg).with_context(|| format!("loading the data of {p}"))?;
     let d = &data.dataset;
-    let members = crate::claims::pins::members_digest(
+    let members = crate::verify::members_digest(
         &d.root,
         [&d.train, &d.val, &d.test]
             .into_iter()

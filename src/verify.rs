@@ -9,11 +9,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::claims::pins::members_digest;
 use crate::claims::{self, check_claims, ClaimsFile, Pins, PinsFile, Results};
 use crate::recompute::PolContext;
 use crate::score::scoring::{files, predicted_class};
 use crate::score::selection::{select, selection_digest, Selection};
+
+mod measure;
+pub use measure::{members_digest, pins_measured};
 
 /// A run directory after its pins were verified: the verdicts (each carrying the run's
 /// marks), the marks with their reasons, notes, and each polarization's re-loaded data and

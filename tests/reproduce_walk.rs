@@ -6,11 +6,11 @@
 //! them.
 
 use sarxai::attr::Method;
-use sarxai::claims::pins_measured;
 use sarxai::device::DeviceChoice;
 use sarxai::reproduce::{reproduce, ReproduceConfig, ReproduceProfile, StudyEvent};
 use sarxai::score::selection::Selection;
 use sarxai::train::datasets_prepared;
+use sarxai::verify::pins_measured;
 
 #[test]
 fn reproduce_prepares_each_channels_data_once_and_measures_pins_once() {

@@ -12,7 +12,7 @@ pub mod transfer;
 
 pub use check::{render_table, Verdict, VerdictRow};
 pub use evidence::Evidence;
-pub use pins::{pins_measured, Mismatch, Pins, PinsFile, SMOKE_MARK, UNPINNED_MARK};
+pub use pins::{Mismatch, Pins, PinsFile, SMOKE_MARK, UNPINNED_MARK};
 pub use results::{
     ModelResult, Observations, PolEvidence, ReplicateEvidence, Results, Spread, Transfer,
     UnitRecord,

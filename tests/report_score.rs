@@ -129,7 +129,13 @@ fn score_writes_everything_and_resumes_to_the_uninterrupted_results() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 1 + 2 * 4);
     assert!(lines[0].starts_with("image,member,file,label,label_name,predicted,predicted_name,target,method,max_sensitivity,max_sensitivity_captum09,entropy_kb"));
-    assert!(lines[0].ends_with("mprt_all_spearman,model_hash"));
+    // The metrics' columns follow their declaration order; the last one, then the hash.
+    let last = Metric::ALL.iter().max().unwrap().key();
+    assert!(
+        lines[0].ends_with(&format!("{last},model_hash")),
+        "{}",
+        lines[0]
+    );
     assert!(
         lines[1].starts_with("0,img0,test/img0_vh.tif,0,airport,"),
         "{}",

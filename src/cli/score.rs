@@ -93,10 +93,9 @@ pub struct ScoreArgs {
     /// A method, a comma-separated list, or all.
     #[arg(long, default_value = "all")]
     pub(crate) methods: MethodSelection,
-    /// Metrics: all, paper (max_sensitivity, entropy_kb), or a comma-separated list of
-    /// max_sensitivity, entropy_kb, shannon_bits, sparseness, relevance_mass_accuracy,
-    /// pointing_game, deletion_auc, insertion_auc, infidelity, mprt_fc_spearman,
-    /// mprt_all_spearman.
+    /// Metrics: all, paper (the paper's: max_sensitivity, max_sensitivity_captum09,
+    /// entropy_kb), or a comma-separated list of metric keys, the columns of
+    /// per_image.csv (an unknown key's error lists every one).
     #[arg(long, default_value = "all")]
     pub(crate) metrics: MetricSelection,
     /// Explain the first N images of the test split instead of a stratified selection

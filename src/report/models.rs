@@ -6,6 +6,8 @@
 use std::fmt::Write as _;
 
 use crate::claims::{PolEvidence, Results};
+use crate::score::table::fmt_value;
+use crate::score::Metric;
 
 /// The rows of one channel: (method, metric, pooled mean, spread) for every cell with a
 /// spread, in method then metric order.
@@ -23,13 +25,18 @@ fn rows(results: &Results, pol: &str, e: &PolEvidence) -> Vec<[String; 5]> {
             ) else {
                 continue;
             };
-            let means: Vec<String> = s.model_means.iter().map(|m| format!("{m:.4}")).collect();
+            // Table 1's notation of the metric (Infidelity's values are 1e-5 small).
+            let fmt = |v: f64| match metric.parse::<Metric>() {
+                Ok(k) => fmt_value(k, v),
+                Err(_) => format!("{v:.4}"),
+            };
+            let means: Vec<String> = s.model_means.iter().map(|&m| fmt(m)).collect();
             out.push([
                 format!("{} {}", method.name(), metric),
-                format!("{pooled:.4}"),
+                fmt(*pooled),
                 means.join(" / "),
-                format!("{:.4}", s.between_sd),
-                format!("{:.4}", s.within_sd),
+                fmt(s.between_sd),
+                fmt(s.within_sd),
             ]);
         }
     }

@@ -214,8 +214,8 @@ pub struct Table1 {
     pub agreement: Vec<RankAgreement>,
 }
 
-/// A value with the metric's decimals, or in scientific notation.
-fn fmt_value(k: Metric, v: f64) -> String {
+/// A value with the metric's decimals, or in scientific notation (Table 1's cells).
+pub fn fmt_value(k: Metric, v: f64) -> String {
     let d = k.decimals();
     if k.scientific() {
         format!("{v:.d$e}")

@@ -142,13 +142,7 @@ fn derive_pins(ctx: &PolContext, run_dir: &Path, pol: &str, pins: &mut Pins) -> 
     pins.members
         .insert(pol.to_string(), members_digest(&d.root, files)?);
     let u = &ctx.data.digests;
-    pins.splits.insert(
-        pol.to_string(),
-        [("train", &u.train), ("val", &u.val), ("test", &u.test)]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    );
+    pins.splits.insert(pol.to_string(), u.by_split());
     let score_json = crate::layout::score_dir(run_dir, pol).join(files::SCORE_JSON);
     if !score_json.is_file() {
         return Ok(());

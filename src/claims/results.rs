@@ -102,7 +102,7 @@ pub struct PolEvidence {
     pub strata: Vec<i64>,
     /// `values[method][metric]`: one value per image in `images`' order, `None` where
     /// undefined.
-    pub values: BTreeMap<Method, BTreeMap<String, Vec<Option<f64>>>>,
+    pub values: ImageValues,
     /// The channel's other models (`reproduce --replicates R`: R - 1 of them), scored on
     /// the same images; the fields above are its base model's. Empty for one model.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -130,7 +130,7 @@ pub struct ReplicateEvidence {
     /// Images of the test split.
     pub test_n: u64,
     /// `values[method][metric]`, in the channel's `images` order.
-    pub values: BTreeMap<Method, BTreeMap<String, Vec<Option<f64>>>>,
+    pub values: ImageValues,
 }
 
 /// Values per metric, per method, per image: the per-image table of one model.

@@ -60,15 +60,19 @@ fn caption(e: &PolEvidence) -> String {
     )
 }
 
+/// The channels with several models, with their evidence.
+fn with_models(results: &Results) -> impl Iterator<Item = (&String, &PolEvidence)> {
+    results
+        .evidence
+        .iter()
+        .filter(|(_, e)| !e.replicates.is_empty())
+}
+
 /// `RUN/table1_models.md`: one table per channel with several models; `None` when no
 /// channel has several.
 pub fn models_markdown(results: &Results) -> Option<String> {
     let mut s = String::new();
-    for (pol, e) in results
-        .evidence
-        .iter()
-        .filter(|(_, e)| !e.replicates.is_empty())
-    {
+    for (pol, e) in with_models(results) {
         let _ = writeln!(
             s,
             "## Table 1 over models: {}\n\n{}\n",
@@ -92,11 +96,7 @@ pub fn models_markdown(results: &Results) -> Option<String> {
 /// The report's section of the same tables (nothing when no channel has several models).
 pub fn models_html(h: &mut String, results: &Results) {
     use super::svg::escape;
-    for (pol, e) in results
-        .evidence
-        .iter()
-        .filter(|(_, e)| !e.replicates.is_empty())
-    {
+    for (pol, e) in with_models(results) {
         let _ = write!(
             h,
             "<h3 id=\"table1-models-{p}\">{P}: Table 1 over models</h3><p class=\"notes\">{}.</p><table id=\"table1-models-{p}-table\"><thead><tr>",

@@ -87,12 +87,23 @@ pub fn stratified_resamples(strata: &[i64], resamples: usize, seed: u64) -> Vec<
     (0..resamples)
         .map(|_| {
             let mut drawn = Vec::with_capacity(strata.len());
-            for members in groups.values() {
-                drawn.extend((0..members.len()).map(|_| members[rng.index(members.len())]));
-            }
+            draw_within_strata(&mut rng, &groups, &mut drawn);
             drawn
         })
         .collect()
+}
+
+/// One stratified draw: for each stratum in ascending label order, as many draws with
+/// replacement from its members (`members[rng.index(members.len())]`) as it has members,
+/// appended to `drawn`.
+fn draw_within_strata(
+    rng: &mut Resampler,
+    groups: &BTreeMap<i64, Vec<usize>>,
+    drawn: &mut Vec<usize>,
+) {
+    for members in groups.values() {
+        drawn.extend((0..members.len()).map(|_| members[rng.index(members.len())]));
+    }
 }
 
 /// [`resampling_strata`] for observations of several models (`models[i]`: the model of
@@ -141,9 +152,7 @@ pub fn hierarchical_resamples(
                 (0..units.len()).map(|_| rng.index(units.len())).collect();
             let mut drawn = Vec::with_capacity(strata.len());
             for m in drawn_models {
-                for members in units[m].values() {
-                    drawn.extend((0..members.len()).map(|_| members[rng.index(members.len())]));
-                }
+                draw_within_strata(&mut rng, units[m], &mut drawn);
             }
             drawn
         })

@@ -128,6 +128,20 @@ pub struct UsedDigests {
     pub test: String,
 }
 
+impl UsedDigests {
+    /// The digests by split name (`train`, `val`, `test`), as the pins record them.
+    pub fn by_split(&self) -> std::collections::BTreeMap<String, String> {
+        [
+            ("train", &self.train),
+            ("val", &self.val),
+            ("test", &self.test),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+    }
+}
+
 /// The data's origin, for the run manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]

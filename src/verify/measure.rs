@@ -144,13 +144,7 @@ impl Pins {
             &path,
         )?;
         let u = &m.data.used;
-        self.splits.insert(
-            pol.to_string(),
-            [("train", &u.train), ("val", &u.val), ("test", &u.test)]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        );
+        self.splits.insert(pol.to_string(), u.by_split());
         // A replicate model's seed is its own pin (`seeds.train-vh-r1`); `seeds.train` is
         // the base models' seed, which the profile pins.
         let train_seed = if crate::layout::is_replicate(pol) {

@@ -14,7 +14,8 @@ use crate::npy::Expect;
 use crate::score::arrays::{
     metrics_on_arrays, ArrayInputs, ArrayMetric, MetricValues, ModelInputs,
 };
-use crate::score::ScoreConfig;
+use crate::score::metric::Need;
+use crate::score::{ScoreConfig, ScoreError};
 
 /// `sarxai metrics`: metrics of attributions computed anywhere.
 #[derive(Debug, clap::Args)]
@@ -122,6 +123,7 @@ pub fn run(args: MetricsArgs) -> Result<()> {
         ..ScoreConfig::default()
     };
     let values = metrics_on_arrays(&input, &metrics, args.convention, &cfg)
+        .map_err(naming_the_flag)
         .with_context(|| format!("metrics of {}", args.attr.display()))?;
     if args.json {
         for line in json_lines(&values) {
@@ -131,6 +133,21 @@ pub fn run(args: MetricsArgs) -> Result<()> {
         print!("{}", table(&values));
     }
     Ok(())
+}
+
+/// A metric's missing input named by the flag that gives it.
+fn naming_the_flag(e: ScoreError) -> anyhow::Error {
+    match e {
+        ScoreError::Needs { metric, need } => anyhow::anyhow!(
+            "{metric} needs {}",
+            match need {
+                Need::Masks => "--mask (N, H, W)",
+                Need::Model => "the model: --weights, --input and --target",
+                Need::Method => "--method (it re-runs the method)",
+            }
+        ),
+        e => e.into(),
+    }
 }
 
 /// One JSON object per image: `{"image": i, "<metric>": value or null, ...}`.

@@ -1,9 +1,22 @@
-//! The per-image metrics of a scoring run, their column names, titles and directions.
+//! The per-image metrics of a scoring run: their column names, titles and directions
+//! ([`Metric`]), and how each is computed ([`Metric::values`] on an [`Explained`] batch):
+//! the one dispatch that `score` (one image at a time) and `sarxai metrics` (arrays made
+//! anywhere) share, so a value of one equals the other's for the same attribution.
+
+mod explained;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+pub use explained::{values_of, Explained, MetricSettings, ModelInputs, Need, Randomised};
+
+use super::ScoreError;
+use crate::metrics::faithfulness::Game;
+use crate::metrics::localisation::{pointing_game, relevance_mass_accuracy_as};
+use crate::metrics::randomisation::Stage;
+use crate::metrics::sparseness::sparseness_as;
 
 /// Which way is better for a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,57 +28,104 @@ pub enum Better {
     Higher,
 }
 
-/// A per-image score of one explanation. The key ([`Metric::key`]) is the column name in
-/// `per_image.csv` and `table1.csv`, and the metric name in `results.json` and the paper's
-/// table (`fixtures/paper_table1.yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
+/// Declares [`Metric`] from one table, a row per metric: its doc, variant, key and title.
+/// The row order is the column order (`plan`, `per_image.csv` and Table 1 sort by the
+/// derived `Ord`), and [`Metric::ALL`], [`Metric::key`] and [`Metric::title`] follow it, so
+/// a new metric is one row here and one arm of [`Metric::values`].
+macro_rules! metric_table {
+    ($($(#[doc = $doc:literal])* $variant:ident => $key:literal, $title:literal;)*) => {
+        /// A per-image score of one explanation. The key ([`Metric::key`]) is the column name
+        /// in `per_image.csv` and `table1.csv`, and the metric name in `results.json` and the
+        /// paper's table (`fixtures/paper_table1.yaml`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Metric {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl Metric {
+            /// Every metric, in column order.
+            pub const ALL: [Metric; [$($key),*].len()] = [$(Metric::$variant),*];
+
+            /// Column name.
+            pub fn key(self) -> &'static str {
+                match self {
+                    $(Metric::$variant => $key,)*
+                }
+            }
+
+            /// Column title in Table 1.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Metric::$variant => $title,)*
+                }
+            }
+        }
+    };
+}
+
+metric_table! {
     /// Captum's `sensitivity_max` (radius 0.02, 10 samples, Frobenius, relative).
-    MaxSensitivity,
+    MaxSensitivity => "max_sensitivity", "Max-Sensitivity";
     /// The same as Captum 0.9 reports it when called the paper's way, one image at a time
     /// with the method's own `attribute`: Grad-CAM `sqrt(samples)` times
     /// [`Metric::MaxSensitivity`], every other method equal to it
     /// ([`crate::metrics::sensitivity::captum09_reported`]). The paper's Table 1 values.
-    MaxSensitivityCaptum09,
+    MaxSensitivityCaptum09 => "max_sensitivity_captum09", "Max-Sens. (Captum 0.9)";
     /// PNG byte size of the 8-bit heatmap in KB = 1000 bytes (the paper's "XAI entropy").
-    EntropyKb,
+    EntropyKb => "entropy_kb", "XAI entropy (KB)";
     /// Shannon entropy of the same 8-bit heatmap, bits per pixel.
-    ShannonBits,
+    ShannonBits => "shannon_bits", "Shannon (bits)";
     /// Gini index of |attribution| at the input resolution.
-    Sparseness,
+    Sparseness => "sparseness", "Sparseness (Gini)";
     /// Share of positive relevance inside the ground-truth mask.
-    RelevanceMassAccuracy,
+    RelevanceMassAccuracy => "relevance_mass_accuracy", "Relevance mass acc.";
     /// 1 when the maximum lies in the ground-truth mask.
-    PointingGame,
+    PointingGame => "pointing_game", "Pointing game";
     /// Area under the deletion curve of the target's softmax probability.
-    DeletionAuc,
+    DeletionAuc => "deletion_auc", "Deletion AUC";
     /// Area under the insertion curve.
-    InsertionAuc,
+    InsertionAuc => "insertion_auc", "Insertion AUC";
     /// Captum's `infidelity` (Gaussian noise sigma 0.003, 10 samples, not normalised).
-    Infidelity,
+    Infidelity => "infidelity", "Infidelity";
     /// Spearman correlation of |attribution| with the model's `fc` re-initialised.
-    MprtFc,
+    MprtFc => "mprt_fc_spearman", "MPRT rho (fc)";
     /// Spearman correlation of |attribution| with every stage re-initialised (cascade).
-    MprtAll,
+    MprtAll => "mprt_all_spearman", "MPRT rho (all)";
 }
 
 impl Metric {
-    /// Every metric, in column order.
-    pub const ALL: [Metric; 12] = [
-        Metric::MaxSensitivity,
-        Metric::MaxSensitivityCaptum09,
-        Metric::EntropyKb,
-        Metric::ShannonBits,
-        Metric::Sparseness,
-        Metric::RelevanceMassAccuracy,
-        Metric::PointingGame,
-        Metric::DeletionAuc,
-        Metric::InsertionAuc,
-        Metric::Infidelity,
-        Metric::MprtFc,
-        Metric::MprtAll,
-    ];
+    /// This metric of each explanation of `e` (NaN where undefined): the one place a
+    /// metric is computed, for `score` and `sarxai metrics` alike. Errors name what a
+    /// metric needs and `e` lacks ([`ScoreError::Needs`]).
+    pub fn values(self, e: &Explained) -> Result<Vec<f64>, ScoreError> {
+        match self {
+            Metric::MaxSensitivity => Ok(e.max_sensitivity(self)?.to_vec()),
+            Metric::MaxSensitivityCaptum09 => e.max_sensitivity_captum09(self),
+            Metric::EntropyKb => Ok(e.entropy()?.iter().map(|s| s.kb).collect()),
+            Metric::ShannonBits => Ok(e.entropy()?.iter().map(|s| s.shannon_bits).collect()),
+            Metric::Sparseness => values_of(&sparseness_as(&e.full, e.convention)?),
+            Metric::RelevanceMassAccuracy => values_of(&relevance_mass_accuracy_as(
+                &e.full,
+                e.masks(self)?,
+                e.convention,
+            )?),
+            Metric::PointingGame => values_of(&pointing_game(&e.full, e.masks(self)?)?),
+            Metric::DeletionAuc => e.auc(self, Game::Deletion),
+            Metric::InsertionAuc => e.auc(self, Game::Insertion),
+            Metric::Infidelity => e.infidelity(self),
+            Metric::MprtFc | Metric::MprtAll => e.mprt(self),
+        }
+    }
+
+    /// The stages the randomisation test re-initialises, for its metrics (top-down).
+    pub fn randomised_stages(self) -> Option<&'static [Stage]> {
+        match self {
+            Metric::MprtFc => Some(&[Stage::Fc]),
+            Metric::MprtAll => Some(&Stage::TOP_DOWN),
+            _ => None,
+        }
+    }
 
     /// The paper's two metrics (Max-Sensitivity both as defined and as Captum 0.9 reports it).
     pub const PAPER: [Metric; 3] = [
@@ -73,42 +133,6 @@ impl Metric {
         Metric::MaxSensitivityCaptum09,
         Metric::EntropyKb,
     ];
-
-    /// Column name.
-    pub fn key(self) -> &'static str {
-        match self {
-            Metric::MaxSensitivity => "max_sensitivity",
-            Metric::MaxSensitivityCaptum09 => "max_sensitivity_captum09",
-            Metric::EntropyKb => "entropy_kb",
-            Metric::ShannonBits => "shannon_bits",
-            Metric::Sparseness => "sparseness",
-            Metric::RelevanceMassAccuracy => "relevance_mass_accuracy",
-            Metric::PointingGame => "pointing_game",
-            Metric::DeletionAuc => "deletion_auc",
-            Metric::InsertionAuc => "insertion_auc",
-            Metric::Infidelity => "infidelity",
-            Metric::MprtFc => "mprt_fc_spearman",
-            Metric::MprtAll => "mprt_all_spearman",
-        }
-    }
-
-    /// Column title in Table 1.
-    pub fn title(self) -> &'static str {
-        match self {
-            Metric::MaxSensitivity => "Max-Sensitivity",
-            Metric::MaxSensitivityCaptum09 => "Max-Sens. (Captum 0.9)",
-            Metric::EntropyKb => "XAI entropy (KB)",
-            Metric::ShannonBits => "Shannon (bits)",
-            Metric::Sparseness => "Sparseness (Gini)",
-            Metric::RelevanceMassAccuracy => "Relevance mass acc.",
-            Metric::PointingGame => "Pointing game",
-            Metric::DeletionAuc => "Deletion AUC",
-            Metric::InsertionAuc => "Insertion AUC",
-            Metric::Infidelity => "Infidelity",
-            Metric::MprtFc => "MPRT rho (fc)",
-            Metric::MprtAll => "MPRT rho (all)",
-        }
-    }
 
     /// What the better direction is (for the randomisation test: lower correlation, i.e.
     /// the explanation changes when the learned weights are destroyed).

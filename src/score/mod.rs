@@ -81,6 +81,14 @@ pub enum ScoreError {
     /// SIGINT or SIGTERM: stopped after an image's rows were appended.
     #[error(transparent)]
     Interrupted(#[from] crate::interrupt::Interrupted),
+    /// A metric was asked for without what it is computed from.
+    #[error("{metric} needs {need}")]
+    Needs {
+        /// The metric.
+        metric: metric::Metric,
+        /// What it lacks.
+        need: metric::Need,
+    },
     /// Scoring inputs that do not fit together.
     #[error("invalid scoring input: {0}")]
     Config(String),

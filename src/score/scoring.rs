@@ -66,7 +66,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::metric::Metric;
+use super::metric::{Metric, MetricSettings};
 use super::records::{self, ImageRecord};
 use super::selection::Selection;
 use super::shard::{Shard, ShardError, FORMAT, SHARD_JSON};
@@ -203,6 +203,20 @@ pub struct ScoreConfig {
     /// included): a note of Table 1 and `weights_source` in `score.json`. None for
     /// safetensors weights, whose model hash is the record.
     pub weights_source: Option<String>,
+}
+
+impl ScoreConfig {
+    /// The settings the metrics are computed with ([`Metric::values`]).
+    pub fn metric_settings(&self) -> MetricSettings {
+        MetricSettings {
+            sensitivity: self.sensitivity,
+            entropy: self.entropy.clone(),
+            infidelity: self.infidelity,
+            infidelity_std: self.infidelity_std,
+            faithfulness: self.faithfulness,
+            budget: self.budget,
+        }
+    }
 }
 
 impl Default for ScoreConfig {

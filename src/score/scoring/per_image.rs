@@ -7,19 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use super::{files, image_seed, MethodTiming, Plan, ScoreConfig, ScoreData, TargetChoice};
 use crate::attr::{Attribution, Method};
-use crate::metrics::entropy::{xai_entropy, EntropyScore};
-use crate::metrics::faithfulness::{perturbation_curves, Game};
-use crate::metrics::infidelity::{infidelity, GaussianNoise};
-use crate::metrics::localisation::{pointing_game, relevance_mass_accuracy, to_input_resolution};
-use crate::metrics::randomisation::{randomised_copy, spearman, Stage};
-use crate::metrics::sensitivity::{captum09_reported, max_sensitivity_from, Perturbations};
-use crate::metrics::sparseness::sparseness;
 use crate::model::ResNet;
-use crate::score::metric::Metric;
+use crate::score::metric::{Explained, Metric, MetricSettings, ModelInputs, Randomised};
 use crate::score::records::{self, ImageRecord};
 use crate::score::ScoreError;
 
@@ -46,22 +39,13 @@ pub fn score_images(
     out_dir: &Path,
 ) -> Result<Scored, ScoreError> {
     let metrics = &plan.metrics;
-    let randomised = |stages: &[Stage], k: Metric| -> Result<Option<ResNet>, ScoreError> {
-        Ok(if metrics.contains(&k) {
-            Some(randomised_copy(model, stages, cfg.randomisation_seed)?)
-        } else {
-            None
-        })
-    };
-    let mprt_fc = randomised(&[Stage::Fc], Metric::MprtFc)?;
-    let mprt_all = randomised(&Stage::TOP_DOWN, Metric::MprtAll)?;
     let ctx = Ctx {
         cfg,
         model,
         data,
         metrics,
-        mprt_fc: mprt_fc.as_ref(),
-        mprt_all: mprt_all.as_ref(),
+        settings: cfg.metric_settings(),
+        randomised: Randomised::of(model, metrics, cfg.randomisation_seed)?,
     };
     let attributors: BTreeMap<Method, Box<dyn Attribution>> = plan
         .methods
@@ -111,8 +95,8 @@ pub fn rescore_pair(
         model,
         data,
         metrics: &metrics,
-        mprt_fc: None,
-        mprt_all: None,
+        settings: cfg.metric_settings(),
+        randomised: Randomised::default(),
     };
     let img = ctx.image(image)?;
     let attributor = method.with_defaults(cfg.budget);
@@ -143,46 +127,8 @@ pub(super) struct Ctx<'a> {
     pub(super) model: &'a ResNet,
     pub(super) data: &'a ScoreData<'a>,
     metrics: &'a [Metric],
-    mprt_fc: Option<&'a ResNet>,
-    mprt_all: Option<&'a ResNet>,
-}
-
-/// One (image, method) pair's attribution, as the metrics take it.
-struct Pair<'a> {
-    img: &'a Img,
-    method: &'a dyn Attribution,
-    /// The attribution as the method gives it (Grad-CAM: its layer4 map).
-    a: Tensor,
-    /// The attribution at the input resolution.
-    full: Tensor,
-    /// The input's size (`[1, C, H, W]`).
-    size: Vec<i64>,
-    /// The image's noise seed ([`image_seed`]).
-    seed: u64,
-}
-
-impl Pair<'_> {
-    fn h(&self) -> i64 {
-        self.size[2]
-    }
-
-    fn w(&self) -> i64 {
-        self.size[3]
-    }
-}
-
-/// Values two metric columns share, computed once per pair.
-#[derive(Default)]
-struct Shared {
-    /// Max-Sensitivity as defined (its Captum 0.9 value derives from it).
-    max_sensitivity: Option<f64>,
-    /// XAI entropy and Shannon bits.
-    entropy: Option<EntropyScore>,
-}
-
-/// The first value of `t` as `f64`.
-fn first(t: &Tensor) -> f64 {
-    t.to_kind(Kind::Double).double_value(&[0])
+    settings: MetricSettings,
+    randomised: Randomised,
 }
 
 impl Ctx<'_> {
@@ -351,8 +297,8 @@ impl Ctx<'_> {
             .to_string()
     }
 
-    /// Scores one (image, method) pair: the attribution, then every metric column on it,
-    /// each timed.
+    /// Scores one (image, method) pair: the attribution, then every metric column on it
+    /// ([`Metric::values`] of a batch of one), each timed.
     fn score_pair(
         &self,
         img: &Img,
@@ -362,148 +308,40 @@ impl Ctx<'_> {
         let t0 = Instant::now();
         let a = method.attribute(self.model, &img.x, &img.t)?.detach();
         secs.attribution = t0.elapsed().as_secs_f64();
-        let size = img.x.size();
-        let pair = Pair {
-            img,
-            method,
-            full: to_input_resolution(&a, size[2], size[3])?,
-            a,
-            size,
-            seed: image_seed(self.cfg.seed, img.index),
-        };
-        let mut shared = Shared::default();
+        let e = self.explained(img, method, &a)?;
         let mut values = BTreeMap::new();
         for &k in self.metrics {
             let t0 = Instant::now();
-            let v = self.metric(k, &pair, &mut shared)?;
+            let v = k.values(&e)?[0];
             secs.metrics.insert(k, t0.elapsed().as_secs_f64());
             values.insert(k, v);
         }
         Ok((values, secs))
     }
 
-    /// Metric `k` of one pair (values two columns share computed once, in `shared`).
-    fn metric(&self, k: Metric, p: &Pair, shared: &mut Shared) -> Result<f64, ScoreError> {
-        Ok(match k {
-            Metric::MaxSensitivity | Metric::MaxSensitivityCaptum09 => {
-                let v = match shared.max_sensitivity {
-                    Some(v) => v,
-                    None => *shared.max_sensitivity.insert(self.max_sensitivity(p)?),
-                };
-                if k == Metric::MaxSensitivity {
-                    v
-                } else {
-                    captum09_reported(p.method.method(), v, self.cfg.sensitivity.samples)
-                }
-            }
-            Metric::EntropyKb | Metric::ShannonBits => {
-                let e = match shared.entropy {
-                    Some(e) => e,
-                    None => *shared.entropy.insert(self.entropy(p)?),
-                };
-                if k == Metric::EntropyKb {
-                    e.kb
-                } else {
-                    e.shannon_bits
-                }
-            }
-            Metric::Sparseness => first(&sparseness(&p.full)?),
-            Metric::RelevanceMassAccuracy | Metric::PointingGame => self.localisation(k, p)?,
-            Metric::DeletionAuc | Metric::InsertionAuc => self.faithfulness(k, p)?,
-            Metric::Infidelity => self.infidelity(p)?,
-            Metric::MprtFc | Metric::MprtAll => self.mprt(k, p)?,
-        })
-    }
-
-    /// Max-Sensitivity as defined, with the image's own noise seed (Captum's convention).
-    fn max_sensitivity(&self, p: &Pair) -> Result<f64, ScoreError> {
-        let mut sc = self.cfg.sensitivity;
-        sc.seed = p.seed;
-        Ok(first(&max_sensitivity_from(
-            p.method,
-            self.model,
-            &p.img.x,
-            &p.img.t,
-            &p.a,
-            &sc,
-            &Perturbations::Uniform,
-        )?))
-    }
-
-    /// XAI entropy (KB) and Shannon bits of the attribution's heat-map image.
-    fn entropy(&self, p: &Pair) -> Result<EntropyScore, ScoreError> {
-        Ok(xai_entropy(&p.a, p.h(), p.w(), &self.cfg.entropy)
-            .map_err(|e| ScoreError::Config(format!("XAI entropy: {e}")))?[0])
-    }
-
-    /// Relevance mass accuracy or the pointing game against the image's ground-truth mask.
-    fn localisation(&self, k: Metric, p: &Pair) -> Result<f64, ScoreError> {
-        let Some(mask) = self.data.split.mask(p.img.index) else {
-            return Err(ScoreError::Config("the data has no masks".into()));
-        };
-        let m = Tensor::from_slice(mask).view([1, p.h(), p.w()]);
-        Ok(if k == Metric::RelevanceMassAccuracy {
-            first(&relevance_mass_accuracy(&p.full, &m)?)
-        } else {
-            first(&pointing_game(&p.full, &m)?)
-        })
-    }
-
-    /// The area under the deletion or insertion curve.
-    fn faithfulness(&self, k: Metric, p: &Pair) -> Result<f64, ScoreError> {
-        let game = if k == Metric::DeletionAuc {
-            Game::Deletion
-        } else {
-            Game::Insertion
-        };
-        let cfg = self.cfg;
-        let c = perturbation_curves(
-            self.model,
-            &p.img.x,
-            &p.img.t,
-            &p.full,
-            game,
-            &cfg.faithfulness,
-            cfg.budget,
-        )?;
-        Ok(first(&c.auc))
-    }
-
-    /// Infidelity under Gaussian noise seeded per image, the attribution repeated over the
-    /// input channels.
-    fn infidelity(&self, p: &Pair) -> Result<f64, ScoreError> {
-        let cfg = self.cfg;
-        let phi = if p.full.size() == p.size {
-            p.full.shallow_clone()
-        } else {
-            p.full.expand(p.size.as_slice(), false).contiguous()
-        };
-        let noise = GaussianNoise {
-            std: cfg.infidelity_std,
-            seed: p.seed,
-        };
-        Ok(first(&infidelity(
-            self.model,
-            &p.img.x,
-            &p.img.t,
-            &phi,
-            &noise,
-            &cfg.infidelity,
-            cfg.budget,
-        )?))
-    }
-
-    /// The randomisation test: Spearman correlation of |attribution| before and after
-    /// re-initialising `fc` (MPRT fc) or every stage (MPRT all).
-    fn mprt(&self, k: Metric, p: &Pair) -> Result<f64, ScoreError> {
-        let r = if k == Metric::MprtFc {
-            self.mprt_fc
-        } else {
-            self.mprt_all
+    /// The attribution `a` of `img` by `method`, with what the metrics take: the image's
+    /// noise seed ([`image_seed`]), its mask when a metric needs it, the model and its input.
+    fn explained<'b>(
+        &'b self,
+        img: &'b Img,
+        method: &'b dyn Attribution,
+        a: &'b Tensor,
+    ) -> Result<Explained<'b>, ScoreError> {
+        let size = img.x.size();
+        let (h, w) = (size[2], size[3]);
+        let seeds = vec![image_seed(self.cfg.seed, img.index)];
+        let mut e = Explained::new(a, (h, w), seeds, &self.settings, &self.randomised)?;
+        if self.metrics.iter().any(|m| m.needs_masks()) {
+            e.masks = (self.data.split.mask(img.index))
+                .map(|mask| Tensor::from_slice(mask).view([1, h, w]));
         }
-        .ok_or_else(|| ScoreError::Config("randomised model missing".into()))?;
-        let b = p.method.attribute(r, &p.img.x, &p.img.t)?.detach();
-        Ok(first(&spearman(&p.a, &b, true)?))
+        e.model = Some(ModelInputs {
+            model: self.model,
+            inputs: &img.x,
+            targets: &img.t,
+        });
+        e.method = Some(method);
+        Ok(e)
     }
 }
 

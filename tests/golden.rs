@@ -612,3 +612,28 @@ fn max_sensitivity() {
         failures.join("\n  ")
     );
 }
+
+/// The golden lists name every method sarxai has, and nothing else: the bounds in
+/// tests/common (which golden.rs and golden_quantus.rs compare by) and `METHODS` of
+/// scripts/golden.py (which golden_sensitivity.py, golden_quantus_resnets.py and
+/// quantus_goldens.py take theirs from). A method added to `Method::ALL` without its
+/// golden fails here, before any Python runs.
+#[test]
+fn the_golden_lists_name_every_method() {
+    let ours: std::collections::BTreeSet<&str> =
+        sarxai::attr::Method::ALL.iter().map(|m| m.name()).collect();
+    let bounds: std::collections::BTreeSet<&str> = METHODS.iter().map(|(m, _)| *m).collect();
+    assert_eq!(bounds, ours, "tests/common CAPTUM_F32_BOUNDS");
+    let script = std::fs::read_to_string(repo().join("scripts/golden.py")).unwrap();
+    let list = script
+        .split_once("\nMETHODS = [")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .expect("scripts/golden.py defines METHODS = [...]")
+        .0;
+    let golden: std::collections::BTreeSet<&str> = list
+        .split(',')
+        .map(|s| s.trim().trim_matches('"'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(golden, ours, "scripts/golden.py METHODS");
+}

@@ -97,7 +97,8 @@ pub fn tolerance(
     })
 }
 
-/// Table 1's "paper" metrics, in the page's column order.
+/// Table 1's "paper" metrics ([`Metric::PAPER`]) in the page's column order: the value
+/// the paper printed (Captum 0.9's) first.
 const PAPER_COLUMNS: [Metric; 3] = [
     Metric::MaxSensitivityCaptum09,
     Metric::MaxSensitivity,
@@ -399,6 +400,13 @@ pub(super) fn charts_html(h: &mut String, d: &ReportData) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_paper_columns_are_the_paper_metrics() {
+        let mut page = PAPER_COLUMNS.to_vec();
+        page.sort();
+        assert_eq!(page, Metric::PAPER.to_vec());
+    }
 
     #[test]
     fn tolerance_comes_from_the_claim_or_25_percent() {

@@ -201,4 +201,15 @@ fn a_metric_without_what_it_needs_names_the_flag() {
         !o.status.success() && err.contains("t.npy") && err.contains("attributions"),
         "{err}"
     );
+    // An unknown key: the error lists every metric, scoring's and complexity.
+    let o = sarxai(&["metrics", "--attr", p(&attr), "--metric", "bogus"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("unknown metric 'bogus'"),
+        "{err}"
+    );
+    for m in sarxai::score::Metric::ALL {
+        assert!(err.contains(m.key()), "{err}");
+    }
+    assert!(err.contains("complexity"), "{err}");
 }

@@ -49,10 +49,9 @@ pub struct MetricsArgs {
     /// The method that made the attributions: Max-Sensitivity and MPRT re-run it.
     #[arg(long)]
     method: Option<MethodSelection>,
-    /// Metrics: a comma-separated list of scoring's keys (max_sensitivity,
-    /// max_sensitivity_captum09, entropy_kb, shannon_bits, sparseness,
-    /// relevance_mass_accuracy, pointing_game, deletion_auc, insertion_auc, infidelity,
-    /// mprt_fc_spearman, mprt_all_spearman; aliases as in score) and complexity, or all.
+    /// Metrics: all, paper, or a comma-separated list of score's metric keys (the columns
+    /// of per_image.csv, aliases as in score; an unknown key's error lists every one) and
+    /// complexity.
     #[arg(long, default_value = "sparseness,complexity")]
     metric: String,
     /// Whose definition where sarxai and Quantus 0.6.0 differ on purpose: sarxai, or quantus

@@ -51,11 +51,9 @@ impl ArrayMetric {
                     if part.trim().eq_ignore_ascii_case("complexity") {
                         v.push(ArrayMetric::Complexity);
                     } else {
-                        v.extend(
-                            Metric::parse_list(part)?
-                                .into_iter()
-                                .map(ArrayMetric::Scored),
-                        );
+                        let scored = Metric::parse_list(part)
+                            .map_err(|e| format!("{e}; sarxai metrics also has complexity"))?;
+                        v.extend(scored.into_iter().map(ArrayMetric::Scored));
                     }
                 }
                 v

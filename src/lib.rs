@@ -9,7 +9,9 @@
 //! * [`layout`]: every file and folder name of a run directory;
 //! * [`progress`]: progress bars on standard error;
 //! * [`malloc`]: glibc settings that stop libtorch re-faulting its memory every pass;
-//! * [`mkl`]: MKL's conditional numerical reproducibility (same CPU bytes in every process);
+//! * [`mkl`]: MKL's conditional numerical reproducibility (same CPU bytes in every process
+//!   and from call to call: a program using the library calls [`mkl::reproducible_mkl`]
+//!   before any tensor work, as `main` does);
 //! * [`stats`]: means, Student-t, Wilson and Clopper-Pearson intervals, Kendall tau-b;
 //! * [`shim`]: the C++ shim: numerics flags, `autograd::grad`, the ReLU rule node;
 //! * [`device`]: `--device cpu|cuda|auto`, threads and the numerics settings;

@@ -273,6 +273,7 @@ impl<'a> Explained<'a> {
     /// the model whose stages `metric` re-initialises ([`Metric::randomised_stages`]).
     pub fn mprt(&self, metric: Metric) -> Result<Vec<f64>, ScoreError> {
         let method = self.method(metric)?;
+        // Without a model there is no randomised copy either: name the model as missing.
         self.model(metric)?;
         let r = self
             .randomised
